@@ -1,0 +1,189 @@
+// Copyright (c) 2026 The ormkit authors
+// SPDX-License-Identifier: MIT
+
+#pragma once
+
+// ormkit/result.hpp
+//
+// `result<T>`: a value or an `ormkit::error`, with the member set of
+// `std::expected` (has_value, operator bool, value, error, value_or, and_then,
+// transform, or_else). `value()` on an error throws `ormkit::exception`.
+// `result<void>` is the status type. `unexpected(e)` builds an error result.
+//
+// Example:
+//
+//   ormkit::result<int> r = 42;
+//   ormkit::result<int> e = ormkit::unexpected(ormkit::errc::not_found, "users: no row with id=1");
+//   r.value_or(0) + e.value_or(0);   // 42
+
+#include <ormkit/error.hpp>
+
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace ormkit {
+
+/// Wraps an `error` so that it converts to any `result<T>`.
+struct unexpected {
+  ormkit::error error;
+  explicit unexpected(ormkit::error e) : error(std::move(e)) {}
+  unexpected(errc code, std::string message, std::string native = {})
+      : error(code, std::move(message), std::move(native)) {}
+};
+
+template <class T>
+class [[nodiscard]] result;
+
+namespace detail {
+template <class R>
+struct is_result : std::false_type {};
+template <class T>
+struct is_result<result<T>> : std::true_type {};
+}  // namespace detail
+
+/// A `T` or an `error`.
+template <class T>
+class [[nodiscard]] result {
+  static_assert(!std::is_reference_v<T>, "ormkit: result<T&> is not supported; use result<T*> or std::reference_wrapper");
+
+ public:
+  using value_type = T;
+  using error_type = ormkit::error;
+
+  result() requires std::is_default_constructible_v<T> : storage_(std::in_place_index<0>) {}
+  template <class U = T>
+    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::remove_cvref_t<U>, result> &&
+             !std::is_same_v<std::remove_cvref_t<U>, unexpected>)
+  result(U&& v) : storage_(std::in_place_index<0>, std::forward<U>(v)) {}  // NOLINT: implicit like expected
+  result(unexpected e) : storage_(std::in_place_index<1>, std::move(e.error)) {}  // NOLINT
+  result(ormkit::error e) : storage_(std::in_place_index<1>, std::move(e)) {}     // NOLINT
+
+  [[nodiscard]] auto has_value() const noexcept -> bool { return storage_.index() == 0; }
+  explicit operator bool() const noexcept { return has_value(); }
+
+  /// Returns the value. Throws: `ormkit::exception` carrying the error.
+  auto value() & -> T& { check(); return std::get<0>(storage_); }
+  auto value() const& -> const T& { check(); return std::get<0>(storage_); }
+  auto value() && -> T&& { check(); return std::get<0>(std::move(storage_)); }
+
+  auto operator*() & noexcept -> T& { return *std::get_if<0>(&storage_); }
+  auto operator*() const& noexcept -> const T& { return *std::get_if<0>(&storage_); }
+  auto operator*() && noexcept -> T&& { return std::move(*std::get_if<0>(&storage_)); }
+  auto operator->() noexcept -> T* { return std::get_if<0>(&storage_); }
+  auto operator->() const noexcept -> const T* { return std::get_if<0>(&storage_); }
+
+  /// Requires: `!has_value()`.
+  [[nodiscard]] auto error() const& noexcept -> const ormkit::error& { return *std::get_if<1>(&storage_); }
+  [[nodiscard]] auto error() && noexcept -> ormkit::error&& { return std::move(*std::get_if<1>(&storage_)); }
+
+  template <class U>
+  [[nodiscard]] auto value_or(U&& fallback) const& -> T {
+    return has_value() ? **this : static_cast<T>(std::forward<U>(fallback));
+  }
+  template <class U>
+  [[nodiscard]] auto value_or(U&& fallback) && -> T {
+    return has_value() ? std::move(**this) : static_cast<T>(std::forward<U>(fallback));
+  }
+
+  /// Calls `f(value)` (which returns a result) or propagates the error.
+  template <class F>
+  auto and_then(F&& f) const& {
+    using R = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
+    static_assert(detail::is_result<R>::value, "ormkit: and_then needs a function returning ormkit::result<U>; use transform for plain values");
+    return has_value() ? std::forward<F>(f)(**this) : R(error());
+  }
+  template <class F>
+  auto and_then(F&& f) && {
+    using R = std::remove_cvref_t<std::invoke_result_t<F, T&&>>;
+    static_assert(detail::is_result<R>::value, "ormkit: and_then needs a function returning ormkit::result<U>; use transform for plain values");
+    return has_value() ? std::forward<F>(f)(std::move(**this)) : R(std::move(*this).error());
+  }
+
+  /// Returns `result<U>` holding `f(value)`, or the error.
+  template <class F>
+  auto transform(F&& f) const& {
+    using U = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
+    if constexpr (std::is_void_v<U>) {
+      if (!has_value()) return result<void>(error());
+      std::forward<F>(f)(**this);
+      return result<void>();
+    } else {
+      return has_value() ? result<U>(std::forward<F>(f)(**this)) : result<U>(error());
+    }
+  }
+
+  /// Calls `f(error)` (which returns a `result<T>`) on an error, else keeps the value.
+  template <class F>
+  auto or_else(F&& f) const& -> result {
+    return has_value() ? *this : result(std::forward<F>(f)(error()));
+  }
+
+ private:
+  void check() const {
+    if (!has_value()) throw exception(*std::get_if<1>(&storage_));
+  }
+  std::variant<T, ormkit::error> storage_;
+};
+
+/// The status type: success, or an `error`.
+template <>
+class [[nodiscard]] result<void> {
+ public:
+  using value_type = void;
+  using error_type = ormkit::error;
+
+  result() = default;
+  result(unexpected e) : error_(std::move(e.error)), failed_(true) {}  // NOLINT
+  result(ormkit::error e) : error_(std::move(e)), failed_(true) {}     // NOLINT
+
+  [[nodiscard]] auto has_value() const noexcept -> bool { return !failed_; }
+  explicit operator bool() const noexcept { return !failed_; }
+
+  /// Throws `ormkit::exception` on an error.
+  void value() const {
+    if (failed_) throw exception(error_);
+  }
+  void operator*() const noexcept {}
+
+  [[nodiscard]] auto error() const& noexcept -> const ormkit::error& { return error_; }
+  [[nodiscard]] auto error() && noexcept -> ormkit::error&& { return std::move(error_); }
+
+  template <class F>
+  auto and_then(F&& f) const {
+    using R = std::remove_cvref_t<std::invoke_result_t<F>>;
+    static_assert(detail::is_result<R>::value, "ormkit: and_then needs a function returning ormkit::result<U>; use transform for plain values");
+    return failed_ ? R(error_) : std::forward<F>(f)();
+  }
+  template <class F>
+  auto transform(F&& f) const {
+    using U = std::remove_cvref_t<std::invoke_result_t<F>>;
+    if constexpr (std::is_void_v<U>) {
+      if (failed_) return result<void>(error_);
+      std::forward<F>(f)();
+      return result<void>();
+    } else {
+      return failed_ ? result<U>(error_) : result<U>(std::forward<F>(f)());
+    }
+  }
+  template <class F>
+  auto or_else(F&& f) const -> result {
+    return failed_ ? result(std::forward<F>(f)(error_)) : *this;
+  }
+
+ private:
+  ormkit::error error_;
+  bool failed_ = false;
+};
+
+using status = result<void>;
+
+}  // namespace ormkit
+
+/// Evaluates `expr` (a `result<T>`); on error returns the error from the calling
+/// function, otherwise yields nothing. For library internals and user code alike.
+#define ORMKIT_TRY(expr)                                               \
+  do {                                                                 \
+    if (auto&& ormkit_try_r_ = (expr); !ormkit_try_r_.has_value())     \
+      return ::ormkit::unexpected(std::move(ormkit_try_r_).error());   \
+  } while (false)

@@ -1,0 +1,276 @@
+// Copyright (c) 2026 The ormkit authors
+// SPDX-License-Identifier: MIT
+
+#pragma once
+
+// ormkit/rules.hpp
+//
+// Column rules attached in a descriptor: not_empty, length, range, email,
+// pattern, one_of, uuid, custom. Each rule's `check(value)` returns the problem
+// ("must not be empty") or nothing; the validator adds the subject
+// ("users.name: ") and, unless the column is `secret`, the value.
+// A rule on a `std::optional` column checks the contained value and skips
+// NULL, except `not_empty`, which rejects NULL.
+//
+// Example:
+//
+//   .column(&user::email, "email", ormkit::rules::email{})
+//   .column(&user::name, "name", ormkit::rules::length{1, 64})
+//   .column(&user::role, "role", ormkit::rules::one_of{"admin", "member"})
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <array>
+
+namespace ormkit::rules {
+
+/// Marker every rule carries; lets descriptors tell rules from attributes.
+struct rule_tag {};
+
+namespace detail {
+// Returns the number of UTF-8 code points, or nullopt for invalid UTF-8
+// (overlong forms, surrogates and values past U+10FFFF are invalid).
+constexpr auto utf8_length(std::string_view s) -> std::optional<std::size_t> {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < s.size(); ++n) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return std::nullopt;
+    std::uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1fu) : len == 3 ? (c & 0x0fu) : (c & 0x07u);
+    for (std::size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 0x2) return std::nullopt;
+      cp = (cp << 6) | (cc & 0x3fu);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return std::nullopt;
+    i += len;
+  }
+  return n;
+}
+
+template <class T>
+concept string_like = std::is_convertible_v<const T&, std::string_view>;
+
+template <class T>
+concept sized_range = requires(const T& v) {
+  v.empty();
+  v.size();
+};
+
+inline auto num(std::int64_t v) -> std::string { return std::to_string(v); }
+inline auto num(std::uint64_t v) -> std::string { return std::to_string(v); }
+inline auto num(long double v) -> std::string {
+  auto s = std::to_string(static_cast<double>(v));
+  while (s.size() > 1 && s.back() == '0') s.pop_back();
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+template <class N>
+auto num_any(N v) -> std::string {
+  if constexpr (std::is_floating_point_v<N>) return num(static_cast<long double>(v));
+  else if constexpr (std::is_signed_v<N>) return num(static_cast<std::int64_t>(v));
+  else return num(static_cast<std::uint64_t>(v));
+}
+
+template <class A, class B>
+constexpr auto less(const A& a, const B& b) -> bool {
+  if constexpr (std::is_integral_v<A> && std::is_integral_v<B>) return std::cmp_less(a, b);
+  else return static_cast<long double>(a) < static_cast<long double>(b);
+}
+}  // namespace detail
+
+/// Rejects empty strings and containers, and NULL.
+struct not_empty : rule_tag {
+  static constexpr std::string_view rule_name = "not_empty";
+  static constexpr bool checks_null = true;
+  template <class V>
+  [[nodiscard]] constexpr auto check(const V& v) const -> std::optional<std::string> {
+    if constexpr (detail::string_like<V>) {
+      if (std::string_view(v).empty()) return "must not be empty";
+    } else if constexpr (detail::sized_range<V>) {
+      if (v.empty()) return "must not be empty";
+    } else {
+      static_assert(sizeof(V) == 0, "ormkit: rules::not_empty applies to strings and containers; use rules::range for numbers");
+    }
+    return std::nullopt;
+  }
+};
+
+/// Length in characters (UTF-8 code points) for text, elements for containers; inclusive.
+struct length : rule_tag {
+  static constexpr std::string_view rule_name = "length";
+  std::size_t min = 0;
+  std::size_t max = static_cast<std::size_t>(-1);
+  constexpr length(std::size_t min_length, std::size_t max_length) : min(min_length), max(max_length) {}
+
+  template <class V>
+  [[nodiscard]] auto check(const V& v) const -> std::optional<std::string> {
+    std::size_t n = 0;
+    if constexpr (detail::string_like<V>) {
+      auto counted = detail::utf8_length(std::string_view(v));
+      if (!counted) return std::string("must be valid UTF-8");
+      n = *counted;
+    } else if constexpr (detail::sized_range<V>) {
+      n = v.size();
+    } else {
+      static_assert(sizeof(V) == 0, "ormkit: rules::length applies to strings and containers; use rules::range for numbers");
+    }
+    if (n >= min && n <= max) return std::nullopt;
+    if (max == static_cast<std::size_t>(-1))
+      return "must be at least " + std::to_string(min) + " characters long (got " + std::to_string(n) + ")";
+    return "must be between " + std::to_string(min) + " and " + std::to_string(max) + " characters long (got " +
+           std::to_string(n) + ")";
+  }
+};
+
+/// Inclusive numeric range; compares without integer promotion surprises (std::cmp_less).
+template <class N>
+struct range : rule_tag {
+  static_assert(std::is_arithmetic_v<N>, "ormkit: rules::range bounds must be numbers");
+  static constexpr std::string_view rule_name = "range";
+  N min;
+  N max;
+  constexpr range(N lo, N hi) : min(lo), max(hi) {}
+
+  template <class V>
+  [[nodiscard]] auto check(const V& v) const -> std::optional<std::string> {
+    static_assert(std::is_arithmetic_v<V>, "ormkit: rules::range applies to numeric columns; use rules::length for text");
+    if constexpr (std::is_floating_point_v<V>) {
+      if (v != v) return "must be between " + detail::num_any(min) + " and " + detail::num_any(max);
+    }
+    if (detail::less(v, min) || detail::less(max, v))
+      return "must be between " + detail::num_any(min) + " and " + detail::num_any(max);
+    return std::nullopt;
+  }
+};
+template <class A, class B>
+range(A, B) -> range<std::common_type_t<A, B>>;
+
+/// A pragmatic address check: one '@', a non-empty local part without spaces,
+/// a dotted domain of letters, digits and hyphens, at most 254 bytes.
+struct email : rule_tag {
+  static constexpr std::string_view rule_name = "email";
+  template <class V>
+  [[nodiscard]] constexpr auto check(const V& value) const -> std::optional<std::string> {
+    static_assert(detail::string_like<V>, "ormkit: rules::email applies to text columns");
+    std::string_view s(value);
+    auto at = s.find('@');
+    bool ok = s.size() <= 254 && at != std::string_view::npos && at > 0 && at <= 64 &&
+              s.find('@', at + 1) == std::string_view::npos;
+    if (ok) {
+      auto local = s.substr(0, at);
+      auto domain = s.substr(at + 1);
+      for (char c : local)
+        if (static_cast<unsigned char>(c) <= ' ' || c == '"' || c == '(' || c == ')' || c == ',' || c == ':' ||
+            c == ';' || c == '<' || c == '>' || c == '[' || c == ']' || c == '\\')
+          ok = false;
+      if (local.front() == '.' || local.back() == '.') ok = false;
+      auto dot = domain.rfind('.');
+      if (dot == std::string_view::npos || dot == 0 || dot + 2 > domain.size()) ok = false;
+      std::size_t label = 0;
+      for (char c : domain) {
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (c == '.') {
+          if (label == 0) ok = false;
+          label = 0;
+        } else if (alnum || c == '-') {
+          ++label;
+        } else {
+          ok = false;
+        }
+      }
+      if (label == 0) ok = false;
+    }
+    if (ok) return std::nullopt;
+    return std::string("must be a valid e-mail address");
+  }
+};
+
+/// Whole-value match of an ECMAScript regular expression. The validator compiles
+/// each pattern once (per entity and column) and reuses it.
+struct pattern : rule_tag {
+  static constexpr std::string_view rule_name = "pattern";
+  std::string_view expression;
+  constexpr explicit pattern(std::string_view regex) : expression(regex) {}
+};
+
+/// The value must equal one of the listed values.
+template <class V, std::size_t N>
+struct one_of : rule_tag {
+  static constexpr std::string_view rule_name = "one_of";
+  std::array<V, N> allowed;
+
+  template <class T>
+  [[nodiscard]] auto check(const T& v) const -> std::optional<std::string> {
+    for (const auto& a : allowed) {
+      if constexpr (detail::string_like<T>) {
+        if (std::string_view(v) == std::string_view(a)) return std::nullopt;
+      } else {
+        if (v == a) return std::nullopt;
+      }
+    }
+    std::string msg = "must be one of ";
+    for (std::size_t i = 0; i < N; ++i) {
+      if (i) msg += ", ";
+      if constexpr (detail::string_like<V>) msg += std::string_view(allowed[i]);
+      else if constexpr (std::is_arithmetic_v<V>) msg += detail::num_any(allowed[i]);
+      else msg += std::to_string(static_cast<long long>(allowed[i]));
+    }
+    return msg;
+  }
+};
+template <class First, class... Rest>
+one_of(First, Rest...)
+    -> one_of<std::conditional_t<detail::string_like<First>, std::string_view, First>, 1 + sizeof...(Rest)>;
+
+/// Canonical textual UUID: 8-4-4-4-12 hexadecimal digits, either case.
+struct uuid : rule_tag {
+  static constexpr std::string_view rule_name = "uuid";
+  template <class V>
+  [[nodiscard]] constexpr auto check(const V& value) const -> std::optional<std::string> {
+    static_assert(detail::string_like<V>, "ormkit: rules::uuid applies to text columns");
+    std::string_view s(value);
+    bool ok = s.size() == 36;
+    for (std::size_t i = 0; ok && i < s.size(); ++i) {
+      char c = s[i];
+      if (i == 8 || i == 13 || i == 18 || i == 23) ok = c == '-';
+      else ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    }
+    if (ok) return std::nullopt;
+    return std::string("must be a UUID (8-4-4-4-12 hex digits)");
+  }
+};
+
+/// A user predicate: `fn(value)` returns bool (true = valid) or
+/// `std::optional<std::string>` (the problem). `name` names the rule in violations.
+template <class F>
+struct custom : rule_tag {
+  F fn;
+  std::string_view name;
+  std::string_view message = "is not valid";
+  constexpr custom(F f, std::string_view rule_name) : fn(f), name(rule_name) {}
+  constexpr custom(F f, std::string_view rule_name, std::string_view problem)
+      : fn(f), name(rule_name), message(problem) {}
+
+  template <class V>
+  [[nodiscard]] auto check(const V& v) const -> std::optional<std::string> {
+    using R = decltype(fn(v));
+    if constexpr (std::is_same_v<R, bool>) {
+      if (fn(v)) return std::nullopt;
+      return std::string(message);
+    } else {
+      std::optional<std::string> r = fn(v);
+      return r;
+    }
+  }
+};
+
+}  // namespace ormkit::rules

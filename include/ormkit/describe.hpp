@@ -21,13 +21,13 @@
 //         .index("ix_users_email_name", &user::email, &user::name);
 //   }
 
+#include <ormkit/detail/list.hpp>
 #include <ormkit/rules.hpp>
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -138,14 +138,14 @@ struct column_def {
   bool has_default = false;
   default_value default_val{0};
   foreign_key_ref (*references)() = nullptr;
-  std::tuple<Rules...> rules;
+  detail::list<Rules...> rules;
 
   [[nodiscard]] constexpr auto has(std::uint32_t flag) const -> bool { return (flags & flag) != 0; }
 
   template <class Rule>
   [[nodiscard]] constexpr auto with_rule(const Rule& r) const -> column_def<Entity, Member, Rules..., Rule> {
     return {member,      name,       position, flags, since_version, has_default,
-            default_val, references, std::tuple_cat(rules, std::tuple<Rule>(r))};
+            default_val, references, detail::append(rules, r)};
   }
 };
 
@@ -207,16 +207,16 @@ constexpr auto apply_attrs(C c, const Attr& a, const Attrs&... rest) {
 //=== the builder ===//
 
 /// A constexpr description of `Entity`. Built with `describe<Entity>("table")`.
-/// Columns:   std::tuple of column_def, in declaration order
-/// Transient: std::tuple of transient_def
+/// Columns:   detail::list of column_def, in declaration order
+/// Transient: detail::list of transient_def
 /// Indexes:   number of indexes and unique keys
-/// Checks:    std::tuple of entity_rule
-template <class Entity, class Columns = std::tuple<>, class Transients = std::tuple<>, std::size_t Indexes = 0,
-          class Checks = std::tuple<>>
+/// Checks:    detail::list of entity_rule
+template <class Entity, class Columns = detail::list<>, class Transients = detail::list<>, std::size_t Indexes = 0,
+          class Checks = detail::list<>>
 struct descriptor {
   using entity_type = Entity;
-  static constexpr std::size_t column_count = std::tuple_size_v<Columns>;
-  static constexpr std::size_t transient_count = std::tuple_size_v<Transients>;
+  static constexpr std::size_t column_count = Columns::size;
+  static constexpr std::size_t transient_count = Transients::size;
 
   std::string_view table;
   Columns columns;
@@ -242,7 +242,7 @@ struct descriptor {
   [[nodiscard]] constexpr auto transient(Member Owner::*member) const {
     static_assert(std::is_same_v<Owner, Entity>,
                   "ormkit: transient() member pointer belongs to another type; name a member of the entity itself");
-    auto t = std::tuple_cat(transients, std::tuple<transient_def<Entity, Member>>({member, column_count + transient_count}));
+    auto t = detail::append(transients, transient_def<Entity, Member>{member, column_count + transient_count});
     return descriptor<Entity, Columns, decltype(t), Indexes, Checks>{table, columns, t, indexes, checks};
   }
 
@@ -262,21 +262,21 @@ struct descriptor {
   /// `std::optional<std::string>` (the problem); `message` is used for a false bool.
   template <class F>
   [[nodiscard]] constexpr auto rule(std::string_view name, F fn, std::string_view message = "is not valid") const {
-    auto c = std::tuple_cat(checks, std::tuple<entity_rule<F>>({name, fn, message}));
+    auto c = detail::append(checks, entity_rule<F>{name, fn, message});
     return descriptor<Entity, Columns, Transients, Indexes, decltype(c)>{table, columns, transients, indexes, c};
   }
 
  private:
   template <class C>
   constexpr auto add_column(const C& c) const {
-    auto cols = std::tuple_cat(columns, std::tuple<C>(c));
+    auto cols = detail::append(columns, c);
     return descriptor<Entity, decltype(cols), Transients, Indexes, Checks>{table, cols, transients, indexes, checks};
   }
 
   template <class Member>
   constexpr auto column_name(Member Entity::*m) const -> std::string_view {
     std::string_view found;
-    std::apply(
+    detail::apply(
         [&](const auto&... c) {
           (
               [&] {

@@ -28,7 +28,10 @@
 #include <ormkit/detail/reflect.hpp>
 #include <ormkit/schema.hpp>
 
+#include <array>
 #include <cstddef>
+#include <span>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -79,11 +82,11 @@ using member_t = typename std::remove_cvref_t<Column>::member_type;
 
 template <class T, const auto& D, std::size_t... I, std::size_t... J>
 consteval auto positions_have_types(std::index_sequence<I...>, std::index_sequence<J...>) -> bool {
-  return (std::is_same_v<member_t<decltype(std::get<I>(D.columns))>,
-                         field_type<std::get<I>(D.columns).position, T>> &&
+  return (std::is_same_v<member_t<decltype(detail::get<I>(D.columns))>,
+                         field_type<detail::get<I>(D.columns).position, T>> &&
           ...) &&
-         (std::is_same_v<member_t<decltype(std::get<J>(D.transients))>,
-                         field_type<std::get<J>(D.transients).position, T>> &&
+         (std::is_same_v<member_t<decltype(detail::get<J>(D.transients))>,
+                         field_type<detail::get<J>(D.transients).position, T>> &&
           ...);
 }
 
@@ -96,28 +99,21 @@ constexpr auto same_member(const A& a, const B& b) -> bool {
 template <class D>
 consteval auto any_described_twice(const D& d) -> bool {
   bool twice = false;
-  auto all = std::tuple_cat(
-      std::apply([](const auto&... c) { return std::tuple(transient_def<typename D::entity_type, member_t<decltype(c)>>{c.member, c.position}...); }, d.columns),
-      d.transients);
-  std::apply(
-      [&](const auto&... a) {
-        std::size_t i = 0;
-        (
-            [&](const auto& x) {
-              std::size_t j = 0;
-              std::apply([&](const auto&... b) { ((twice = twice || (j++ != i && same_member(x, b))), ...); }, all);
-              ++i;
-            }(a),
-            ...);
-      },
-      all);
+  auto against = [&](const auto& x, std::size_t skip) {
+    std::size_t j = 0;
+    detail::apply([&](const auto&... b) { ((twice = twice || (j++ != skip && same_member(x, b))), ...); }, d.columns);
+    detail::apply([&](const auto&... b) { ((twice = twice || (j++ != skip && same_member(x, b))), ...); }, d.transients);
+  };
+  std::size_t i = 0;
+  detail::apply([&](const auto&... a) { (against(a, i++), ...); }, d.columns);
+  detail::apply([&](const auto&... a) { (against(a, i++), ...); }, d.transients);
   return twice;
 }
 
 template <class D>
 consteval auto identifiers_ok(const D& d) -> bool {
   bool ok = is_identifier(d.table);
-  std::apply([&](const auto&... c) { ((ok = ok && is_identifier(c.name)), ...); }, d.columns);
+  detail::apply([&](const auto&... c) { ((ok = ok && is_identifier(c.name)), ...); }, d.columns);
   for (const auto& ix : d.indexes) ok = ok && is_identifier(ix.name);
   return ok;
 }
@@ -125,13 +121,13 @@ consteval auto identifiers_ok(const D& d) -> bool {
 template <class D>
 consteval auto duplicate_names(const D& d) -> bool {
   bool dup = false;
-  std::apply(
+  detail::apply(
       [&](const auto&... a) {
         std::size_t i = 0;
         (
             [&](std::string_view x) {
               std::size_t j = 0;
-              std::apply([&](const auto&... b) { ((dup = dup || (j++ != i && b.name == x)), ...); }, d.columns);
+              detail::apply([&](const auto&... b) { ((dup = dup || (j++ != i && b.name == x)), ...); }, d.columns);
               ++i;
             }(a.name),
             ...);
@@ -147,7 +143,7 @@ template <class D>
 consteval auto auto_increment_ok(const D& d) -> bool {
   std::size_t pk = 0, ai = 0;
   bool ai_on_int_pk = true;
-  std::apply(
+  detail::apply(
       [&](const auto&... c) {
         (
             [&] {
@@ -168,7 +164,7 @@ consteval auto auto_increment_ok(const D& d) -> bool {
 template <class D>
 consteval auto version_ok(const D& d) -> bool {
   bool ok = true;
-  std::apply(
+  detail::apply(
       [&](const auto&... c) {
         ((ok = ok && (!c.has(column_flags::version) ||
                       (std::is_integral_v<member_t<decltype(c)>> && !std::is_same_v<member_t<decltype(c)>, bool>))),
@@ -181,7 +177,7 @@ consteval auto version_ok(const D& d) -> bool {
 template <class D>
 consteval auto optional_pk(const D& d) -> bool {
   bool bad = false;
-  std::apply(
+  detail::apply(
       [&](const auto&... c) {
         ((bad = bad || (c.has(column_flags::primary_key) && is_nullable_v<member_t<decltype(c)>>)), ...);
       },
@@ -197,7 +193,7 @@ template <class D>
 consteval auto soft_delete_ok(const D& d) -> bool {
   bool ok = true;
   std::size_t n = 0;
-  std::apply(
+  detail::apply(
       [&](const auto&... c) {
         (
             [&] {
@@ -309,17 +305,17 @@ inline constexpr std::size_t column_count_v = descriptor_t<T>::column_count;
 
 /// The column descriptor `I` of `T`.
 template <class T, std::size_t I>
-inline constexpr const auto& column_v = std::get<I>(descriptor_of<T>.columns);
+inline constexpr const auto& column_v = detail::get<I>(descriptor_of<T>.columns);
 
 /// The member type of column `I`.
 template <class T, std::size_t I>
-using column_member_t = typename std::remove_cvref_t<decltype(std::get<I>(entity_traits<T>::descriptor.columns))>::member_type;
+using column_member_t = typename std::remove_cvref_t<decltype(detail::get<I>(entity_traits<T>::descriptor.columns))>::member_type;
 
 /// Calls `f(column, std::integral_constant<std::size_t, I>{})` for every column of `T`.
 template <class T, class F>
 constexpr void for_each_column(F&& f) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (f(std::get<I>(descriptor_of<T>.columns), std::integral_constant<std::size_t, I>{}), ...);
+    (f(detail::get<I>(descriptor_of<T>.columns), std::integral_constant<std::size_t, I>{}), ...);
   }(std::make_index_sequence<column_count_v<T>>{});
 }
 
@@ -425,37 +421,63 @@ inline auto to_value(const default_value& d) -> value {
   return {};
 }
 
+// What build_schema needs of one column, computed at compile time so that the
+// run-time schema is built by one non-template function from constant data.
+struct column_info {
+  std::string_view name;
+  ormkit::storage storage = ormkit::storage::null;
+  sql_kind kind = sql_kind::text;
+  std::string_view type_name;
+  bool nullable = false;
+  std::uint32_t flags = 0;
+  int since = 1;
+  bool has_default = false;
+  default_value default_val{0};
+  foreign_key_ref (*references)() = nullptr;
+};
+
 template <class T>
-auto build_schema() -> table_schema {
-  table_schema s;
-  s.name = descriptor_of<T>.table;
-  s.hash = schema_hash_v<T>;
+inline constexpr auto column_infos_v = [] {
+  std::array<column_info, column_count_v<T>> out{};
   for_each_column<T>([&](const auto& c, auto index) {
     using M = typename std::remove_cvref_t<decltype(c)>::member_type;
+    out[index] = column_info{c.name,       column_traits<M>::storage, sql_kind_of<M>(), column_traits<M>::name,
+                             is_nullable_v<M>, c.flags,                c.since_version,  c.has_default,
+                             c.default_val, c.references};
+  });
+  return out;
+}();
+
+inline auto build_schema(std::string_view table, std::uint64_t hash, std::span<const column_info> cols,
+                         std::span<const index_def> indexes) -> table_schema {
+  table_schema s;
+  s.name = table;
+  s.hash = hash;
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    const auto& c = cols[i];
     column_schema col;
     col.name = c.name;
-    col.storage = column_traits<M>::storage;
-    col.kind = sql_kind_of<M>();
-    col.type_name = column_traits<M>::name;
-    col.nullable = is_nullable_v<M>;
-    col.flags = c.flags | (is_nullable_v<M> ? 0u : column_flags::not_null);
-    col.since = c.since_version;
+    col.storage = c.storage;
+    col.kind = c.kind;
+    col.type_name = c.type_name;
+    col.nullable = c.nullable;
+    col.flags = c.flags | (c.nullable ? 0u : column_flags::not_null);
+    col.since = c.since;
     if (c.has_default) col.default_value = to_value(c.default_val);
     if (c.references) col.references = c.references();
-    const std::size_t i = index;
-    if (c.has(column_flags::primary_key)) s.primary_key.push_back(i);
-    if (c.has(column_flags::auto_increment)) s.auto_increment = i;
-    if (c.has(column_flags::version)) s.version = i;
-    if (c.has(column_flags::created_at)) s.created_at = i;
-    if (c.has(column_flags::updated_at)) s.updated_at = i;
-    if (c.has(column_flags::soft_delete)) s.soft_delete = i;
-    if (c.since_version > s.version_number) s.version_number = c.since_version;
+    if (col.has(column_flags::primary_key)) s.primary_key.push_back(i);
+    if (col.has(column_flags::auto_increment)) s.auto_increment = i;
+    if (col.has(column_flags::version)) s.version = i;
+    if (col.has(column_flags::created_at)) s.created_at = i;
+    if (col.has(column_flags::updated_at)) s.updated_at = i;
+    if (col.has(column_flags::soft_delete)) s.soft_delete = i;
+    if (c.since > s.version_number) s.version_number = c.since;
     s.columns.push_back(std::move(col));
-  });
+  }
   for (std::size_t i = 0; i < s.columns.size(); ++i)
     if (s.columns[i].has(column_flags::unique) && !(s.primary_key.size() == 1 && s.primary_key[0] == i))
       s.indexes.push_back({"uq_" + std::string(s.name) + "_" + std::string(s.columns[i].name), {i}, true});
-  for (const auto& ix : descriptor_of<T>.indexes) {
+  for (const auto& ix : indexes) {
     index_schema out{std::string(ix.name), {}, ix.unique};
     for (std::size_t k = 0; k < ix.size; ++k) out.columns.push_back(*s.find(ix.columns[k]));
     s.indexes.push_back(std::move(out));
@@ -467,7 +489,8 @@ auto build_schema() -> table_schema {
 /// The run-time schema of `T`, built once (thread-safe) and kept for the program's life.
 template <entity T>
 auto schema_of() -> const table_schema& {
-  static const table_schema schema = detail::build_schema<T>();
+  static const table_schema schema = detail::build_schema(descriptor_of<T>.table, schema_hash_v<T>,
+                                                          detail::column_infos_v<T>, descriptor_of<T>.indexes);
   return schema;
 }
 

@@ -20,7 +20,7 @@
 
 #include <type_traits>
 #include <utility>
-#include <variant>
+#include <new>
 
 namespace ormkit {
 
@@ -42,7 +42,8 @@ template <class T>
 struct is_result<result<T>> : std::true_type {};
 }  // namespace detail
 
-/// A `T` or an `error`.
+/// A `T` or an `error`. A plain tagged union rather than std::variant: result<T>
+/// is instantiated for every entity, and this keeps that cheap to compile.
 template <class T>
 class [[nodiscard]] result {
   static_assert(!std::is_reference_v<T>, "ormkit: result<T&> is not supported; use result<T*> or std::reference_wrapper");
@@ -51,39 +52,80 @@ class [[nodiscard]] result {
   using value_type = T;
   using error_type = ormkit::error;
 
-  result() requires std::is_default_constructible_v<T> : storage_(std::in_place_index<0>) {}
+  result() requires std::is_default_constructible_v<T> : ok_(true) { ::new (&value_) T(); }
   template <class U = T>
     requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::remove_cvref_t<U>, result> &&
-             !std::is_same_v<std::remove_cvref_t<U>, unexpected>)
-  result(U&& v) : storage_(std::in_place_index<0>, std::forward<U>(v)) {}  // NOLINT: implicit like expected
-  result(unexpected e) : storage_(std::in_place_index<1>, std::move(e.error)) {}  // NOLINT
-  result(ormkit::error e) : storage_(std::in_place_index<1>, std::move(e)) {}     // NOLINT
+             !std::is_same_v<std::remove_cvref_t<U>, unexpected> &&
+             !std::is_same_v<std::remove_cvref_t<U>, ormkit::error>)
+  result(U&& v) : ok_(true) {  // NOLINT: implicit like std::expected
+    ::new (&value_) T(std::forward<U>(v));
+  }
+  result(unexpected e) : ok_(false) { ::new (&error_) ormkit::error(std::move(e.error)); }  // NOLINT
+  result(ormkit::error e) : ok_(false) { ::new (&error_) ormkit::error(std::move(e)); }     // NOLINT
 
-  [[nodiscard]] auto has_value() const noexcept -> bool { return storage_.index() == 0; }
-  explicit operator bool() const noexcept { return has_value(); }
+  result(const result& o) : ok_(o.ok_) {
+    if (ok_) ::new (&value_) T(o.value_);
+    else ::new (&error_) ormkit::error(o.error_);
+  }
+  result(result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) : ok_(o.ok_) {
+    if (ok_) ::new (&value_) T(std::move(o.value_));
+    else ::new (&error_) ormkit::error(std::move(o.error_));
+  }
+  auto operator=(const result& o) -> result& {
+    if (this != &o) {
+      destroy();
+      ok_ = o.ok_;
+      if (ok_) ::new (&value_) T(o.value_);
+      else ::new (&error_) ormkit::error(o.error_);
+    }
+    return *this;
+  }
+  auto operator=(result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) -> result& {
+    if (this != &o) {
+      destroy();
+      ok_ = o.ok_;
+      if (ok_) ::new (&value_) T(std::move(o.value_));
+      else ::new (&error_) ormkit::error(std::move(o.error_));
+    }
+    return *this;
+  }
+  ~result() { destroy(); }
+
+  [[nodiscard]] auto has_value() const noexcept -> bool { return ok_; }
+  explicit operator bool() const noexcept { return ok_; }
 
   /// Returns the value. Throws: `ormkit::exception` carrying the error.
-  auto value() & -> T& { check(); return std::get<0>(storage_); }
-  auto value() const& -> const T& { check(); return std::get<0>(storage_); }
-  auto value() && -> T&& { check(); return std::get<0>(std::move(storage_)); }
+  auto value() & -> T& {
+    check();
+    return value_;
+  }
+  auto value() const& -> const T& {
+    check();
+    return value_;
+  }
+  auto value() && -> T&& {
+    check();
+    return std::move(value_);
+  }
 
-  auto operator*() & noexcept -> T& { return *std::get_if<0>(&storage_); }
-  auto operator*() const& noexcept -> const T& { return *std::get_if<0>(&storage_); }
-  auto operator*() && noexcept -> T&& { return std::move(*std::get_if<0>(&storage_)); }
-  auto operator->() noexcept -> T* { return std::get_if<0>(&storage_); }
-  auto operator->() const noexcept -> const T* { return std::get_if<0>(&storage_); }
+  /// Requires: `has_value()`.
+  auto operator*() & noexcept -> T& { return value_; }
+  auto operator*() const& noexcept -> const T& { return value_; }
+  auto operator*() && noexcept -> T&& { return std::move(value_); }
+  auto operator->() noexcept -> T* { return &value_; }
+  auto operator->() const noexcept -> const T* { return &value_; }
 
   /// Requires: `!has_value()`.
-  [[nodiscard]] auto error() const& noexcept -> const ormkit::error& { return *std::get_if<1>(&storage_); }
-  [[nodiscard]] auto error() && noexcept -> ormkit::error&& { return std::move(*std::get_if<1>(&storage_)); }
+  [[nodiscard]] auto error() const& noexcept -> const ormkit::error& { return error_; }
+  [[nodiscard]] auto error() && noexcept -> ormkit::error&& { return std::move(error_); }
 
   template <class U>
   [[nodiscard]] auto value_or(U&& fallback) const& -> T {
-    return has_value() ? **this : static_cast<T>(std::forward<U>(fallback));
+    return ok_ ? value_ : static_cast<T>(std::forward<U>(fallback));
   }
   template <class U>
   [[nodiscard]] auto value_or(U&& fallback) && -> T {
-    return has_value() ? std::move(**this) : static_cast<T>(std::forward<U>(fallback));
+    return ok_ ? std::move(value_) : static_cast<T>(std::forward<U>(fallback));
   }
 
   /// Calls `f(value)` (which returns a result) or propagates the error.
@@ -91,13 +133,13 @@ class [[nodiscard]] result {
   auto and_then(F&& f) const& {
     using R = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
     static_assert(detail::is_result<R>::value, "ormkit: and_then needs a function returning ormkit::result<U>; use transform for plain values");
-    return has_value() ? std::forward<F>(f)(**this) : R(error());
+    return ok_ ? std::forward<F>(f)(value_) : R(error_);
   }
   template <class F>
   auto and_then(F&& f) && {
     using R = std::remove_cvref_t<std::invoke_result_t<F, T&&>>;
     static_assert(detail::is_result<R>::value, "ormkit: and_then needs a function returning ormkit::result<U>; use transform for plain values");
-    return has_value() ? std::forward<F>(f)(std::move(**this)) : R(std::move(*this).error());
+    return ok_ ? std::forward<F>(f)(std::move(value_)) : R(std::move(error_));
   }
 
   /// Returns `result<U>` holding `f(value)`, or the error.
@@ -105,25 +147,34 @@ class [[nodiscard]] result {
   auto transform(F&& f) const& {
     using U = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
     if constexpr (std::is_void_v<U>) {
-      if (!has_value()) return result<void>(error());
-      std::forward<F>(f)(**this);
+      if (!ok_) return result<void>(error_);
+      std::forward<F>(f)(value_);
       return result<void>();
     } else {
-      return has_value() ? result<U>(std::forward<F>(f)(**this)) : result<U>(error());
+      return ok_ ? result<U>(std::forward<F>(f)(value_)) : result<U>(error_);
     }
   }
 
   /// Calls `f(error)` (which returns a `result<T>`) on an error, else keeps the value.
   template <class F>
   auto or_else(F&& f) const& -> result {
-    return has_value() ? *this : result(std::forward<F>(f)(error()));
+    return ok_ ? *this : result(std::forward<F>(f)(error_));
   }
 
  private:
   void check() const {
-    if (!has_value()) throw exception(*std::get_if<1>(&storage_));
+    if (!ok_) throw exception(error_);
   }
-  std::variant<T, ormkit::error> storage_;
+  void destroy() noexcept {
+    if (ok_) value_.~T();
+    else error_.~error();
+  }
+
+  union {
+    T value_;
+    ormkit::error error_;
+  };
+  bool ok_;
 };
 
 /// The status type: success, or an `error`.

@@ -124,10 +124,13 @@ struct length : rule_tag {
       static_assert(sizeof(V) == 0, "ormkit: rules::length applies to strings and containers; use rules::range for numbers");
     }
     if (n >= min && n <= max) return std::nullopt;
-    if (max == static_cast<std::size_t>(-1))
-      return "must be at least " + std::to_string(min) + " characters long (got " + std::to_string(n) + ")";
-    return "must be between " + std::to_string(min) + " and " + std::to_string(max) + " characters long (got " +
-           std::to_string(n) + ")";
+    // ", not N" rather than "(got N)": the validator appends "(got <value>)" itself.
+    constexpr bool text = detail::string_like<V>;
+    std::string msg = text ? "must be " : "must have ";
+    if (max == static_cast<std::size_t>(-1)) msg += "at least " + std::to_string(min);
+    else msg += "between " + std::to_string(min) + " and " + std::to_string(max);
+    msg += text ? " characters long, not " : " elements, not ";
+    return msg + std::to_string(n);
   }
 };
 
@@ -207,6 +210,12 @@ template <class V, std::size_t N>
 struct one_of : rule_tag {
   static constexpr std::string_view rule_name = "one_of";
   std::array<V, N> allowed;
+
+  // A constructor, because the rule_tag base makes `one_of{"a", "b"}` try to
+  // initialize the base from "a" under aggregate initialization.
+  template <class... A>
+    requires(sizeof...(A) == N)
+  constexpr one_of(const A&... values) : allowed{V(values)...} {}  // NOLINT: implicit for brace init
 
   template <class T>
   [[nodiscard]] auto check(const T& v) const -> std::optional<std::string> {

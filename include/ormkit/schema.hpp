@@ -35,6 +35,8 @@ struct column_schema {
   std::optional<foreign_key_ref> references;
 
   [[nodiscard]] auto has(std::uint32_t flag) const noexcept -> bool { return (flags & flag) != 0; }
+  /// The `value` variant index of this column's storage class.
+  [[nodiscard]] auto storage_index() const noexcept -> std::size_t { return static_cast<std::size_t>(storage); }
 };
 
 /// An index or unique key; `columns` are indexes into `table_schema::columns`.

@@ -17,6 +17,10 @@
 //   ormkit::to_display(w);                    // "\"alice\""
 
 #include <charconv>
+#include <cmath>
+#include <compare>
+#include <cstring>
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -135,5 +139,69 @@ using value_view = std::variant<std::monostate, std::int64_t, double, std::strin
 [[nodiscard]] inline auto to_display(const value& v, std::size_t max_chars = 64) -> std::string {
   return to_display(view(v), max_chars);
 }
+
+//=== ordering ===//
+
+namespace detail {
+
+// Compares an int64 with a double exactly (no rounding of the integer to double).
+inline auto compare_int_real(std::int64_t i, double d) -> std::partial_ordering {
+  if (std::isnan(d)) return std::partial_ordering::unordered;
+  if (d >= 9223372036854775808.0) return std::partial_ordering::less;
+  if (d < -9223372036854775808.0) return std::partial_ordering::greater;
+  auto t = static_cast<std::int64_t>(d);  // truncates toward zero; exact for |d| < 2^63
+  if (i != t) return i <=> t;
+  double frac = d - static_cast<double>(t);
+  if (frac > 0) return std::partial_ordering::less;
+  if (frac < 0) return std::partial_ordering::greater;
+  return std::partial_ordering::equivalent;
+}
+
+inline auto sign(int c) -> std::strong_ordering { return c < 0 ? std::strong_ordering::less : c > 0 ? std::strong_ordering::greater : std::strong_ordering::equal; }
+
+}  // namespace detail
+
+/// Total order used by ORDER BY and indexes: NULL < numbers (int and real compared
+/// by value) < text (bytewise) < blob (bytewise).
+inline auto order(const value_view& a, const value_view& b) -> std::strong_ordering {
+  auto rank = [](const value_view& v) { return v.index() == 2 ? 1 : v.index() > 2 ? static_cast<int>(v.index()) - 1 : static_cast<int>(v.index()); };
+  int ra = rank(a), rb = rank(b);
+  if (ra != rb) return ra <=> rb;
+  switch (a.index()) {
+    case 0: return std::strong_ordering::equal;
+    case 1:
+    case 2: {
+      std::partial_ordering p = std::partial_ordering::equivalent;
+      if (a.index() == 1 && b.index() == 1) p = std::get<1>(a) <=> std::get<1>(b);
+      else if (a.index() == 1) p = detail::compare_int_real(std::get<1>(a), std::get<2>(b));
+      else if (b.index() == 1) p = 0 <=> detail::compare_int_real(std::get<1>(b), std::get<2>(a));
+      else p = std::get<2>(a) <=> std::get<2>(b);
+      if (p == std::partial_ordering::less) return std::strong_ordering::less;
+      if (p == std::partial_ordering::greater) return std::strong_ordering::greater;
+      return std::strong_ordering::equal;
+    }
+    case 3: return detail::sign(std::get<3>(a).compare(std::get<3>(b)));
+    default: {
+      auto x = std::get<4>(a), y = std::get<4>(b);
+      auto n = std::min(x.size(), y.size());
+      int c = n ? std::memcmp(x.data(), y.data(), n) : 0;
+      if (c != 0) return detail::sign(c);
+      return x.size() <=> y.size();
+    }
+  }
+}
+
+inline auto order(const value& a, const value& b) -> std::strong_ordering { return order(view(a), view(b)); }
+
+/// Orders rows of values lexicographically with `order`; for std::map keys.
+struct row_less {
+  auto operator()(const std::vector<value>& a, const std::vector<value>& b) const -> bool {
+    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+      auto c = order(a[i], b[i]);
+      if (c != 0) return c < 0;
+    }
+    return a.size() < b.size();
+  }
+};
 
 }  // namespace ormkit

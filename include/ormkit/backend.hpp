@@ -1,0 +1,199 @@
+// Copyright (c) 2026 The ormkit authors
+// SPDX-License-Identifier: MIT
+
+#pragma once
+
+// ormkit/backend.hpp
+//
+// The contract between the typed layer (repository<T>) and a storage engine.
+// Everything here is untyped: a `table_schema`, spans of `value_view`, the
+// query AST. A backend is any type satisfying `backend`; `backend_ref` erases
+// it so that `repository<user>` is one nameable type whatever the backend.
+//
+// Example:
+//
+//   ormkit::memory::backend db;
+//   static_assert(ormkit::backend<ormkit::memory::backend>);
+//   ormkit::backend_ref ref(db);   // what repositories hold
+
+#include <ormkit/query.hpp>
+#include <ormkit/result.hpp>
+#include <ormkit/schema.hpp>
+#include <ormkit/value.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ormkit {
+
+/// A forward-only cursor over result rows. Backends implement `cursor_source`;
+/// callers hold the movable `cursor`.
+class cursor_source {
+ public:
+  virtual ~cursor_source() = default;
+  /// Advances to the next row; false at the end.
+  virtual auto next() -> result<bool> = 0;
+  /// The current row's columns in table order; valid until the next `next()`.
+  [[nodiscard]] virtual auto row() const -> std::span<const value_view> = 0;
+};
+
+/// An owning handle on a backend cursor.
+class cursor {
+ public:
+  cursor() = default;
+  explicit cursor(std::unique_ptr<cursor_source> source) : source_(std::move(source)) {}
+  auto next() -> result<bool> { return source_ ? source_->next() : result<bool>(false); }
+  [[nodiscard]] auto row() const -> std::span<const value_view> { return source_->row(); }
+
+ private:
+  std::unique_ptr<cursor_source> source_;
+};
+
+/// Rows of an aggregate: group values, then term values.
+using value_rows = std::vector<std::vector<value>>;
+
+/// A storage engine. Each requirement, in order:
+///
+/// - `b.name()`: a short name for messages and metrics ("memory", "sqlite").
+/// - `b.ensure_table(schema)`: makes the table and its indexes exist (no-op when they do).
+/// - `b.insert(schema, row)`: inserts one row (one view per column, table order). When the
+///   schema has an auto-increment column whose value is 0, the backend generates the key.
+///   Returns the row's key for an auto-increment table, else 0.
+///   Errors: conflict (primary or unique key taken; nothing changed).
+/// - `b.insert_many(schema, rows, count, ids)`: inserts `count` rows stored back to back in
+///   `rows`, all or nothing; appends each generated key to `ids`.
+/// - `b.upsert(schema, row, update_columns)`: inserts, or on a primary-key conflict updates
+///   `update_columns` of the existing row to the given values. Returns the key as `insert`.
+/// - `b.update(schema, columns, values, filter)`: sets `columns[i] = values[i]` in every row
+///   matching `filter`; returns the number of rows changed. Errors: conflict (unique key).
+/// - `b.erase(schema, filter)`: deletes matching rows; returns how many.
+/// - `b.select(schema, spec)`: a cursor over matching rows, all columns, in `spec` order.
+/// - `b.aggregate(schema, spec)`: aggregate rows per `aggregate_spec`.
+/// - `b.begin()`, `b.commit()`, `b.rollback()`: a transaction on the calling thread.
+/// - `b.savepoint(name)`, `b.release(name)`, `b.rollback_to(name)`: nested scopes inside it.
+///
+/// Every call returns `result`/`status`; a failed write changes nothing. Query
+/// evaluation follows SQL: three-valued logic around NULL, case-sensitive LIKE, NULLs
+/// first when ascending and last when descending, text compared bytewise.
+template <class B>
+concept backend = requires(B& b, const table_schema& schema, std::span<const value_view> row,
+                           std::span<const std::size_t> columns, const expr& filter, const query_spec& q,
+                           const aggregate_spec& a, std::vector<std::int64_t>& ids, std::string_view name) {
+  { b.name() } -> std::convertible_to<std::string_view>;
+  { b.ensure_table(schema) } -> std::same_as<status>;
+  { b.insert(schema, row) } -> std::same_as<result<std::int64_t>>;
+  { b.insert_many(schema, row, std::size_t{}, ids) } -> std::same_as<status>;
+  { b.upsert(schema, row, columns) } -> std::same_as<result<std::int64_t>>;
+  { b.update(schema, columns, row, filter) } -> std::same_as<result<std::uint64_t>>;
+  { b.erase(schema, filter) } -> std::same_as<result<std::uint64_t>>;
+  { b.select(schema, q) } -> std::same_as<result<cursor>>;
+  { b.aggregate(schema, a) } -> std::same_as<result<value_rows>>;
+  { b.begin() } -> std::same_as<status>;
+  { b.commit() } -> std::same_as<status>;
+  { b.rollback() } -> std::same_as<status>;
+  { b.savepoint(name) } -> std::same_as<status>;
+  { b.release(name) } -> std::same_as<status>;
+  { b.rollback_to(name) } -> std::same_as<status>;
+};
+
+/// A non-owning, type-erased reference to a `backend`. Cheap to copy; the
+/// referenced backend must outlive it.
+class backend_ref {
+ public:
+  template <backend B>
+    requires(!std::same_as<B, backend_ref>)
+  backend_ref(B& b) noexcept : self_(&b), vtable_(&vtable_for<B>) {}  // NOLINT: implicit by design
+
+  [[nodiscard]] auto name() const -> std::string_view { return vtable_->name(self_); }
+  auto ensure_table(const table_schema& s) const -> status { return vtable_->ensure_table(self_, s); }
+  auto insert(const table_schema& s, std::span<const value_view> row) const -> result<std::int64_t> {
+    return vtable_->insert(self_, s, row);
+  }
+  auto insert_many(const table_schema& s, std::span<const value_view> rows, std::size_t count,
+                   std::vector<std::int64_t>& ids) const -> status {
+    return vtable_->insert_many(self_, s, rows, count, ids);
+  }
+  auto upsert(const table_schema& s, std::span<const value_view> row, std::span<const std::size_t> cols) const
+      -> result<std::int64_t> {
+    return vtable_->upsert(self_, s, row, cols);
+  }
+  auto update(const table_schema& s, std::span<const std::size_t> cols, std::span<const value_view> values,
+              const expr& filter) const -> result<std::uint64_t> {
+    return vtable_->update(self_, s, cols, values, filter);
+  }
+  auto erase(const table_schema& s, const expr& filter) const -> result<std::uint64_t> {
+    return vtable_->erase(self_, s, filter);
+  }
+  auto select(const table_schema& s, const query_spec& q) const -> result<cursor> {
+    return vtable_->select(self_, s, q);
+  }
+  auto aggregate(const table_schema& s, const aggregate_spec& a) const -> result<value_rows> {
+    return vtable_->aggregate(self_, s, a);
+  }
+  auto begin() const -> status { return vtable_->begin(self_); }
+  auto commit() const -> status { return vtable_->commit(self_); }
+  auto rollback() const -> status { return vtable_->rollback(self_); }
+  auto savepoint(std::string_view n) const -> status { return vtable_->savepoint(self_, n); }
+  auto release(std::string_view n) const -> status { return vtable_->release(self_, n); }
+  auto rollback_to(std::string_view n) const -> status { return vtable_->rollback_to(self_, n); }
+
+  /// The referenced backend object (for identity checks).
+  [[nodiscard]] auto address() const noexcept -> const void* { return self_; }
+
+ private:
+  struct vtable {
+    std::string_view (*name)(void*);
+    status (*ensure_table)(void*, const table_schema&);
+    result<std::int64_t> (*insert)(void*, const table_schema&, std::span<const value_view>);
+    status (*insert_many)(void*, const table_schema&, std::span<const value_view>, std::size_t,
+                          std::vector<std::int64_t>&);
+    result<std::int64_t> (*upsert)(void*, const table_schema&, std::span<const value_view>,
+                                   std::span<const std::size_t>);
+    result<std::uint64_t> (*update)(void*, const table_schema&, std::span<const std::size_t>,
+                                    std::span<const value_view>, const expr&);
+    result<std::uint64_t> (*erase)(void*, const table_schema&, const expr&);
+    result<cursor> (*select)(void*, const table_schema&, const query_spec&);
+    result<value_rows> (*aggregate)(void*, const table_schema&, const aggregate_spec&);
+    status (*begin)(void*);
+    status (*commit)(void*);
+    status (*rollback)(void*);
+    status (*savepoint)(void*, std::string_view);
+    status (*release)(void*, std::string_view);
+    status (*rollback_to)(void*, std::string_view);
+  };
+
+  template <class B>
+  static constexpr vtable vtable_for{
+      [](void* p) -> std::string_view { return static_cast<B*>(p)->name(); },
+      [](void* p, const table_schema& s) { return static_cast<B*>(p)->ensure_table(s); },
+      [](void* p, const table_schema& s, std::span<const value_view> r) { return static_cast<B*>(p)->insert(s, r); },
+      [](void* p, const table_schema& s, std::span<const value_view> r, std::size_t n, std::vector<std::int64_t>& ids) {
+        return static_cast<B*>(p)->insert_many(s, r, n, ids);
+      },
+      [](void* p, const table_schema& s, std::span<const value_view> r, std::span<const std::size_t> c) {
+        return static_cast<B*>(p)->upsert(s, r, c);
+      },
+      [](void* p, const table_schema& s, std::span<const std::size_t> c, std::span<const value_view> v,
+         const expr& f) { return static_cast<B*>(p)->update(s, c, v, f); },
+      [](void* p, const table_schema& s, const expr& f) { return static_cast<B*>(p)->erase(s, f); },
+      [](void* p, const table_schema& s, const query_spec& q) { return static_cast<B*>(p)->select(s, q); },
+      [](void* p, const table_schema& s, const aggregate_spec& a) { return static_cast<B*>(p)->aggregate(s, a); },
+      [](void* p) { return static_cast<B*>(p)->begin(); },
+      [](void* p) { return static_cast<B*>(p)->commit(); },
+      [](void* p) { return static_cast<B*>(p)->rollback(); },
+      [](void* p, std::string_view n) { return static_cast<B*>(p)->savepoint(n); },
+      [](void* p, std::string_view n) { return static_cast<B*>(p)->release(n); },
+      [](void* p, std::string_view n) { return static_cast<B*>(p)->rollback_to(n); },
+  };
+
+  void* self_;
+  const vtable* vtable_;
+};
+
+}  // namespace ormkit

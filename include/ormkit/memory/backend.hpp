@@ -1,0 +1,681 @@
+// Copyright (c) 2026 The ormkit authors
+// SPDX-License-Identifier: MIT
+
+#pragma once
+
+// ormkit/memory/backend.hpp
+//
+// The in-process backend: a full peer of the SQL backends, not a mock. Tables
+// of rows, primary-key and unique enforcement, the query AST evaluated with
+// SQL semantics (memory/eval.hpp), transactions with nested savepoints, and
+// optional durability through a `durability` store (memory/json_file.hpp
+// writes an atomic JSON file).
+//
+// Locking: one mutex guards the data; each call holds it for its duration.
+// `begin()` makes the calling thread the transaction owner: other threads'
+// calls wait until it commits or rolls back (transactions are serializable).
+// Cursors read a snapshot: rows are immutable and shared, so a cursor stays
+// valid and unchanged while other calls write.
+//
+// Tables are created on first use; `ensure_table` does it explicitly and
+// checks a loaded table's columns against the schema.
+//
+// Example:
+//
+//   ormkit::memory::backend db;                       // transient
+//   ormkit::memory::backend disk({.store = ormkit::memory::json_file("app.json")});
+
+#include <ormkit/backend.hpp>
+#include <ormkit/memory/eval.hpp>
+#include <ormkit/schema.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace ormkit::memory {
+
+using row = std::vector<value>;
+using row_ptr = std::shared_ptr<const row>;
+
+/// One table's persistent state: column names, key counter, rows by row id.
+struct table_data {
+  std::vector<std::string> columns;
+  std::int64_t next_id = 1;     ///< next auto-increment value (never reused)
+  std::int64_t next_rowid = 1;  ///< insertion order
+  std::map<std::int64_t, row_ptr> rows;
+};
+
+/// Everything a durable store saves and loads.
+struct snapshot {
+  std::map<std::string, table_data, std::less<>> tables;
+};
+
+/// Where a memory backend keeps its data between runs.
+class durability {
+ public:
+  virtual ~durability() = default;
+  /// Returns the saved snapshot, or an empty one when nothing was saved yet.
+  /// Errors: corrupt (unreadable or malformed data: never silently empty), io_error.
+  virtual auto load() -> result<snapshot> = 0;
+  /// Replaces the saved data with `s` atomically: after a crash either the old or the
+  /// new data is found, never a mix.
+  virtual auto save(const snapshot& s) -> status = 0;
+};
+
+struct options {
+  /// Null: data lives only as long as the backend.
+  std::shared_ptr<durability> store;
+};
+
+class backend {
+ public:
+  backend() = default;
+
+  /// Loads `opts.store`. Throws: `ormkit::exception` (corrupt, io_error) — use `open` for a result.
+  explicit backend(options opts) : store_(std::move(opts.store)) {
+    if (!store_) return;
+    auto loaded = store_->load();
+    if (!loaded) throw exception(std::move(loaded).error());
+    for (auto& [name, data] : loaded->tables) tables_.emplace(name, table{nullptr, std::move(data), {}, {}});
+  }
+
+  /// Opens a backend over `opts.store`. Errors: corrupt, io_error.
+  static auto open(options opts) -> result<std::unique_ptr<backend>> {
+    auto b = std::make_unique<backend>();
+    b->store_ = std::move(opts.store);
+    if (b->store_) {
+      auto loaded = b->store_->load();
+      if (!loaded) return std::move(loaded).error();
+      for (auto& [name, data] : loaded->tables) b->tables_.emplace(name, table{nullptr, std::move(data), {}, {}});
+    }
+    return b;
+  }
+
+  backend(const backend&) = delete;
+  auto operator=(const backend&) -> backend& = delete;
+
+  [[nodiscard]] auto name() const -> std::string_view { return "memory"; }
+
+  auto ensure_table(const table_schema& s) -> status {
+    auto l = lock();
+    auto t = attach(s);
+    if (!t) return std::move(t).error();
+    return {};
+  }
+
+  auto insert(const table_schema& s, std::span<const value_view> r) -> result<std::int64_t> {
+    auto l = lock();
+    auto t = attach(s);
+    if (!t) return std::move(t).error();
+    std::size_t mark = undo_.size();
+    auto id = insert_row(**t, r);
+    return finish_write(mark, std::move(id));
+  }
+
+  auto insert_many(const table_schema& s, std::span<const value_view> rows, std::size_t count,
+                   std::vector<std::int64_t>& ids) -> status {
+    auto l = lock();
+    auto t = attach(s);
+    if (!t) return std::move(t).error();
+    const std::size_t width = s.columns.size();
+    if (rows.size() != width * count)
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": insert_many got a malformed batch");
+    std::size_t mark = undo_.size();
+    std::vector<std::int64_t> out;
+    out.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      auto id = insert_row(**t, rows.subspan(i * width, width));
+      if (!id) {
+        undo_to(mark);
+        auto e = std::move(id).error();
+        e.message += " (batch row " + std::to_string(i) + ")";
+        return e;
+      }
+      out.push_back(*id);
+    }
+    auto done = finish_write(mark, result<std::int64_t>(0));
+    if (!done) return std::move(done).error();
+    ids.insert(ids.end(), out.begin(), out.end());
+    return {};
+  }
+
+  auto upsert(const table_schema& s, std::span<const value_view> r, std::span<const std::size_t> cols)
+      -> result<std::int64_t> {
+    auto l = lock();
+    auto t = attach(s);
+    if (!t) return std::move(t).error();
+    table& tb = **t;
+    std::size_t mark = undo_.size();
+    if (!s.primary_key.empty()) {
+      auto key = key_of(s.primary_key, r);
+      if (auto it = tb.pk.find(key); it != tb.pk.end()) {
+        const row& old = *tb.data.rows.at(it->second);
+        row next = old;
+        for (std::size_t c : cols) next[c] = own(r[c]);
+        auto st = replace_row(tb, it->second, std::move(next));
+        if (!st) {
+          undo_to(mark);
+          return std::move(st).error();
+        }
+        std::int64_t id = 0;
+        if (s.auto_increment)
+          if (const auto* i = std::get_if<std::int64_t>(&old[*s.auto_increment])) id = *i;
+        return finish_write(mark, result<std::int64_t>(id));
+      }
+    }
+    auto id = insert_row(tb, r);
+    return finish_write(mark, std::move(id));
+  }
+
+  auto update(const table_schema& s, std::span<const std::size_t> cols, std::span<const value_view> values,
+              const expr& filter) -> result<std::uint64_t> {
+    auto l = lock();
+    auto t = attach(s);
+    if (!t) return std::move(t).error();
+    table& tb = **t;
+    for (std::size_t i = 0; i < cols.size(); ++i) {
+      auto st = check_value(s, cols[i], values[i]);
+      if (!st) return std::move(st).error();
+    }
+    std::size_t mark = undo_.size();
+    std::uint64_t n = 0;
+    for (std::int64_t rowid : matching(tb, filter)) {
+      row next = *tb.data.rows.at(rowid);
+      for (std::size_t i = 0; i < cols.size(); ++i) next[cols[i]] = own(values[i]);
+      auto st = replace_row(tb, rowid, std::move(next));
+      if (!st) {
+        undo_to(mark);
+        return std::move(st).error();
+      }
+      ++n;
+    }
+    return finish_write(mark, result<std::uint64_t>(n));
+  }
+
+  auto erase(const table_schema& s, const expr& filter) -> result<std::uint64_t> {
+    auto l = lock();
+    auto t = attach(s);
+    if (!t) return std::move(t).error();
+    std::size_t mark = undo_.size();
+    std::uint64_t n = 0;
+    for (std::int64_t rowid : matching(**t, filter)) {
+      remove_row(**t, rowid);
+      ++n;
+    }
+    return finish_write(mark, result<std::uint64_t>(n));
+  }
+
+  auto select(const table_schema& s, const query_spec& q) -> result<cursor> {
+    std::vector<row_ptr> rows;
+    {
+      auto l = lock();
+      auto t = attach(s);
+      if (!t) return std::move(t).error();
+      for (std::int64_t rowid : matching(**t, q.where)) rows.push_back((*t)->data.rows.at(rowid));
+    }
+    if (!q.order.empty()) {
+      std::vector<value_view> a, b;
+      std::stable_sort(rows.begin(), rows.end(), [&](const row_ptr& x, const row_ptr& y) {
+        views(*x, a);
+        views(*y, b);
+        return order_rows(a, b, q.order) < 0;
+      });
+    }
+    std::size_t begin = static_cast<std::size_t>(std::min<std::uint64_t>(q.offset, rows.size()));
+    std::size_t end = rows.size();
+    if (q.limit) end = static_cast<std::size_t>(std::min<std::uint64_t>(begin + *q.limit, rows.size()));
+    rows = std::vector<row_ptr>(rows.begin() + static_cast<std::ptrdiff_t>(begin),
+                                rows.begin() + static_cast<std::ptrdiff_t>(end));
+    return cursor(std::make_unique<snapshot_cursor>(std::move(rows)));
+  }
+
+  auto aggregate(const table_schema& s, const aggregate_spec& a) -> result<value_rows> {
+    auto l = lock();
+    auto t = attach(s);
+    if (!t) return std::move(t).error();
+    std::map<std::vector<value>, std::vector<accumulator>, row_less> groups;
+    auto fresh = [&] {
+      std::vector<accumulator> acc;
+      for (const auto& term : a.terms) acc.emplace_back(term);
+      return acc;
+    };
+    if (a.group_by.empty()) groups.emplace(std::vector<value>{}, fresh());
+    std::vector<value_view> v;
+    for (std::int64_t rowid : matching(**t, a.where)) {
+      const row& r = *(*t)->data.rows.at(rowid);
+      views(r, v);
+      std::vector<value> key;
+      for (std::size_t g : a.group_by) key.push_back(r[g]);
+      auto it = groups.find(key);
+      if (it == groups.end()) it = groups.emplace(std::move(key), fresh()).first;
+      for (auto& acc : it->second) {
+        auto st = acc.add(v);
+        if (!st) {
+          auto e = std::move(st).error();
+          e.message = std::string(s.name) + ": " + e.message;
+          return e;
+        }
+      }
+    }
+    value_rows out;
+    for (auto& [key, accs] : groups) {
+      std::vector<value> r = key;
+      for (const auto& acc : accs) r.push_back(acc.result_value());
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  //=== transactions ===//
+
+  auto begin() -> status {
+    std::unique_lock l(mutex_);
+    if (owner_ == std::this_thread::get_id())
+      return unexpected(errc::transaction_state, "memory: a transaction is already active on this thread; use a savepoint");
+    cv_.wait(l, [&] { return owner_ == std::thread::id{}; });
+    owner_ = std::this_thread::get_id();
+    undo_.clear();
+    savepoints_.clear();
+    return {};
+  }
+
+  auto commit() -> status {
+    std::unique_lock l(mutex_);
+    if (owner_ != std::this_thread::get_id())
+      return unexpected(errc::transaction_state, "memory: commit without an active transaction");
+    auto st = persist();
+    if (!st) undo_to(0);
+    end_transaction();
+    l.unlock();
+    cv_.notify_all();
+    return st;
+  }
+
+  auto rollback() -> status {
+    std::unique_lock l(mutex_);
+    if (owner_ != std::this_thread::get_id())
+      return unexpected(errc::transaction_state, "memory: rollback without an active transaction");
+    undo_to(0);
+    end_transaction();
+    l.unlock();
+    cv_.notify_all();
+    return {};
+  }
+
+  auto savepoint(std::string_view name) -> status {
+    std::unique_lock l(mutex_);
+    if (owner_ != std::this_thread::get_id())
+      return unexpected(errc::transaction_state, "memory: savepoint " + std::string(name) + " outside a transaction");
+    savepoints_.emplace_back(std::string(name), undo_.size());
+    return {};
+  }
+
+  auto release(std::string_view name) -> status {
+    std::unique_lock l(mutex_);
+    auto it = find_savepoint(name);
+    if (!it) return unexpected(errc::transaction_state, "memory: no savepoint named " + std::string(name));
+    savepoints_.erase(savepoints_.begin() + static_cast<std::ptrdiff_t>(*it), savepoints_.end());
+    return {};
+  }
+
+  auto rollback_to(std::string_view name) -> status {
+    std::unique_lock l(mutex_);
+    auto it = find_savepoint(name);
+    if (!it) return unexpected(errc::transaction_state, "memory: no savepoint named " + std::string(name));
+    undo_to(savepoints_[*it].second);
+    savepoints_.erase(savepoints_.begin() + static_cast<std::ptrdiff_t>(*it) + 1, savepoints_.end());
+    return {};
+  }
+
+  /// True while the calling thread owns a transaction.
+  [[nodiscard]] auto in_transaction() const -> bool {
+    std::lock_guard l(mutex_);
+    return owner_ == std::this_thread::get_id();
+  }
+
+  /// Number of rows in `table` (0 when it does not exist).
+  [[nodiscard]] auto row_count(std::string_view table) const -> std::size_t {
+    std::lock_guard l(mutex_);
+    auto it = tables_.find(table);
+    return it == tables_.end() ? 0 : it->second.data.rows.size();
+  }
+
+  /// Saves everything to the store now (a no-op without one).
+  auto flush() -> status {
+    auto l = lock();
+    return persist();
+  }
+
+ private:
+  struct table {
+    const table_schema* schema = nullptr;  // null until attached (loaded from a store)
+    table_data data;
+    std::map<std::vector<value>, std::int64_t, row_less> pk;
+    std::vector<std::map<std::vector<value>, std::int64_t, row_less>> uniques;  // parallel to unique indexes
+  };
+
+  // Undo log entry: the row `rowid` of `t` had `before` (null: it did not exist).
+  struct undo_entry {
+    table* t;
+    std::int64_t rowid;
+    row_ptr before;
+    std::int64_t next_id;
+  };
+
+  class snapshot_cursor final : public cursor_source {
+   public:
+    explicit snapshot_cursor(std::vector<row_ptr> rows) : rows_(std::move(rows)) {}
+    auto next() -> result<bool> override {
+      if (pos_ >= rows_.size()) return false;
+      views(*rows_[pos_++], current_);
+      return true;
+    }
+    [[nodiscard]] auto row() const -> std::span<const value_view> override { return current_; }
+
+   private:
+    std::vector<row_ptr> rows_;
+    std::size_t pos_ = 0;
+    std::vector<value_view> current_;
+  };
+
+  static void views(const row& r, std::vector<value_view>& out) {
+    out.resize(r.size());
+    for (std::size_t i = 0; i < r.size(); ++i) out[i] = view(r[i]);
+  }
+
+  // Waits until no other thread owns a transaction, then holds the data mutex.
+  auto lock() const -> std::unique_lock<std::mutex> {
+    std::unique_lock l(mutex_);
+    cv_.wait(l, [&] { return owner_ == std::thread::id{} || owner_ == std::this_thread::get_id(); });
+    return l;
+  }
+
+  [[nodiscard]] auto in_tx() const -> bool { return owner_ == std::this_thread::get_id(); }
+
+  void end_transaction() {
+    undo_.clear();
+    savepoints_.clear();
+    owner_ = {};
+  }
+
+  auto find_savepoint(std::string_view name) const -> std::optional<std::size_t> {
+    if (owner_ != std::this_thread::get_id()) return std::nullopt;
+    for (std::size_t i = savepoints_.size(); i-- > 0;)
+      if (savepoints_[i].first == name) return i;
+    return std::nullopt;
+  }
+
+  // Ends a write: on error undoes it; outside a transaction persists it (undoing on failure).
+  template <class R>
+  auto finish_write(std::size_t mark, R r) -> R {
+    if (!r) {
+      undo_to(mark);
+      return r;
+    }
+    if (in_tx()) return r;
+    if (auto st = persist(); !st) {
+      undo_to(mark);
+      return std::move(st).error();
+    }
+    undo_.resize(mark);
+    return r;
+  }
+
+  auto persist() -> status {
+    if (!store_) return {};
+    snapshot s;
+    for (const auto& [name, t] : tables_) s.tables.emplace(name, t.data);
+    return store_->save(s);
+  }
+
+  static auto key_of(std::span<const std::size_t> cols, std::span<const value_view> r) -> std::vector<value> {
+    std::vector<value> k;
+    k.reserve(cols.size());
+    for (std::size_t c : cols) k.push_back(own(r[c]));
+    return k;
+  }
+  static auto key_of(std::span<const std::size_t> cols, const row& r) -> std::vector<value> {
+    std::vector<value> k;
+    k.reserve(cols.size());
+    for (std::size_t c : cols) k.push_back(r[c]);
+    return k;
+  }
+  static auto has_null(const std::vector<value>& k) -> bool {
+    return std::any_of(k.begin(), k.end(), [](const value& v) { return v.index() == 0; });
+  }
+
+  // "users.email: value "a@b.c" already exists (unique key uq_users_email)"; secrets redacted.
+  static auto conflict(const table_schema& s, std::span<const std::size_t> cols, const std::vector<value>& k,
+                       std::string_view what) -> ormkit::error {
+    std::string subject = std::string(s.name) + ".";
+    std::string shown;
+    if (cols.size() > 1) subject += "(", shown += "(";
+    for (std::size_t i = 0; i < cols.size(); ++i) {
+      if (i) subject += ", ", shown += ", ";
+      subject += s.columns[cols[i]].name;
+      shown += s.columns[cols[i]].has(column_flags::secret) ? std::string("<secret>") : to_display(k[i]);
+    }
+    if (cols.size() > 1) subject += ")", shown += ")";
+    return {errc::conflict, subject + ": value " + shown + " already exists (" + std::string(what) + ")",
+            std::string(what)};
+  }
+
+  static auto check_value(const table_schema& s, std::size_t c, const value_view& v) -> status {
+    const auto& col = s.columns.at(c);
+    if (v.index() == 0) {
+      if (!col.nullable)
+        return unexpected(errc::invalid_argument,
+                          std::string(s.name) + "." + std::string(col.name) + ": NULL in a NOT NULL column");
+      return {};
+    }
+    auto got = storage_of(v);
+    bool ok = got == col.storage || (col.storage == storage::real && got == storage::integer);
+    if (!ok)
+      return unexpected(errc::invalid_argument, std::string(s.name) + "." + std::string(col.name) + ": expected " +
+                                                    std::string(to_string(col.storage)) + ", got " +
+                                                    std::string(to_string(got)));
+    return {};
+  }
+
+  // Finds or creates the table for `s`, building indexes for loaded rows.
+  auto attach(const table_schema& s) -> result<table*> {
+    auto it = tables_.find(s.name);
+    if (it == tables_.end()) {
+      table t{&s, {}, {}, std::vector<std::map<std::vector<value>, std::int64_t, row_less>>(s.indexes.size())};
+      for (const auto& c : s.columns) t.data.columns.emplace_back(c.name);
+      it = tables_.emplace(std::string(s.name), std::move(t)).first;
+      return &it->second;
+    }
+    table& t = it->second;
+    if (t.schema == &s) return &t;
+    if (t.schema == nullptr || t.schema->hash != s.hash) {
+      std::vector<std::string> names;
+      for (const auto& c : s.columns) names.emplace_back(c.name);
+      if (names != t.data.columns) {
+        std::string have, want;
+        for (const auto& n : t.data.columns) have += (have.empty() ? "" : ", ") + n;
+        for (const auto& n : names) want += (want.empty() ? "" : ", ") + n;
+        return unexpected(errc::schema_mismatch, std::string(s.name) + ": stored columns (" + have +
+                                                     ") differ from the entity's (" + want + ")");
+      }
+    }
+    if (t.schema == nullptr) {
+      // First use of a loaded table: check every row and build the indexes.
+      t.schema = &s;
+      t.uniques.assign(s.indexes.size(), {});
+      for (const auto& [rowid, r] : t.data.rows) {
+        if (r->size() != s.columns.size())
+          return unexpected(errc::corrupt, std::string(s.name) + ": stored row " + std::to_string(rowid) +
+                                               " has " + std::to_string(r->size()) + " values");
+        for (std::size_t c = 0; c < r->size(); ++c)
+          if (auto st = check_value(s, c, view((*r)[c])); !st)
+            return unexpected(errc::corrupt, "stored row " + std::to_string(rowid) + ": " + st.error().message);
+        if (auto st = index_row(t, rowid, *r); !st)
+          return unexpected(errc::corrupt, "stored data violates a key: " + st.error().message);
+      }
+    } else {
+      t.schema = &s;
+    }
+    return &t;
+  }
+
+  auto index_row(table& t, std::int64_t rowid, const row& r) -> status {
+    const table_schema& s = *t.schema;
+    if (!s.primary_key.empty()) {
+      auto k = key_of(s.primary_key, r);
+      if (t.pk.count(k)) return conflict(s, s.primary_key, k, "primary key");
+    }
+    for (std::size_t i = 0; i < s.indexes.size(); ++i) {
+      if (!s.indexes[i].unique) continue;
+      auto k = key_of(s.indexes[i].columns, r);
+      if (!has_null(k) && t.uniques[i].count(k)) return conflict(s, s.indexes[i].columns, k, s.indexes[i].name);
+    }
+    if (!s.primary_key.empty()) t.pk.emplace(key_of(s.primary_key, r), rowid);
+    for (std::size_t i = 0; i < s.indexes.size(); ++i) {
+      if (!s.indexes[i].unique) continue;
+      auto k = key_of(s.indexes[i].columns, r);
+      if (!has_null(k)) t.uniques[i].emplace(std::move(k), rowid);
+    }
+    return {};
+  }
+
+  void unindex_row(table& t, const row& r) {
+    const table_schema& s = *t.schema;
+    if (!s.primary_key.empty()) t.pk.erase(key_of(s.primary_key, r));
+    for (std::size_t i = 0; i < s.indexes.size(); ++i)
+      if (s.indexes[i].unique) t.uniques[i].erase(key_of(s.indexes[i].columns, r));
+  }
+
+  auto insert_row(table& t, std::span<const value_view> r) -> result<std::int64_t> {
+    const table_schema& s = *t.schema;
+    if (r.size() != s.columns.size())
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": row has " + std::to_string(r.size()) +
+                                                    " values for " + std::to_string(s.columns.size()) + " columns");
+    auto owned = std::make_shared<row>();
+    owned->reserve(r.size());
+    for (const auto& v : r) owned->push_back(own(v));
+    std::int64_t id = 0;
+    std::int64_t next_id_before = t.data.next_id;
+    if (s.auto_increment) {
+      auto& slot = (*owned)[*s.auto_increment];
+      if (const auto* i = std::get_if<std::int64_t>(&slot); i && *i != 0) {
+        id = *i;
+      } else {
+        id = t.data.next_id;
+        slot = id;
+      }
+    }
+    for (std::size_t c = 0; c < owned->size(); ++c)
+      if (auto st = check_value(s, c, view((*owned)[c])); !st) return std::move(st).error();
+    std::int64_t rowid = t.data.next_rowid;
+    if (auto st = index_row(t, rowid, *owned); !st) return std::move(st).error();
+    if (s.auto_increment && id >= t.data.next_id) t.data.next_id = id + 1;
+    ++t.data.next_rowid;
+    t.data.rows.emplace(rowid, std::move(owned));
+    undo_.push_back({&t, rowid, nullptr, next_id_before});
+    return id;
+  }
+
+  auto replace_row(table& t, std::int64_t rowid, row next) -> status {
+    const table_schema& s = *t.schema;
+    for (std::size_t c = 0; c < next.size(); ++c)
+      if (auto st = check_value(s, c, view(next[c])); !st) return st;
+    row_ptr before = t.data.rows.at(rowid);
+    unindex_row(t, *before);
+    if (auto st = index_row(t, rowid, next); !st) {
+      (void)index_row(t, rowid, *before);
+      return st;
+    }
+    undo_.push_back({&t, rowid, before, t.data.next_id});
+    t.data.rows[rowid] = std::make_shared<const row>(std::move(next));
+    return {};
+  }
+
+  void remove_row(table& t, std::int64_t rowid) {
+    auto it = t.data.rows.find(rowid);
+    unindex_row(t, *it->second);
+    undo_.push_back({&t, rowid, it->second, t.data.next_id});
+    t.data.rows.erase(it);
+  }
+
+  void undo_to(std::size_t mark) {
+    while (undo_.size() > mark) {
+      undo_entry e = std::move(undo_.back());
+      undo_.pop_back();
+      table& t = *e.t;
+      if (auto it = t.data.rows.find(e.rowid); it != t.data.rows.end()) {
+        unindex_row(t, *it->second);
+        t.data.rows.erase(it);
+      }
+      if (e.before) {
+        (void)index_row(t, e.rowid, *e.before);
+        t.data.rows.emplace(e.rowid, std::move(e.before));
+      }
+      t.data.next_id = e.next_id;
+    }
+  }
+
+  // Row ids matching `filter`, in insertion order; a primary-key equality is a lookup.
+  auto matching(table& t, const expr& filter) -> std::vector<std::int64_t> {
+    std::vector<std::int64_t> out;
+    if (auto key = pk_lookup(*t.schema, filter)) {
+      if (auto it = t.pk.find(*key); it != t.pk.end()) {
+        std::vector<value_view> v;
+        views(*t.data.rows.at(it->second), v);
+        if (matches(filter, v)) out.push_back(it->second);
+      }
+      return out;
+    }
+    std::vector<value_view> v;
+    for (const auto& [rowid, r] : t.data.rows) {
+      views(*r, v);
+      if (matches(filter, v)) out.push_back(rowid);
+    }
+    return out;
+  }
+
+  // When `filter` pins every primary-key column with `=` (inside ANDs), returns that key.
+  static auto pk_lookup(const table_schema& s, const expr& filter) -> std::optional<std::vector<value>> {
+    if (s.primary_key.empty()) return std::nullopt;
+    std::vector<const value*> found(s.primary_key.size(), nullptr);
+    auto visit = [&](auto&& self, const expr& e) -> void {
+      if (e.kind == op::and_) {
+        for (const auto& c : e.children) self(self, c);
+      } else if (e.kind == op::eq) {
+        for (std::size_t i = 0; i < s.primary_key.size(); ++i)
+          if (s.primary_key[i] == e.column && e.operands.at(0).index() == s.columns[e.column].storage_index())
+            found[i] = &e.operands[0];
+      }
+    };
+    visit(visit, filter);
+    std::vector<value> key;
+    for (const auto* v : found) {
+      if (!v) return std::nullopt;
+      key.push_back(*v);
+    }
+    return key;
+  }
+
+  mutable std::mutex mutex_;
+  mutable std::condition_variable cv_;
+  std::thread::id owner_{};
+  std::map<std::string, table, std::less<>> tables_;
+  std::vector<undo_entry> undo_;
+  std::vector<std::pair<std::string, std::size_t>> savepoints_;
+  std::shared_ptr<durability> store_;
+};
+
+static_assert(ormkit::backend<backend>);
+
+}  // namespace ormkit::memory

@@ -1,0 +1,555 @@
+// Copyright (c) 2026 The ormkit authors
+// SPDX-License-Identifier: MIT
+
+#pragma once
+
+// ormkit/repository.hpp
+//
+// `repository<T>`: the typed API for one entity over any backend. It is the
+// only per-entity code: it turns an entity into a span of value views
+// (borrowing strings and blobs), validates before every write, maintains
+// created_at / updated_at / version / soft_delete, and decodes rows straight
+// into members. Everything below it is untyped (backend.hpp).
+//
+// Example:
+//
+//   ormkit::memory::backend db;
+//   ormkit::repository<user> users(db);
+//   auto ann = users.insert({.email = "ann@example.com", .name = "Ann", .age = 31}).value();
+//   auto same = users.get(ann.id).value();
+//   auto adults = users.find(ormkit::col(&user::age) >= 18).value();
+
+#include <ormkit/backend.hpp>
+#include <ormkit/column_traits.hpp>
+#include <ormkit/detail/repository_core.hpp>
+#include <ormkit/entity.hpp>
+#include <ormkit/query.hpp>
+#include <ormkit/result.hpp>
+#include <ormkit/validator.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace ormkit {
+
+/// A page of results from offset paging.
+template <class T>
+struct page {
+  std::vector<T> items;
+  std::uint64_t number = 1;  ///< 1-based
+  std::uint64_t size = 0;    ///< requested page size
+  std::uint64_t total = 0;   ///< matching rows on all pages
+  [[nodiscard]] auto page_count() const -> std::uint64_t { return size == 0 ? 0 : (total + size - 1) / size; }
+  [[nodiscard]] auto has_next() const -> bool { return number < page_count(); }
+};
+
+/// A page from keyset paging; pass `items.back()` to the next call.
+template <class T>
+struct keyset_page {
+  std::vector<T> items;
+  bool has_more = false;
+};
+
+template <class T>
+class entity_stream;
+
+namespace detail {
+
+template <class M>
+inline constexpr bool is_time_point = false;
+template <class D>
+inline constexpr bool is_time_point<std::chrono::time_point<std::chrono::system_clock, D>> = true;
+
+// Writes `now` into a timestamp member of any supported type.
+template <class M>
+void assign_time(M& member, time_point now) {
+  auto us = std::chrono::floor<std::chrono::microseconds>(now);
+  if constexpr (is_time_point<M>) {
+    member = std::chrono::time_point_cast<typename M::duration>(us);
+  } else if constexpr (is_nullable_v<M>) {
+    typename M::value_type inner{};
+    assign_time(inner, now);
+    member = inner;
+  } else if constexpr (std::is_same_v<M, std::int64_t>) {
+    member = us.time_since_epoch().count();
+  } else {
+    static_assert(sizeof(M) == 0,
+                  "ormkit: created_at / updated_at / soft_delete columns must be a system_clock time point, "
+                  "std::int64_t microseconds, or std::optional of those");
+  }
+}
+
+// Per-type codecs, out of line so that every column of every entity with the same
+// C++ type shares one copy. member: the address of an entity's member of type M.
+template <class M>
+[[gnu::noinline]] auto encode_member(const void* member, value& scratch, value_view& out) -> status {
+  auto v = encode_view(*static_cast<const M*>(member), scratch);
+  if (!v) return std::move(v).error();
+  out = *v;
+  return {};
+}
+
+template <class M>
+[[gnu::noinline]] auto decode_member(const value_view& in, void* member) -> status {
+  auto v = ormkit::decode<M>(in);
+  if (!v) return std::move(v).error();
+  *static_cast<M*>(member) = std::move(*v);
+  return {};
+}
+
+// One column of one entity: where its member is and how to convert it.
+struct column_access {
+  void* (*member)(void* entity);
+  status (*encode)(const void* member, value& scratch, value_view& out);
+  status (*decode)(const value_view& in, void* member);
+};
+
+template <class T, std::size_t I>
+auto member_address(void* entity) -> void* {
+  return &(static_cast<T*>(entity)->*(column_v<T, I>.member));
+}
+
+template <class T>
+inline constexpr auto column_access_v = []<std::size_t... I>(std::index_sequence<I...>) {
+  return std::array<column_access, sizeof...(I)>{
+      column_access{&member_address<T, I>, &encode_member<column_member_t<T, I>>,
+                    &decode_member<column_member_t<T, I>>}...};
+}(std::make_index_sequence<column_count_v<T>>{});
+
+// "users.age: <problem>", or for a secret column a message that shows nothing of the value.
+inline auto column_error(const table_schema& s, std::size_t column, const ormkit::error& e) -> ormkit::error {
+  const auto& c = s.columns[column];
+  std::string subject = std::string(s.name) + "." + std::string(c.name) + ": ";
+  if (c.has(column_flags::secret)) return {e.code, subject + "value cannot be stored as " + std::string(c.type_name)};
+  return {e.code, subject + e.message, e.native};
+}
+
+inline auto encode_columns(std::span<const column_access> cols, const table_schema& s, const void* entity,
+                           std::span<value> scratch, std::span<value_view> views) -> status {
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    const void* m = cols[i].member(const_cast<void*>(entity));
+    if (auto st = cols[i].encode(m, scratch[i], views[i]); !st) return column_error(s, i, st.error());
+  }
+  return {};
+}
+
+inline auto decode_columns(std::span<const column_access> cols, const table_schema& s,
+                           std::span<const value_view> row, void* entity) -> status {
+  for (std::size_t i = 0; i < cols.size(); ++i)
+    if (auto st = cols[i].decode(row[i], cols[i].member(entity)); !st) return column_error(s, i, st.error());
+  return {};
+}
+
+// The per-entity functions behind entity_ops. T: the entity type.
+template <class T>
+struct entity_functions {
+  static constexpr std::size_t width = column_count_v<T>;
+  static constexpr std::size_t version_index = column_with_v<T, column_flags::version>;
+  static constexpr std::size_t created_index = column_with_v<T, column_flags::created_at>;
+  static constexpr std::size_t updated_index = column_with_v<T, column_flags::updated_at>;
+  static constexpr std::size_t soft_delete_index = column_with_v<T, column_flags::soft_delete>;
+  static constexpr std::size_t auto_index = column_with_v<T, column_flags::auto_increment>;
+  static constexpr std::size_t key_width = primary_key_indexes_v<T>.size();
+
+  static auto encode(const void* p, std::span<value> scratch, std::span<value_view> views) -> status {
+    return encode_columns(column_access_v<T>, schema_of<T>(), p, scratch, views);
+  }
+
+  static auto decode(std::span<const value_view> row, void* p) -> status {
+    return decode_columns(column_access_v<T>, schema_of<T>(), row, p);
+  }
+
+  static auto validate(const void* p) -> status { return ormkit::check(*static_cast<const T*>(p)); }
+
+  static void stamp(void* p, time_point now, bool inserting) {
+    T& e = *static_cast<T*>(p);
+    if constexpr (created_index < width)
+      if (inserting) assign_time(e.*(column_v<T, created_index>.member), now);
+    if constexpr (updated_index < width) assign_time(e.*(column_v<T, updated_index>.member), now);
+    if constexpr (version_index < width) {
+      auto& v = e.*(column_v<T, version_index>.member);
+      if (inserting && v == 0) v = 1;
+    }
+  }
+
+  static void set_generated(void* p, std::int64_t id) {
+    if constexpr (auto_index < width) {
+      auto& m = static_cast<T*>(p)->*(column_v<T, auto_index>.member);
+      if (m == 0 && id != 0) m = static_cast<std::remove_cvref_t<decltype(m)>>(id);
+    }
+  }
+
+  static auto version(const void* p) -> std::int64_t {
+    if constexpr (version_index < width)
+      return static_cast<std::int64_t>(static_cast<const T*>(p)->*(column_v<T, version_index>.member));
+    return 0;
+  }
+
+  static void set_version(void* p, std::int64_t v) {
+    if constexpr (version_index < width) {
+      auto& m = static_cast<T*>(p)->*(column_v<T, version_index>.member);
+      m = static_cast<std::remove_cvref_t<decltype(m)>>(v);
+    }
+  }
+
+  template <std::size_t K>
+  static auto key_part(const primary_key_t<T>& key) -> const auto& {
+    if constexpr (key_width == 1) return key;
+    else return std::get<K>(key);
+  }
+
+  static auto encode_key(const void* p, std::vector<value>& out) -> status {
+    if constexpr (key_width == 0) {
+      return unexpected(errc::unsupported, std::string(table_name_v<T>) + ": entity has no primary key");
+    } else {
+      const auto& key = *static_cast<const primary_key_t<T>*>(p);
+      status st;
+      [&]<std::size_t... K>(std::index_sequence<K...>) {
+        (
+            [&] {
+              auto v = ormkit::encode(key_part<K>(key));
+              if (!v && st) st = column_error(schema_of<T>(), primary_key_indexes_v<T>[K], v.error());
+              out.push_back(v ? std::move(*v) : value{});
+            }(),
+            ...);
+      }(std::make_index_sequence<key_width>{});
+      return st;
+    }
+  }
+
+  static auto key_of(const T& e) -> primary_key_t<T> {
+    return [&]<std::size_t... K>(std::index_sequence<K...>) {
+      if constexpr (key_width == 1) return e.*(column_v<T, primary_key_indexes_v<T>[0]>.member);
+      else return primary_key_t<T>(e.*(column_v<T, primary_key_indexes_v<T>[K]>.member)...);
+    }(std::make_index_sequence<key_width>{});
+  }
+
+  static auto entity_key(const void* p, std::vector<value>& out) -> status {
+    if constexpr (key_width == 0) {
+      return unexpected(errc::unsupported, std::string(table_name_v<T>) + ": entity has no primary key");
+    } else {
+      auto key = key_of(*static_cast<const T*>(p));
+      return encode_key(&key, out);
+    }
+  }
+
+  static auto deleted_value(time_point now, bool deleted, value& out) -> status {
+    if constexpr (soft_delete_index < width) {
+      using M = column_member_t<T, soft_delete_index>;
+      M m{};
+      if constexpr (std::is_same_v<M, bool>) m = deleted;
+      else if (deleted) assign_time(m, now);
+      auto v = ormkit::encode(m);
+      if (!v) return std::move(v).error();
+      out = std::move(*v);
+      return {};
+    } else {
+      return unexpected(errc::unsupported, std::string(table_name_v<T>) + ": entity has no soft_delete column");
+    }
+  }
+
+  static auto schema() -> const table_schema& { return schema_of<T>(); }
+
+  static constexpr entity_ops ops{&schema,       &encode,      &decode,     &validate,
+                                  &stamp,        &set_generated, &version,  &set_version,
+                                  &encode_key,   &entity_key,  &deleted_value};
+
+  // Sink that decodes rows into a std::vector<T>.
+  static auto push_row(void* context, std::span<const value_view> row) -> status {
+    auto& out = *static_cast<std::vector<T>*>(context);
+    T e{};
+    ORMKIT_TRY(decode(row, &e));
+    out.push_back(std::move(e));
+    return {};
+  }
+};
+
+}  // namespace detail
+
+/// The typed repository of entity `T`. Cheap to copy; holds a reference to the backend.
+///
+/// Every write validates first (errc::validation_failed; nothing written) and reports
+/// key conflicts as errc::conflict with nothing changed. Soft-deleted rows are
+/// invisible to reads unless a query asks for them with `with_deleted()`.
+template <class T>
+class repository {
+  static_assert(entity<T>, "ormkit: repository<T> needs a described entity; see the error above");
+  static_assert(std::is_default_constructible_v<T>,
+                "ormkit: entities are decoded into a default-constructed T; give every member a default");
+  using fns = detail::entity_functions<T>;
+
+ public:
+  using entity_type = T;
+
+  explicit repository(backend_ref b, repository_options opts = {}) : core_(b, fns::ops, opts) {}
+
+  [[nodiscard]] auto backend() const -> backend_ref { return core_.backend(); }
+  [[nodiscard]] static auto schema() -> const table_schema& { return schema_of<T>(); }
+
+  //=== writes ===//
+
+  /// Inserts `e` and returns it as stored: generated key, version 1, timestamps set.
+  /// Errors: validation_failed, conflict, invalid_argument (a value cannot be stored).
+  auto insert(T e) -> result<T> {
+    ORMKIT_TRY(core_.insert(&e));
+    return e;
+  }
+
+  /// Inserts all of `items` or none. Returns them as stored.
+  auto insert_many(std::vector<T> items) -> result<std::vector<T>> {
+    ORMKIT_TRY(core_.insert_many(items.data(), items.size(), sizeof(T)));
+    return items;
+  }
+
+  /// Replaces the stored row that has `e`'s key with `e`.
+  /// With a version column the stored version must equal `e`'s, and is incremented.
+  /// Errors: not_found, conflict (stale version or unique key), validation_failed.
+  auto update(T e) -> result<T> {
+    static_assert(has_primary_key_v<T>, "ormkit: update() needs a primary key; mark a column ormkit::primary_key");
+    std::array<std::size_t, fns::width> all{};
+    for (std::size_t i = 0; i < fns::width; ++i) all[i] = i;
+    ORMKIT_TRY(core_.update(&e, all));
+    return e;
+  }
+
+  /// Updates only the named columns (plus version and updated_at) from `e`.
+  template <class... Members>
+  auto update_columns(T e, Members T::*... members) -> result<T> {
+    static_assert(has_primary_key_v<T>, "ormkit: update_columns() needs a primary key");
+    static_assert(sizeof...(Members) > 0, "ormkit: update_columns needs at least one member");
+    std::array<std::size_t, sizeof...(Members)> cols{detail::column_index_of<T>(members)...};
+    ORMKIT_TRY(core_.update(&e, cols));
+    return e;
+  }
+
+  /// Inserts `e`, or replaces the row with its key. Last writer wins: the version is
+  /// not checked (a non-zero version becomes version + 1); created_at of an existing row is kept.
+  auto upsert(T e) -> result<T> {
+    static_assert(has_primary_key_v<T>, "ormkit: upsert() needs a primary key; mark a column ormkit::primary_key");
+    ORMKIT_TRY(core_.upsert(&e));
+    return e;
+  }
+
+  /// Erases the row with `key` (sets the soft-delete column when there is one). Errors: not_found.
+  auto erase(const primary_key_t<T>& key) -> status {
+    static_assert(has_primary_key_v<T>, "ormkit: erase(key) needs a primary key; use erase_where()");
+    return core_.erase_key(&key);
+  }
+
+  /// Erases every row whose key is in `keys`; returns how many existed.
+  auto erase_many(std::span<const primary_key_t<T>> keys) -> result<std::uint64_t> {
+    if (keys.empty()) return std::uint64_t{0};
+    std::vector<value> encoded;
+    for (const auto& k : keys) ORMKIT_TRY(fns::encode_key(&k, encoded));
+    return core_.erase(core_.keys_filter(encoded, keys.size()));
+  }
+
+  /// Erases every row matching `c`; returns how many.
+  auto erase_where(condition<T> c) -> result<std::uint64_t> { return core_.erase(std::move(c.node)); }
+
+  /// Clears the soft-delete column of the row with `key`. Errors: not_found.
+  auto restore(const primary_key_t<T>& key) -> status {
+    static_assert(fns::soft_delete_index < fns::width, "ormkit: restore() needs a soft_delete column");
+    return core_.restore(&key);
+  }
+
+  //=== reads ===//
+
+  /// Returns the entity with `key`. Errors: not_found.
+  auto get(const primary_key_t<T>& key) const -> result<T> {
+    static_assert(has_primary_key_v<T>,
+                  "ormkit: get() needs a primary key; mark a column ormkit::primary_key or use find()");
+    T e{};
+    auto found = core_.get(&key, &e);
+    if (!found) return std::move(found).error();
+    if (!*found) return core_.not_found_key(&key);
+    return e;
+  }
+
+  /// Returns the entity with `key`, or an empty optional.
+  auto find_by_key(const primary_key_t<T>& key) const -> result<std::optional<T>> {
+    static_assert(has_primary_key_v<T>, "ormkit: find_by_key() needs a primary key; use find()");
+    T e{};
+    auto found = core_.get(&key, &e);
+    if (!found) return std::move(found).error();
+    if (!*found) return std::optional<T>{};
+    return std::optional<T>(std::move(e));
+  }
+
+  /// Returns the entities whose keys are in `keys`, in the order of `keys`; missing keys are skipped.
+  auto get_many(std::span<const primary_key_t<T>> keys) const -> result<std::vector<T>> {
+    static_assert(has_primary_key_v<T>, "ormkit: get_many() needs a primary key; use find()");
+    std::vector<T> out;
+    if (keys.empty()) return out;
+    std::vector<value> encoded;
+    for (const auto& k : keys) ORMKIT_TRY(fns::encode_key(&k, encoded));
+    query_spec q;
+    q.where = core_.live(core_.keys_filter(encoded, keys.size()), false);
+    std::vector<T> rows;
+    ORMKIT_TRY(core_.fetch(q, {&rows, &fns::push_row}));
+    std::map<std::vector<value>, std::size_t, row_less> by_key;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      std::vector<value> k;
+      ORMKIT_TRY(fns::entity_key(&rows[i], k));
+      by_key.emplace(std::move(k), i);
+    }
+    const std::size_t w = fns::key_width;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      std::vector<value> k(encoded.begin() + static_cast<std::ptrdiff_t>(i * w),
+                           encoded.begin() + static_cast<std::ptrdiff_t>((i + 1) * w));
+      if (auto it = by_key.find(k); it != by_key.end()) out.push_back(rows[it->second]);
+    }
+    return out;
+  }
+
+  /// Returns every matching entity.
+  auto find(const query<T>& q) const -> result<std::vector<T>> {
+    std::vector<T> out;
+    ORMKIT_TRY(core_.fetch(finish(q), {&out, &fns::push_row}));
+    return out;
+  }
+  auto find(condition<T> c) const -> result<std::vector<T>> { return find(query<T>(std::move(c))); }
+  auto find_all() const -> result<std::vector<T>> { return find(query<T>()); }
+
+  /// Returns the first match in the query's order, or an empty optional.
+  auto find_one(query<T> q) const -> result<std::optional<T>> {
+    auto rows = find(q.limit(1));
+    if (!rows) return std::move(rows).error();
+    if (rows->empty()) return std::optional<T>{};
+    return std::optional<T>(std::move(rows->front()));
+  }
+  auto find_one(condition<T> c) const -> result<std::optional<T>> { return find_one(query<T>(std::move(c))); }
+
+  /// Counts matching rows (soft-deleted rows excluded unless the query includes them).
+  auto count(const query<T>& q = query<T>()) const -> result<std::uint64_t> { return core_.count(finish(q).where); }
+  auto count(condition<T> c) const -> result<std::uint64_t> { return count(query<T>(std::move(c))); }
+
+  /// True when at least one row matches.
+  auto exists(condition<T> c) const -> result<bool> {
+    auto r = find_one(query<T>(std::move(c)));
+    if (!r) return std::move(r).error();
+    return r->has_value();
+  }
+
+  /// Offset paging: page `number` (1-based) of `size` items, with the total count.
+  auto page_of(const query<T>& q, std::uint64_t number, std::uint64_t size) const -> result<page<T>> {
+    if (number == 0 || size == 0)
+      return unexpected(errc::invalid_argument, std::string(schema().name) + ": page number and size start at 1");
+    page<T> p;
+    p.number = number;
+    p.size = size;
+    auto total = count(q);
+    if (!total) return std::move(total).error();
+    p.total = *total;
+    auto copy = q;
+    auto items = find(copy.offset((number - 1) * size).limit(size));
+    if (!items) return std::move(items).error();
+    p.items = std::move(*items);
+    return p;
+  }
+
+  /// Keyset paging: up to `size` items after `last` (or from the start) in `q`'s order.
+  auto page_after(const query<T>& q, const std::optional<T>& last, std::uint64_t size) const
+      -> result<keyset_page<T>> {
+    auto copy = q;
+    if (last) copy.after(*last);
+    auto items = find(copy.limit(size + 1));
+    if (!items) return std::move(items).error();
+    keyset_page<T> p;
+    p.has_more = items->size() > size;
+    if (p.has_more) items->pop_back();
+    p.items = std::move(*items);
+    return p;
+  }
+
+  /// A lazily decoded range over matching rows; rows are read one at a time.
+  /// Iterating throws ormkit::exception if a row cannot be read or decoded.
+  auto stream(const query<T>& q = query<T>()) const -> result<entity_stream<T>> {
+    auto c = core_.open(finish(q));
+    if (!c) return std::move(c).error();
+    return entity_stream<T>(std::move(*c));
+  }
+
+  /// Runs an aggregate; rows are the group values followed by the term values.
+  auto run(const ormkit::aggregate<T>& a) const -> result<value_rows> {
+    return core_.aggregate(a.spec(), a.include_deleted());
+  }
+
+  /// Decodes one row (one view per column, table order) into an entity.
+  static auto decode_row(std::span<const value_view> row) -> result<T> {
+    T e{};
+    ORMKIT_TRY(fns::decode(row, &e));
+    return e;
+  }
+
+  /// The primary key of `e`.
+  static auto key_of(const T& e) -> primary_key_t<T> { return fns::key_of(e); }
+
+ private:
+  auto finish(const query<T>& q) const -> query_spec {
+    auto s = q.spec();
+    s.where = core_.live(std::move(s.where), q.include_deleted());
+    return s;
+  }
+
+  detail::repository_core core_;
+};
+
+/// A single-pass range of entities decoded from a cursor one row at a time.
+template <class T>
+class entity_stream {
+ public:
+  explicit entity_stream(cursor c) : cursor_(std::move(c)) {}
+
+  class iterator {
+   public:
+    using value_type = T;
+    using difference_type = std::ptrdiff_t;
+    using reference = const T&;
+    using iterator_concept = std::input_iterator_tag;
+
+    iterator() = default;
+    explicit iterator(entity_stream* s) : stream_(s) { advance(); }
+    auto operator*() const -> const T& { return *stream_->current_; }
+    auto operator->() const -> const T* { return &*stream_->current_; }
+    auto operator++() -> iterator& {
+      advance();
+      return *this;
+    }
+    void operator++(int) { advance(); }
+    friend auto operator==(const iterator& it, std::default_sentinel_t) -> bool { return it.stream_ == nullptr; }
+
+   private:
+    void advance() {
+      auto more = stream_->cursor_.next();
+      if (!more) throw exception(std::move(more).error());
+      if (!*more) {
+        stream_ = nullptr;
+        return;
+      }
+      auto e = repository<T>::decode_row(stream_->cursor_.row());
+      if (!e) throw exception(std::move(e).error());
+      stream_->current_ = std::move(*e);
+    }
+    entity_stream* stream_ = nullptr;
+  };
+
+  auto begin() -> iterator { return iterator(this); }
+  auto end() -> std::default_sentinel_t { return {}; }
+
+ private:
+  cursor cursor_;
+  std::optional<T> current_;
+};
+
+}  // namespace ormkit

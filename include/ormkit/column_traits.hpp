@@ -31,6 +31,7 @@
 // copy), `sql_kind kind` (DDL hint; defaults from `storage`), and
 // `to_json`/`from_json` templates used by <ormkit/json.hpp>.
 
+#include <ormkit/fwd.hpp>
 #include <ormkit/result.hpp>
 #include <ormkit/value.hpp>
 
@@ -56,7 +57,7 @@ enum class sql_kind { integer, boolean, real, text, blob, timestamp, json };
 /// `column_traits<T>` or `column_value<T>`: ormkit does not know how to store `T`;
 /// specialize `ormkit::column_traits<T>` (see the file comment), include
 /// <ormkit/json.hpp> for JSON-stored containers, or mark the member transient.
-template <class T, class Enable = void>
+template <class T, class Enable>
 struct column_traits {
   static constexpr bool ormkit_unspecialized = true;
 };
@@ -274,8 +275,16 @@ struct column_traits<std::chrono::time_point<std::chrono::system_clock, Duration
         std::chrono::floor<std::chrono::microseconds>(t.time_since_epoch()).count());
   }
   static auto from_value(const value_view& v) -> result<type> {
-    if (const auto* i = std::get_if<std::int64_t>(&v))
+    if (const auto* i = std::get_if<std::int64_t>(&v)) {
+      // A finer clock (nanoseconds) covers only about +-292 years: refuse what would wrap.
+      using wide = std::chrono::duration<long double, typename Duration::period>;
+      const auto as_wide = std::chrono::duration_cast<wide>(std::chrono::duration<long double, std::micro>(*i));
+      if (as_wide.count() > static_cast<long double>(std::numeric_limits<typename Duration::rep>::max()) ||
+          as_wide.count() < static_cast<long double>(std::numeric_limits<typename Duration::rep>::min()))
+        return unexpected(errc::invalid_argument,
+                          "timestamp " + std::to_string(*i) + " us is out of range for this time point type");
       return type(std::chrono::duration_cast<Duration>(std::chrono::microseconds(*i)));
+    }
     return column_traits_mismatch(name, storage, v);
   }
 };

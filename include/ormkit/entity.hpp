@@ -26,6 +26,7 @@
 #include <ormkit/detail/hash.hpp>
 #include <ormkit/detail/identifier.hpp>
 #include <ormkit/detail/reflect.hpp>
+#include <ormkit/fwd.hpp>
 #include <ormkit/schema.hpp>
 
 #include <array>
@@ -42,7 +43,7 @@ namespace ormkit {
 /// Primary template. If you see an error here: `T` is not an entity. Add
 /// `friend constexpr auto ormkit_describe(std::type_identity<T>)` to it, or
 /// specialize `ormkit::entity_traits<T>` with a `static constexpr descriptor`.
-template <class T, class Enable = void>
+template <class T, class Enable>
 struct entity_traits {
   static constexpr bool ormkit_unspecialized = true;
 };

@@ -365,15 +365,24 @@ class repository {
 
   //=== reads ===//
 
-  /// Returns the entity with `key`. Errors: not_found.
-  auto get(const primary_key_t<T>& key) const -> result<T> {
+  /// Returns the entity with `key` (a `primary_key_t<T>`: the key member's type, or a
+  /// std::tuple for a composite key). Errors: not_found.
+  template <class Key = primary_key_t<T>>
+  auto get(const Key& key) const -> result<T> {
     static_assert(has_primary_key_v<T>,
                   "ormkit: get() needs a primary key; mark a column ormkit::primary_key or use find()");
-    T e{};
-    auto found = core_.get(&key, &e);
-    if (!found) return std::move(found).error();
-    if (!*found) return core_.not_found_key(&key);
-    return e;
+    if constexpr (has_primary_key_v<T>) {
+      static_assert(std::is_convertible_v<const Key&, primary_key_t<T>>,
+                    "ormkit: get() takes the primary key's type (a std::tuple for a composite key)");
+      const primary_key_t<T> k = key;
+      T e{};
+      auto found = core_.get(&k, &e);
+      if (!found) return std::move(found).error();
+      if (!*found) return core_.not_found_key(&k);
+      return e;
+    } else {
+      return unexpected(errc::unsupported, "no primary key");
+    }
   }
 
   /// Returns the entity with `key`, or an empty optional.

@@ -6,11 +6,23 @@
 // ormkit/rules.hpp
 //
 // Column rules attached in a descriptor: not_empty, length, range, email,
-// pattern, one_of, uuid, custom. Each rule's `check(value)` returns the problem
+// one_of, uuid, custom. Each rule's `check(value)` returns the problem
 // ("must not be empty") or nothing; the validator adds the subject
 // ("users.name: ") and, unless the column is `secret`, the value.
 // A rule on a `std::optional` column checks the contained value and skips
 // NULL, except `not_empty`, which rejects NULL.
+//
+// rules::pattern (regular expressions) is in <ormkit/rules/pattern.hpp>, which
+// this header does not include: <regex> is expensive to compile. Without that
+// include, `ormkit::rules::pattern` is "no member named 'pattern' in
+// namespace 'ormkit::rules'".
+//
+// Optional members a rule may have, which the validator uses when present:
+// - `check_redacted(value)`: the problem without anything measured from the
+//   value (length: "..., not 5"); used for `secret` columns;
+// - `prepare()`: work to do once up front (pattern compiles its expression);
+//   called by `validator<T>::prepare()`;
+// - `checks_null = true`: the rule sees NULL of an optional column (not_empty).
 //
 // Example:
 //
@@ -18,15 +30,16 @@
 //   .column(&user::name, "name", ormkit::rules::length{1, 64})
 //   .column(&user::role, "role", ormkit::rules::one_of{"admin", "member"})
 
-#include <algorithm>
+#include <array>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <type_traits>
 #include <utility>
-#include <array>
 
 namespace ormkit::rules {
 
@@ -65,19 +78,20 @@ concept sized_range = requires(const T& v) {
   v.size();
 };
 
-inline auto num(std::int64_t v) -> std::string { return std::to_string(v); }
-inline auto num(std::uint64_t v) -> std::string { return std::to_string(v); }
-inline auto num(long double v) -> std::string {
-  auto s = std::to_string(static_cast<double>(v));
-  while (s.size() > 1 && s.back() == '0') s.pop_back();
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  return s;
+// Shortest decimal that reads back to the same value ("1e-07", "0.1", "2.5").
+template <class F>
+auto num_real(F v) -> std::string {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  if (ec != std::errc()) return std::to_string(static_cast<long double>(v));  // not reached for IEEE types
+  return std::string(buf, end);
 }
+
 template <class N>
 auto num_any(N v) -> std::string {
-  if constexpr (std::is_floating_point_v<N>) return num(static_cast<long double>(v));
-  else if constexpr (std::is_signed_v<N>) return num(static_cast<std::int64_t>(v));
-  else return num(static_cast<std::uint64_t>(v));
+  if constexpr (std::is_floating_point_v<N>) return num_real(v);
+  else if constexpr (std::is_signed_v<N>) return std::to_string(static_cast<std::int64_t>(v));
+  else return std::to_string(static_cast<std::uint64_t>(v));
 }
 
 template <class A, class B>
@@ -111,8 +125,22 @@ struct length : rule_tag {
   std::size_t max = static_cast<std::size_t>(-1);
   constexpr length(std::size_t min_length, std::size_t max_length) : min(min_length), max(max_length) {}
 
+  /// Returns "must be between 2 and 4 characters long, not 5" (or "must have
+  /// ... elements, not 5"), "must be valid UTF-8", or nothing.
   template <class V>
   [[nodiscard]] auto check(const V& v) const -> std::optional<std::string> {
+    return problem(v, true);
+  }
+
+  /// As `check`, without the measured length (", not 5"): for `secret` columns.
+  template <class V>
+  [[nodiscard]] auto check_redacted(const V& v) const -> std::optional<std::string> {
+    return problem(v, false);
+  }
+
+ private:
+  template <class V>
+  auto problem(const V& v, bool measured) const -> std::optional<std::string> {
     std::size_t n = 0;
     if constexpr (detail::string_like<V>) {
       auto counted = detail::utf8_length(std::string_view(v));
@@ -129,8 +157,9 @@ struct length : rule_tag {
     std::string msg = text ? "must be " : "must have ";
     if (max == static_cast<std::size_t>(-1)) msg += "at least " + std::to_string(min);
     else msg += "between " + std::to_string(min) + " and " + std::to_string(max);
-    msg += text ? " characters long, not " : " elements, not ";
-    return msg + std::to_string(n);
+    msg += text ? " characters long" : " elements";
+    if (measured) msg += ", not " + std::to_string(n);
+    return msg;
   }
 };
 
@@ -195,14 +224,6 @@ struct email : rule_tag {
     if (ok) return std::nullopt;
     return std::string("must be a valid e-mail address");
   }
-};
-
-/// Whole-value match of an ECMAScript regular expression. The validator compiles
-/// each pattern once (per entity and column) and reuses it.
-struct pattern : rule_tag {
-  static constexpr std::string_view rule_name = "pattern";
-  std::string_view expression;
-  constexpr explicit pattern(std::string_view regex) : expression(regex) {}
 };
 
 /// The value must equal one of the listed values.

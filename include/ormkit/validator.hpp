@@ -25,10 +25,8 @@
 #include <ormkit/rules.hpp>
 #include <ormkit/value.hpp>
 
-#include <atomic>
 #include <cstddef>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -37,15 +35,6 @@
 #include <vector>
 
 namespace ormkit {
-
-/// The longest text, in bytes, that `rules::pattern` hands to the regex engine;
-/// longer values are reported as violations without being matched.
-///
-/// libstdc++'s std::regex recurses once per input character: `[a-z]+`
-/// overflows an 8 MiB stack below 30 000 characters, and `(a|b)*` a 1 MiB
-/// thread stack below 2 000 (https://gcc.gnu.org/bugzilla/show_bug.cgi?id=86164).
-/// Validation runs on untrusted input, so the cap turns a crash into a violation.
-inline constexpr std::size_t max_pattern_input = 1024;
 
 namespace detail {
 
@@ -89,56 +78,15 @@ inline auto validation_error(std::string_view table, std::vector<violation> list
   return e;
 }
 
-//=== patterns ===//
-
-// Our own wording: the standard library's regex_error::what() differs per
-// implementation and is not in the lowercase message style.
-inline auto regex_problem(std::regex_constants::error_type code) -> std::string_view {
-  namespace rc = std::regex_constants;
-  if (code == rc::error_collate) return "invalid collating element";
-  if (code == rc::error_ctype) return "invalid character class";
-  if (code == rc::error_escape) return "invalid escape or trailing backslash";
-  if (code == rc::error_backref) return "invalid back reference";
-  if (code == rc::error_brack) return "unmatched bracket";
-  if (code == rc::error_paren) return "unmatched parenthesis";
-  if (code == rc::error_brace) return "unmatched brace";
-  if (code == rc::error_badbrace) return "invalid repetition count in braces";
-  if (code == rc::error_range) return "invalid character range";
-  if (code == rc::error_badrepeat) return "repetition with nothing to repeat";
-  if (code == rc::error_complexity || code == rc::error_stack || code == rc::error_space)
-    return "too complex to compile";
-  return "invalid regular expression";
-}
-
-// Counts compilations so tests can prove each pattern is compiled once.
-inline auto pattern_compilations() noexcept -> std::atomic<std::size_t>& {
-  static std::atomic<std::size_t> count{0};
-  return count;
-}
-
-inline auto compile_pattern(std::string_view table, std::string_view column, std::string_view expression)
-    -> std::regex {
-  pattern_compilations().fetch_add(1, std::memory_order_relaxed);
-  try {
-    return std::regex(expression.begin(), expression.end(), std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    std::string message(table);
-    message.append(".").append(column).append(": rules::pattern \"").append(expression);
-    message.append("\" is not a valid ECMAScript regular expression (").append(regex_problem(e.code())).append(")");
-    throw exception(error(errc::invalid_argument, std::move(message)));
-  }
-}
-
-// T: entity, Column: column index, Rule: index in that column's rules.
-// One regex per pattern, compiled on first use. A function-local static is
-// initialized exactly once even under concurrent first calls, and an
-// initialization that throws (an invalid pattern) is retried on the next call,
-// so every validation of such an entity reports the programmer error.
-template <class T, std::size_t Column, std::size_t Rule>
-auto compiled_pattern() -> const std::regex& {
-  static const std::regex compiled = compile_pattern(
-      descriptor_of<T>.table, column_v<T, Column>.name, detail::get<Rule>(column_v<T, Column>.rules).expression);
-  return compiled;
+// A rule threw (rules::pattern with an invalid expression): rethrow with the
+// column as subject, "users.code: rules::pattern ...".
+[[noreturn]] inline void rethrow_for_column(std::string_view table, std::string_view column, const exception& e) {
+  ormkit::error with_subject = e.error();
+  std::string message;
+  message.reserve(table.size() + column.size() + 3 + with_subject.message.size());
+  message.append(table).append(".").append(column).append(": ").append(with_subject.message);
+  with_subject.message = std::move(message);
+  throw exception(std::move(with_subject));
 }
 
 //=== column rules ===//
@@ -170,41 +118,49 @@ auto shown_value(const M& member) -> std::optional<std::string> {
   return std::nullopt;
 }
 
-template <class T, std::size_t Column, std::size_t RuleIndex, class Rule, class V>
-auto run_rule(const Rule& rule, const V& v) -> std::optional<std::string> {
-  if constexpr (std::is_same_v<Rule, rules::pattern> && !rules::detail::string_like<V>) {
-    static_assert(rules::detail::string_like<V>,
-                  "ormkit: rules::pattern applies to text columns; use rules::range or rules::one_of for others");
-    return std::nullopt;
-  } else if constexpr (std::is_same_v<Rule, rules::pattern>) {
-    const std::string_view text(v);
-    if (text.size() > max_pattern_input)
-      return "is too long to match the pattern \"" + std::string(rule.expression) + "\" (" +
-             std::to_string(text.size()) + " bytes, at most " + std::to_string(max_pattern_input) + ")";
-    if (std::regex_match(text.begin(), text.end(), compiled_pattern<T, Column, RuleIndex>())) return std::nullopt;
-    return "must match the pattern \"" + std::string(rule.expression) + "\"";
-  } else {
-    return rule.check(v);
+// For a secret column, a rule that can leave out what it measured (the length
+// rule's ", not 5") is asked to.
+template <class Rule, class V>
+auto run_rule(const Rule& rule, const V& v, bool secret) -> std::optional<std::string> {
+  if constexpr (requires { rule.check_redacted(v); }) {
+    if (secret) return rule.check_redacted(v);
   }
+  return rule.check(v);
 }
 
-template <class T, std::size_t Column, std::size_t RuleIndex, class Def, class Rule>
+template <class T, class Def, class Rule>
 void apply_column_rule(const T& entity, std::string_view table, const Def& column, const Rule& rule,
                        std::vector<violation>& out) {
   using M = typename Def::member_type;
   const M& member = entity.*(column.member);
+  const bool secret = column.has(column_flags::secret);
   std::optional<std::string> problem;
-  if constexpr (is_nullable_v<M>) {
-    // Rules check the contained value; NULL passes every rule but the ones
-    // that exist to reject it (rules::not_empty).
-    if (member) problem = run_rule<T, Column, RuleIndex>(rule, *member);
-    else if constexpr (checks_null_v<Rule>) problem = std::string("must not be empty");
-  } else {
-    problem = run_rule<T, Column, RuleIndex>(rule, member);
+  try {
+    if constexpr (is_nullable_v<M>) {
+      // Rules check the contained value; NULL passes every rule but the ones
+      // that exist to reject it (rules::not_empty).
+      if (member) problem = run_rule(rule, *member, secret);
+      else if constexpr (checks_null_v<Rule>) problem = std::string("must not be empty");
+    } else {
+      problem = run_rule(rule, member, secret);
+    }
+  } catch (const exception& e) {
+    rethrow_for_column(table, column.name, e);
   }
   if (!problem) return;
   add_column_violation(out, table, column.name, rule_name_of(rule), *problem,
-                       column.has(column_flags::secret) ? std::nullopt : shown_value(member));
+                       secret ? std::nullopt : shown_value(member));
+}
+
+template <class Rule>
+void prepare_rule(std::string_view table, std::string_view column, const Rule& rule) {
+  if constexpr (requires { rule.prepare(); }) {
+    try {
+      rule.prepare();
+    } catch (const exception& e) {
+      rethrow_for_column(table, column, e);
+    }
+  }
 }
 
 //=== entity rules ===//
@@ -255,13 +211,9 @@ template <entity T>
 [[nodiscard]] auto validate(const T& entity) -> std::vector<violation> {
   std::vector<violation> out;
   constexpr std::string_view table = descriptor_of<T>.table;
-  for_each_column<T>([&](const auto& column, auto column_index) {
-    using rules_list = std::remove_cvref_t<decltype(column.rules)>;
-    [&]<std::size_t... R>(std::index_sequence<R...>) {
-      (detail::apply_column_rule<T, decltype(column_index)::value, R>(entity, table, column,
-                                                                       detail::get<R>(column.rules), out),
-       ...);
-    }(std::make_index_sequence<std::tuple_size_v<rules_list>>{});
+  for_each_column<T>([&](const auto& column, auto) {
+    detail::apply([&](const auto&... rule) { (detail::apply_column_rule(entity, table, column, rule, out), ...); },
+                  column.rules);
   });
   detail::apply([&](const auto&... rule) { (detail::apply_entity_rule(entity, table, rule, out), ...); },
                 descriptor_of<T>.checks);
@@ -301,21 +253,18 @@ class validator {
     return ormkit::validate(entity);
   }
 
-  /// Compiles every `rules::pattern` of `T` now instead of at first use.
+  /// Does now what the rules of `T` would otherwise do at first use: calls
+  /// `prepare()` on every column rule that has one, so `rules::pattern`
+  /// compiles its expression (once per process).
   ///
   /// Throws: `ormkit::exception` (`errc::invalid_argument`) for an invalid
-  /// pattern, so a manager that calls this when it is built fails at start-up.
+  /// pattern, naming the column, so a manager that calls this when it is built
+  /// fails at start-up.
   static void prepare() {
-    for_each_column<T>([](const auto& column, auto column_index) {
-      using rules_list = std::remove_cvref_t<decltype(column.rules)>;
-      [&]<std::size_t... R>(std::index_sequence<R...>) {
-        (
-            [] {
-              if constexpr (std::is_same_v<std::tuple_element_t<R, rules_list>, rules::pattern>)
-                (void)detail::compiled_pattern<T, decltype(column_index)::value, R>();
-            }(),
-            ...);
-      }(std::make_index_sequence<std::tuple_size_v<rules_list>>{});
+    constexpr std::string_view table = descriptor_of<T>.table;
+    for_each_column<T>([&](const auto& column, auto) {
+      detail::apply([&](const auto&... rule) { (detail::prepare_rule(table, column.name, rule), ...); },
+                    column.rules);
     });
   }
 };

@@ -33,6 +33,8 @@ inline auto system_now() -> std::chrono::system_clock::time_point { return std::
 struct repository_options {
   /// The time written to created_at / updated_at / soft_delete columns (UTC).
   std::chrono::system_clock::time_point (*clock)() = &system_now;
+  /// Largest text or blob value a write accepts, in bytes (SQLite's default limit).
+  std::size_t max_value_bytes = 1'000'000'000;
 };
 
 namespace detail {
@@ -99,6 +101,7 @@ class repository_core {
     ORMKIT_TRY(ops_->validate(e));
     row_buffer buf(width());
     ORMKIT_TRY(ops_->encode(e, buf.values(), buf.views()));
+    ORMKIT_TRY(check_sizes(buf.views()));
     auto id = backend_.insert(schema(), buf.views());
     if (!id) return std::move(id).error();
     ops_->set_generated(e, *id);
@@ -117,6 +120,7 @@ class repository_core {
       ops_->stamp(e, now, true);
       if (auto st = ops_->validate(e); !st) return with_suffix(std::move(st).error(), i);
       auto st = ops_->encode(e, std::span(scratch).subspan(i * w, w), std::span(views).subspan(i * w, w));
+      if (st) st = check_sizes(std::span(views).subspan(i * w, w));
       if (!st) return with_suffix(std::move(st).error(), i);
     }
     std::vector<std::int64_t> ids;
@@ -144,6 +148,7 @@ class repository_core {
     }
     row_buffer buf(width());
     ORMKIT_TRY(ops_->encode(e, buf.values(), buf.views()));
+    ORMKIT_TRY(check_sizes(buf.views()));
     std::vector<std::size_t> cols;
     std::vector<value_view> vals;
     auto add = [&](std::size_t c) {
@@ -189,6 +194,7 @@ class repository_core {
     ORMKIT_TRY(ops_->validate(e));
     row_buffer buf(width());
     ORMKIT_TRY(ops_->encode(e, buf.values(), buf.views()));
+    ORMKIT_TRY(check_sizes(buf.views()));
     std::vector<std::size_t> cols;
     for (std::size_t i = 0; i < s.columns.size(); ++i) {
       bool key = false;
@@ -335,6 +341,23 @@ class repository_core {
 
  private:
   [[nodiscard]] auto width() const -> std::size_t { return schema().columns.size(); }
+
+  // Rejects text and blobs over opts_.max_value_bytes before they reach the backend.
+  auto check_sizes(std::span<const value_view> row) const -> status {
+    const auto& s = schema();
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      std::size_t n = 0;
+      if (const auto* t = std::get_if<std::string_view>(&row[i])) n = t->size();
+      else if (const auto* b = std::get_if<blob_view>(&row[i])) n = b->size();
+      if (n <= opts_.max_value_bytes) continue;
+      const auto& c = s.columns[i];
+      std::string msg = std::string(s.name) + "." + std::string(c.name) + ": value exceeds the limit of " +
+                        std::to_string(opts_.max_value_bytes) + " bytes";
+      if (!c.has(column_flags::secret)) msg += " (got " + std::to_string(n) + " bytes)";
+      return unexpected(errc::invalid_argument, std::move(msg));
+    }
+    return {};
+  }
 
   static auto with_suffix(ormkit::error e, std::size_t i) -> ormkit::error {
     e.message += " (batch item " + std::to_string(i) + ")";

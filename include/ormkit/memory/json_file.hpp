@@ -22,6 +22,7 @@
 //
 //   ormkit::memory::backend db({.store = ormkit::memory::json_file("app.json")});
 
+#include <ormkit/json.hpp>
 #include <ormkit/memory/backend.hpp>
 #include <ormkit/rules.hpp>
 
@@ -164,17 +165,10 @@ class json_file_store final : public durability {
     auto corrupt = [&](const std::string& why) {
       return ormkit::error(errc::corrupt, "memory: " + path_.string() + " is corrupt: " + why);
     };
-    nlohmann::json j;
-    bool too_deep = false;
-    try {
-      j = nlohmann::json::parse(buf.str(), [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-        if (depth > 16) too_deep = true;
-        return !too_deep;
-      });
-    } catch (const nlohmann::json::exception& e) {
-      return corrupt(e.what());
-    }
-    if (too_deep) return corrupt("nesting deeper than 16 levels");
+    // parse_json: depth-limited, rejects duplicate keys, never recurses deeply.
+    auto parsed = parse_json(buf.str(), 16);
+    if (!parsed) return corrupt(parsed.error().message);
+    nlohmann::json& j = *parsed;
     if (!j.is_object() || j.value("format", "") != "ormkit-memory") return corrupt("not an ormkit memory file");
     if (!j.contains("version") || j["version"] != 1) return corrupt("unsupported version");
     if (!j.contains("tables") || !j["tables"].is_object()) return corrupt("missing tables");

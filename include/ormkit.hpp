@@ -8,7 +8,8 @@
 // The backend-neutral core in one include: descriptors, column types, rules
 // and validation, cache keys, queries, repositories and transactions. No
 // backend (include <ormkit/memory.hpp>, and later <ormkit/sqlite.hpp> ...) and
-// no nlohmann/json.hpp (include <ormkit/json.hpp> for the JSON codec).
+// no nlohmann/json.hpp (include <ormkit/json.hpp> for the JSON codec), and no
+// <regex> (include <ormkit/rules/pattern.hpp> for rules::pattern).
 //
 // Cost: see the README's compile-time table (benchmarks/compile/measure.sh);
 // include the specific headers in your own code when compile time matters.

@@ -37,9 +37,8 @@
 namespace ormkit {
 
 namespace detail {
-// Types whose `to_view` always agrees with `to_value`. Others are encoded with
-// `to_value`: a text enum's `to_view` yields NULL for an unnamed value (where
-// `to_value` reports an error), which would give two values one key.
+// Types known to borrow (strings, byte vectors): encoded without a copy. Every
+// other type goes through `to_value`, whose errors are the authoritative ones.
 template <class V>
 inline constexpr bool borrows_safely =
     std::is_same_v<V, std::string> || std::is_same_v<V, std::vector<std::byte>> ||

@@ -244,8 +244,7 @@ struct column_traits<std::optional<T>> {
 
   static auto to_value(const std::optional<T>& v) -> result<value> {
     if (!v) return value{};
-    if constexpr (std::is_same_v<decltype(inner::to_value(*v)), value>) return inner::to_value(*v);
-    else return inner::to_value(*v);
+    return inner::to_value(*v);
   }
   static auto to_view(const std::optional<T>& v) -> value_view
     requires detail::has_to_view<T>
@@ -329,6 +328,8 @@ struct column_traits<E> {
   static constexpr ormkit::storage storage = as_text ? ormkit::storage::text : ormkit::storage::integer;
   static constexpr sql_kind kind = as_text ? sql_kind::text : sql_kind::integer;
 
+  // No `to_view`: it could not report a value without a name (a view has no
+  // error), so `encode_view` copies the name through `to_value`, which does.
   static auto to_value(E e) -> result<value> {
     if constexpr (as_text) {
       for (const auto& [k, n] : ormkit_enum_names(std::type_identity<E>{}))
@@ -338,13 +339,6 @@ struct column_traits<E> {
     } else {
       return column_traits<underlying>::to_value(static_cast<underlying>(e));
     }
-  }
-  static auto to_view(E e) -> value_view
-    requires as_text
-  {
-    for (const auto& [k, n] : ormkit_enum_names(std::type_identity<E>{}))
-      if (k == e) return std::string_view(n);
-    return std::monostate{};
   }
   static auto from_value(const value_view& v) -> result<E> {
     if constexpr (as_text) {

@@ -80,9 +80,12 @@ struct default_value {
   std::string_view text;
 
   constexpr default_value(bool v) : integer(v ? 1 : 0) {}  // NOLINT
-  constexpr default_value(int v) : integer(v) {}           // NOLINT
-  constexpr default_value(std::int64_t v) : integer(v) {}  // NOLINT
-  constexpr default_value(double v) : type(kind::real), real(v) {}  // NOLINT
+  template <class I>
+    requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
+  constexpr default_value(I v) : integer(static_cast<std::int64_t>(v)) {}  // NOLINT
+  template <class F>
+    requires std::is_floating_point_v<F>
+  constexpr default_value(F v) : type(kind::real), real(static_cast<double>(v)) {}  // NOLINT
   constexpr default_value(const char* v) : type(kind::text), text(v) {}  // NOLINT
   constexpr default_value(std::string_view v) : type(kind::text), text(v) {}  // NOLINT
 };

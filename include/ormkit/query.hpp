@@ -148,8 +148,23 @@ auto column_index_of(Member T::*member) -> std::size_t {
   return found;
 }
 
+// The integer types std::in_range accepts (not bool, not the character types).
+template <class I>
+concept standard_integer = std::is_integral_v<I> && !std::is_same_v<I, bool> && !std::is_same_v<I, char> &&
+                           !std::is_same_v<I, wchar_t> && !std::is_same_v<I, char8_t> &&
+                           !std::is_same_v<I, char16_t> && !std::is_same_v<I, char32_t>;
+
 template <class C, class V>
 auto encode_operand(const V& v, std::string& error) -> value {
+  if constexpr (standard_integer<C> && standard_integer<V>) {
+    // An integer the column type cannot hold (int8 column == 300) compares by its value,
+    // as in SQL; static_cast<C> would wrap it (300 -> 44) and match the wrong rows.
+    if (!std::in_range<C>(v)) {
+      if (std::in_range<std::int64_t>(v)) return static_cast<std::int64_t>(v);
+      if (error.empty()) error = "value " + std::to_string(v) + " exceeds the int64 storage range";
+      return {};
+    }
+  }
   auto r = encode<C>(static_cast<C>(v));
   if (!r) {
     if (error.empty()) error = r.error().message;

@@ -14,15 +14,20 @@
 //
 // rules::pattern (regular expressions) is in <ormkit/rules/pattern.hpp>, which
 // this header does not include: <regex> is expensive to compile. Without that
-// include, `ormkit::rules::pattern` is "no member named 'pattern' in
-// namespace 'ormkit::rules'".
+// include, `ormkit::rules::pattern` is a plain "'pattern' is not a member of
+// 'ormkit::rules'" (GCC; Clang: "no member named 'pattern'").
 //
 // Optional members a rule may have, which the validator uses when present:
+// - `static consteval applies_to<V>() -> bool`: a static_assert in it says
+//   why the rule cannot check a `V` (email on an int column); the validator
+//   asks it for every column before instantiating any check, so a misplaced
+//   rule is one short error;
 // - `check_redacted(value)`: the problem without anything measured from the
 //   value (length: "..., not 5"); used for `secret` columns;
 // - `prepare()`: work to do once up front (pattern compiles its expression);
 //   called by `validator<T>::prepare()`;
-// - `checks_null = true`: the rule sees NULL of an optional column (not_empty).
+// - `checks_null = true`: NULL in an optional column fails the rule ("must
+//   not be empty") rather than passing it.
 //
 // Example:
 //
@@ -105,14 +110,23 @@ constexpr auto less(const A& a, const B& b) -> bool {
 struct not_empty : rule_tag {
   static constexpr std::string_view rule_name = "not_empty";
   static constexpr bool checks_null = true;
+
+  /// True: a static_assert explains when the rule cannot check a `V`.
+  template <class V>
+  static consteval auto applies_to() -> bool {
+    constexpr bool fits = detail::string_like<V> || detail::sized_range<V>;
+    static_assert(fits, "ormkit: rules::not_empty applies to strings and containers; use rules::range for numbers");
+    return fits;
+  }
+
   template <class V>
   [[nodiscard]] constexpr auto check(const V& v) const -> std::optional<std::string> {
-    if constexpr (detail::string_like<V>) {
+    if constexpr (!applies_to<V>()) {
+      return std::nullopt;
+    } else if constexpr (detail::string_like<V>) {
       if (std::string_view(v).empty()) return "must not be empty";
-    } else if constexpr (detail::sized_range<V>) {
-      if (v.empty()) return "must not be empty";
     } else {
-      static_assert(sizeof(V) == 0, "ormkit: rules::not_empty applies to strings and containers; use rules::range for numbers");
+      if (v.empty()) return "must not be empty";
     }
     return std::nullopt;
   }
@@ -125,17 +139,27 @@ struct length : rule_tag {
   std::size_t max = static_cast<std::size_t>(-1);
   constexpr length(std::size_t min_length, std::size_t max_length) : min(min_length), max(max_length) {}
 
+  /// True: a static_assert explains when the rule cannot check a `V`.
+  template <class V>
+  static consteval auto applies_to() -> bool {
+    constexpr bool fits = detail::string_like<V> || detail::sized_range<V>;
+    static_assert(fits, "ormkit: rules::length applies to strings and containers; use rules::range for numbers");
+    return fits;
+  }
+
   /// Returns "must be between 2 and 4 characters long, not 5" (or "must have
   /// ... elements, not 5"), "must be valid UTF-8", or nothing.
   template <class V>
   [[nodiscard]] auto check(const V& v) const -> std::optional<std::string> {
-    return problem(v, true);
+    if constexpr (applies_to<V>()) return problem(v, true);
+    else return std::nullopt;
   }
 
   /// As `check`, without the measured length (", not 5"): for `secret` columns.
   template <class V>
   [[nodiscard]] auto check_redacted(const V& v) const -> std::optional<std::string> {
-    return problem(v, false);
+    if constexpr (applies_to<V>()) return problem(v, false);
+    else return std::nullopt;
   }
 
  private:
@@ -146,10 +170,8 @@ struct length : rule_tag {
       auto counted = detail::utf8_length(std::string_view(v));
       if (!counted) return std::string("must be valid UTF-8");
       n = *counted;
-    } else if constexpr (detail::sized_range<V>) {
-      n = v.size();
     } else {
-      static_assert(sizeof(V) == 0, "ormkit: rules::length applies to strings and containers; use rules::range for numbers");
+      n = v.size();
     }
     if (n >= min && n <= max) return std::nullopt;
     // ", not N" rather than "(got N)": the validator appends "(got <value>)" itself.
@@ -172,14 +194,21 @@ struct range : rule_tag {
   N max;
   constexpr range(N lo, N hi) : min(lo), max(hi) {}
 
+  /// True: a static_assert explains when the rule cannot check a `V`.
+  template <class V>
+  static consteval auto applies_to() -> bool {
+    constexpr bool fits = std::is_arithmetic_v<V>;
+    static_assert(fits, "ormkit: rules::range applies to numeric columns; use rules::length for text");
+    return fits;
+  }
+
   template <class V>
   [[nodiscard]] auto check(const V& v) const -> std::optional<std::string> {
-    static_assert(std::is_arithmetic_v<V>, "ormkit: rules::range applies to numeric columns; use rules::length for text");
-    if constexpr (std::is_floating_point_v<V>) {
-      if (v != v) return "must be between " + detail::num_any(min) + " and " + detail::num_any(max);
+    if constexpr (applies_to<V>()) {
+      bool ok = !detail::less(v, min) && !detail::less(max, v);
+      if constexpr (std::is_floating_point_v<V>) ok = ok && v == v;  // NaN compares false both ways
+      if (!ok) return "must be between " + detail::num_any(min) + " and " + detail::num_any(max);
     }
-    if (detail::less(v, min) || detail::less(max, v))
-      return "must be between " + detail::num_any(min) + " and " + detail::num_any(max);
     return std::nullopt;
   }
 };
@@ -190,10 +219,25 @@ range(A, B) -> range<std::common_type_t<A, B>>;
 /// a dotted domain of letters, digits and hyphens, at most 254 bytes.
 struct email : rule_tag {
   static constexpr std::string_view rule_name = "email";
+
+  /// True: a static_assert explains when the rule cannot check a `V`.
+  template <class V>
+  static consteval auto applies_to() -> bool {
+    constexpr bool fits = detail::string_like<V>;
+    static_assert(fits, "ormkit: rules::email applies to text columns");
+    return fits;
+  }
+
   template <class V>
   [[nodiscard]] constexpr auto check(const V& value) const -> std::optional<std::string> {
-    static_assert(detail::string_like<V>, "ormkit: rules::email applies to text columns");
-    std::string_view s(value);
+    if constexpr (applies_to<V>()) {
+      if (!valid(std::string_view(value))) return std::string("must be a valid e-mail address");
+    }
+    return std::nullopt;
+  }
+
+  /// The check itself, on any text.
+  [[nodiscard]] static constexpr auto valid(std::string_view s) -> bool {
     auto at = s.find('@');
     bool ok = s.size() <= 254 && at != std::string_view::npos && at > 0 && at <= 64 &&
               s.find('@', at + 1) == std::string_view::npos;
@@ -221,8 +265,7 @@ struct email : rule_tag {
       }
       if (label == 0) ok = false;
     }
-    if (ok) return std::nullopt;
-    return std::string("must be a valid e-mail address");
+    return ok;
   }
 };
 
@@ -238,23 +281,39 @@ struct one_of : rule_tag {
     requires(sizeof...(A) == N)
   constexpr one_of(const A&... values) : allowed{V(values)...} {}  // NOLINT: implicit for brace init
 
+  /// True: a static_assert explains when the rule cannot check a `T`.
+  template <class T>
+  static consteval auto applies_to() -> bool {
+    constexpr bool fits = detail::string_like<V> ? detail::string_like<T> : requires(const T& t, const V& a) {
+      t == a;
+    };
+    static_assert(fits,
+                  "ormkit: rules::one_of values must compare with the column's values: text for a text column, "
+                  "numbers or enumerators for the others");
+    return fits;
+  }
+
   template <class T>
   [[nodiscard]] auto check(const T& v) const -> std::optional<std::string> {
-    for (const auto& a : allowed) {
-      if constexpr (detail::string_like<T>) {
-        if (std::string_view(v) == std::string_view(a)) return std::nullopt;
-      } else {
-        if (v == a) return std::nullopt;
+    if constexpr (!applies_to<T>()) {
+      return std::nullopt;
+    } else {
+      for (const auto& a : allowed) {
+        if constexpr (detail::string_like<T>) {
+          if (std::string_view(v) == std::string_view(a)) return std::nullopt;
+        } else {
+          if (v == a) return std::nullopt;
+        }
       }
+      std::string msg = "must be one of ";
+      for (std::size_t i = 0; i < N; ++i) {
+        if (i) msg += ", ";
+        if constexpr (detail::string_like<V>) msg += std::string_view(allowed[i]);
+        else if constexpr (std::is_arithmetic_v<V>) msg += detail::num_any(allowed[i]);
+        else msg += std::to_string(static_cast<long long>(allowed[i]));
+      }
+      return msg;
     }
-    std::string msg = "must be one of ";
-    for (std::size_t i = 0; i < N; ++i) {
-      if (i) msg += ", ";
-      if constexpr (detail::string_like<V>) msg += std::string_view(allowed[i]);
-      else if constexpr (std::is_arithmetic_v<V>) msg += detail::num_any(allowed[i]);
-      else msg += std::to_string(static_cast<long long>(allowed[i]));
-    }
-    return msg;
   }
 };
 template <class First, class... Rest>
@@ -264,18 +323,32 @@ one_of(First, Rest...)
 /// Canonical textual UUID: 8-4-4-4-12 hexadecimal digits, either case.
 struct uuid : rule_tag {
   static constexpr std::string_view rule_name = "uuid";
+
+  /// True: a static_assert explains when the rule cannot check a `V`.
+  template <class V>
+  static consteval auto applies_to() -> bool {
+    constexpr bool fits = detail::string_like<V>;
+    static_assert(fits, "ormkit: rules::uuid applies to text columns");
+    return fits;
+  }
+
   template <class V>
   [[nodiscard]] constexpr auto check(const V& value) const -> std::optional<std::string> {
-    static_assert(detail::string_like<V>, "ormkit: rules::uuid applies to text columns");
-    std::string_view s(value);
+    if constexpr (applies_to<V>()) {
+      if (!valid(std::string_view(value))) return std::string("must be a UUID (8-4-4-4-12 hex digits)");
+    }
+    return std::nullopt;
+  }
+
+  /// The check itself, on any text.
+  [[nodiscard]] static constexpr auto valid(std::string_view s) -> bool {
     bool ok = s.size() == 36;
     for (std::size_t i = 0; ok && i < s.size(); ++i) {
       char c = s[i];
       if (i == 8 || i == 13 || i == 18 || i == 23) ok = c == '-';
       else ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
     }
-    if (ok) return std::nullopt;
-    return std::string("must be a UUID (8-4-4-4-12 hex digits)");
+    return ok;
   }
 };
 
@@ -290,15 +363,34 @@ struct custom : rule_tag {
   constexpr custom(F f, std::string_view rule_name, std::string_view problem)
       : fn(f), name(rule_name), message(problem) {}
 
+  /// True: a static_assert explains when `fn` cannot check a `V`.
+  template <class V>
+  static consteval auto applies_to() -> bool {
+    if constexpr (!std::is_invocable_v<const F&, const V&>) {
+      static_assert(std::is_invocable_v<const F&, const V&>,
+                    "ormkit: a rules::custom function must be callable with the column's value (for a "
+                    "std::optional column, the contained type); change its parameter type");
+      return false;
+    } else {
+      using R = std::invoke_result_t<const F&, const V&>;
+      constexpr bool fits =
+          std::is_same_v<std::remove_cvref_t<R>, bool> || std::is_constructible_v<std::optional<std::string>, R>;
+      static_assert(fits,
+                    "ormkit: a rules::custom function must return bool (true = valid) or "
+                    "std::optional<std::string> (the problem); change its return type");
+      return fits;
+    }
+  }
+
   template <class V>
   [[nodiscard]] auto check(const V& v) const -> std::optional<std::string> {
-    using R = decltype(fn(v));
-    if constexpr (std::is_same_v<R, bool>) {
+    if constexpr (!applies_to<V>()) {
+      return std::nullopt;
+    } else if constexpr (std::is_same_v<std::remove_cvref_t<decltype(fn(v))>, bool>) {
       if (fn(v)) return std::nullopt;
       return std::string(message);
     } else {
-      std::optional<std::string> r = fn(v);
-      return r;
+      return std::optional<std::string>(fn(v));
     }
   }
 };

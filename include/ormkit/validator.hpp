@@ -8,7 +8,13 @@
 // Runs the rules of an entity's descriptor: column rules in declaration order,
 // then entity rules, collecting every violation rather than stopping at the
 // first. Messages are subject first and show the offending value, except for
-// `secret` columns: `users.age: must be between 0 and 150 (got 200)`.
+// `secret` columns: `users.age: must be between 0 and 150 (got 200)`. For a
+// secret column, nothing measured from the value is shown either: a rule with
+// `check_redacted` (length, pattern) is asked for its problem through that.
+//
+// The validator knows no rule by name: a rule is anything with `check(value)`
+// (see <ormkit/rules.hpp>). rules::pattern is in <ormkit/rules/pattern.hpp>,
+// which an entity using it includes; this header stays free of <regex>.
 //
 // Example:
 //
@@ -29,7 +35,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -106,8 +111,8 @@ constexpr auto rule_name_of(const Rule& rule) -> std::string_view {
 template <class M>
 auto shown_value(const M& member) -> std::optional<std::string> {
   if constexpr (column_value<M>) {
-    // encode, not encode_view: only reached on a violation, and a text enum's
-    // to_view shows an unnamed value as NULL where encode reports it.
+    // encode, not encode_view: only reached on a violation, so an owned copy
+    // costs nothing that matters.
     if (auto v = encode(member)) return to_display(*v);
   }
   // Not storable (e.g. a uint64 past the int64 range): still show integers.
@@ -168,23 +173,79 @@ void prepare_rule(std::string_view table, std::string_view column, const Rule& r
 template <class T, class F>
 void apply_entity_rule(const T& entity, std::string_view table, const entity_rule<F>& rule,
                        std::vector<violation>& out) {
+  using R = std::invoke_result_t<const F&, const T&>;
+  if constexpr (std::is_same_v<std::remove_cvref_t<R>, bool>) {
+    if (!rule.fn(entity)) add_entity_violation(out, table, rule.name, rule.message);
+  } else {
+    if (std::optional<std::string> problem(rule.fn(entity)); problem)
+      add_entity_violation(out, table, rule.name, *problem);
+  }
+}
+
+//=== compile-time checks: every rule fits what it checks ===//
+//
+// `validate<T>` asks these before it instantiates any rule, and skips the
+// rules when one does not fit, so a misplaced rule is a single short error:
+// the static_assert below or in the rule's `applies_to<V>()`. Variable
+// templates rather than functions and lambdas keep the "required from" chain
+// short (a few lines, not one per fold and lambda).
+
+// The type rules check: the contained type of an optional column.
+template <class M>
+struct checked_type {
+  using type = M;
+};
+template <class M>
+struct checked_type<std::optional<M>> {
+  using type = M;
+};
+
+// Rules without `applies_to` (user-defined ones) fit every type.
+template <class Rule, class V>
+consteval auto rule_fits() -> bool {
+  if constexpr (requires { Rule::template applies_to<V>(); }) return Rule::template applies_to<V>();
+  else return true;
+}
+
+template <class V, class RuleList>
+inline constexpr bool rules_fit_v = true;
+template <class V, class Seq, class... Rules>
+inline constexpr bool rules_fit_v<V, list_impl<Seq, Rules...>> = (rule_fits<Rules, V>() && ...);
+
+template <class T, std::size_t C, class Def = std::remove_cvref_t<decltype(column_v<T, C>)>>
+inline constexpr bool column_fits_v =
+    rules_fit_v<typename checked_type<typename Def::member_type>::type, decltype(Def::rules)>;
+
+template <class T, class Seq>
+inline constexpr bool columns_fit_v = true;
+template <class T, std::size_t... C>
+inline constexpr bool columns_fit_v<T, std::index_sequence<C...>> = (column_fits_v<T, C> && ...);
+
+template <class T, class F>
+consteval auto check_fits() -> bool {
   if constexpr (!std::is_invocable_v<const F&, const T&>) {
     static_assert(std::is_invocable_v<const F&, const T&>,
                   "ormkit: an entity rule must be callable with `const Entity&`; change the rule's parameter type");
+    return false;
   } else {
     using R = std::invoke_result_t<const F&, const T&>;
-    if constexpr (std::is_same_v<std::remove_cvref_t<R>, bool>) {
-      if (!rule.fn(entity)) add_entity_violation(out, table, rule.name, rule.message);
-    } else if constexpr (std::is_constructible_v<std::optional<std::string>, R>) {
-      if (std::optional<std::string> problem(rule.fn(entity)); problem)
-        add_entity_violation(out, table, rule.name, *problem);
-    } else {
-      static_assert(std::is_same_v<R, bool>,
-                    "ormkit: an entity rule must return bool (true = valid) or std::optional<std::string> "
-                    "(the problem); change the rule's return type");
-    }
+    constexpr bool fits =
+        std::is_same_v<std::remove_cvref_t<R>, bool> || std::is_constructible_v<std::optional<std::string>, R>;
+    static_assert(fits,
+                  "ormkit: an entity rule must return bool (true = valid) or std::optional<std::string> "
+                  "(the problem); change the rule's return type");
+    return fits;
   }
 }
+
+template <class T, class CheckList>
+inline constexpr bool checks_fit_v = true;
+template <class T, class Seq, class... F>
+inline constexpr bool checks_fit_v<T, list_impl<Seq, entity_rule<F>...>> = (check_fits<T, F>() && ...);
+
+template <class T>
+inline constexpr bool entity_rules_fit_v = columns_fit_v<T, std::make_index_sequence<column_count_v<T>>>&&
+    checks_fit_v<T, std::remove_cvref_t<decltype(descriptor_of<T>.checks)>>;
 
 }  // namespace detail
 
@@ -201,22 +262,29 @@ void apply_entity_rule(const T& entity, std::string_view table, const entity_rul
 /// On a `std::optional` column, rules check the contained value and skip NULL,
 /// except `rules::not_empty`, which reports NULL as `must not be empty`.
 ///
-/// Requires: `T` is an entity.
-/// Throws: `ormkit::exception` (`errc::invalid_argument`) when a `rules::pattern`
-/// of `T` is not a valid regular expression, naming the column and the pattern.
-/// This is a programmer error; `validator<T>::prepare()` surfaces it at start-up.
+/// Requires: `T` is an entity; each column rule applies to its column's type
+/// (`rules::email` to text, `rules::range` to numbers, ...) and each entity
+/// rule takes `const T&` and returns bool or std::optional<std::string>. A
+/// static_assert says which does not, before any rule is instantiated.
+/// Throws: what a rule throws, its message prefixed with `<table>.<column>: `
+/// when it is an `ormkit::exception`; the built-in rules throw only for a
+/// `rules::pattern` that is not a valid regular expression (`errc::invalid_argument`,
+/// naming the pattern). This is a programmer error; `validator<T>::prepare()`
+/// surfaces it at start-up.
 ///
 /// A valid entity costs no allocation here (std::regex_match may allocate).
 template <entity T>
 [[nodiscard]] auto validate(const T& entity) -> std::vector<violation> {
   std::vector<violation> out;
-  constexpr std::string_view table = descriptor_of<T>.table;
-  for_each_column<T>([&](const auto& column, auto) {
-    detail::apply([&](const auto&... rule) { (detail::apply_column_rule(entity, table, column, rule, out), ...); },
-                  column.rules);
-  });
-  detail::apply([&](const auto&... rule) { (detail::apply_entity_rule(entity, table, rule, out), ...); },
-                descriptor_of<T>.checks);
+  if constexpr (detail::entity_rules_fit_v<T>) {  // otherwise a static_assert has said why
+    constexpr std::string_view table = descriptor_of<T>.table;
+    for_each_column<T>([&](const auto& column, auto) {
+      detail::apply([&](const auto&... rule) { (detail::apply_column_rule(entity, table, column, rule, out), ...); },
+                    column.rules);
+    });
+    detail::apply([&](const auto&... rule) { (detail::apply_entity_rule(entity, table, rule, out), ...); },
+                  descriptor_of<T>.checks);
+  }
   return out;
 }
 
@@ -236,7 +304,7 @@ template <entity T>
 
 /// The validator of `T` as an object: stateless and cheap to copy, so a
 /// persistence manager can hold one per entity and call it before each write.
-/// Compiled patterns are shared by all validators of `T` and all threads.
+/// Compiled patterns are shared by every entity, column and thread.
 template <entity T>
 class validator {
  public:
@@ -249,9 +317,7 @@ class validator {
   [[nodiscard]] auto check(const T& entity) const -> status { return ormkit::check(entity); }
 
   /// Returns `ormkit::validate(entity)`: the list without the summary.
-  [[nodiscard]] auto validate(const T& entity) const -> std::vector<violation> {
-    return ormkit::validate(entity);
-  }
+  [[nodiscard]] auto validate(const T& entity) const -> std::vector<violation> { return ormkit::validate(entity); }
 
   /// Does now what the rules of `T` would otherwise do at first use: calls
   /// `prepare()` on every column rule that has one, so `rules::pattern`
@@ -263,8 +329,7 @@ class validator {
   static void prepare() {
     constexpr std::string_view table = descriptor_of<T>.table;
     for_each_column<T>([&](const auto& column, auto) {
-      detail::apply([&](const auto&... rule) { (detail::prepare_rule(table, column.name, rule), ...); },
-                    column.rules);
+      detail::apply([&](const auto&... rule) { (detail::prepare_rule(table, column.name, rule), ...); }, column.rules);
     });
   }
 };

@@ -2,10 +2,14 @@
 // SPDX-License-Identifier: MIT
 
 // The column rules on their own: what each accepts, what it rejects and the
-// exact problem text. Rules on whole entities (subject, value, NULL handling,
-// patterns) are tested in validator.cpp.
+// exact problem text, with and without the measured value (check_redacted).
+// Rules on whole entities (subject, value, NULL handling, secrets, pattern
+// compilation counts and threads) are tested in validator.cpp.
 
 #include <ormkit/rules.hpp>
+
+#include <ormkit/error.hpp>
+#include <ormkit/rules/pattern.hpp>
 
 #include "../support/catch.hpp"
 
@@ -29,6 +33,15 @@ auto problem(const auto& rule, const auto& v) -> std::string {
   auto p = rule.check(v);
   return p ? *p : "<accepted>";
 }
+
+auto redacted(const auto& rule, const auto& v) -> std::string {
+  auto p = rule.check_redacted(v);
+  return p ? *p : "<accepted>";
+}
+
+// Whether a rule type offers check_redacted for a value type.
+template <class Rule, class V>
+constexpr bool has_redacted = requires(const Rule& r, const V& v) { r.check_redacted(v); };
 
 }  // namespace
 
@@ -111,6 +124,21 @@ TEST_CASE("rules::length reports invalid UTF-8 instead of a length", "[rules]") 
   CHECK(accepts(r, "\xef\xbf\xbd"s));      // U+FFFD
 }
 
+TEST_CASE("rules::length check_redacted leaves out the measured length", "[rules]") {
+  const rules::length r{2, 4};
+  CHECK(redacted(r, "abcde"s) == "must be between 2 and 4 characters long");
+  CHECK(redacted(r, "ab"s) == "<accepted>");
+  CHECK(redacted(r, "\xff"s) == "must be valid UTF-8");
+  CHECK(redacted(rules::length{8, static_cast<std::size_t>(-1)}, "short"s) == "must be at least 8 characters long");
+  CHECK(redacted(rules::length{1, 2}, std::vector<int>{1, 2, 3}) == "must have between 1 and 2 elements");
+
+  // Rules whose problem never depends on the value need no redacted form.
+  STATIC_REQUIRE(has_redacted<rules::length, std::string>);
+  STATIC_REQUIRE(has_redacted<rules::pattern, std::string>);
+  STATIC_REQUIRE(!has_redacted<rules::range<int>, int>);
+  STATIC_REQUIRE(!has_redacted<rules::email, std::string>);
+}
+
 TEST_CASE("rules::length counts elements of containers", "[rules]") {
   const rules::length r{1, 2};
   CHECK(accepts(r, std::vector<int>{1}));
@@ -164,6 +192,16 @@ TEST_CASE("rules::range on floating point rejects NaN and prints short bounds", 
   const rules::range mixed{0, 2.5};  // deduces the common type
   STATIC_REQUIRE(std::is_same_v<decltype(mixed), const rules::range<double>>);
   CHECK(problem(mixed, 3) == "must be between 0 and 2.5");
+}
+
+TEST_CASE("rules::range prints the shortest bound that reads back exactly", "[rules]") {
+  // std::to_string would print 1e-7 as 0.000000 and 0.1 + 0.2 with six digits.
+  CHECK(problem(rules::range{1e-7, 1e-3}, 1.0) == "must be between 1e-07 and 0.001");
+  CHECK(problem(rules::range{0.0, 0.1 + 0.2}, 1.0) == "must be between 0 and 0.30000000000000004");
+  CHECK(problem(rules::range{-1e300, 1e300}, std::numeric_limits<double>::infinity()) ==
+        "must be between -1e+300 and 1e+300");
+  CHECK(problem(rules::range{0.1f, 0.5f}, 1) == "must be between 0.1 and 0.5");  // float bounds: float digits
+  CHECK(problem(rules::range{123456789.0, 123456790.0}, 0) == "must be between 123456789 and 123456790");
 }
 
 TEST_CASE("rules::email accepts ordinary addresses", "[rules]") {
@@ -282,7 +320,47 @@ TEST_CASE("rules::custom takes a function returning the problem", "[rules]") {
   CHECK(problem(r, "a b"s) == "must not contain a space (at 1)");
 }
 
-TEST_CASE("rules::pattern keeps the expression for the validator to compile", "[rules]") {
+TEST_CASE("rules::pattern keeps its expression", "[rules][pattern]") {
   constexpr rules::pattern r{"[a-z]+"};
   STATIC_REQUIRE(r.expression == "[a-z]+");
+}
+
+TEST_CASE("rules::pattern matches the whole value", "[rules][pattern]") {
+  const rules::pattern r{"[a-z]{2,3}-[0-9]+"};
+  CHECK(accepts(r, "ab-1"s));
+  CHECK(accepts(r, std::string_view("abc-12345")));
+  CHECK(accepts(r, "xyz-0"));
+  CHECK(problem(r, "xab-1x"s) == "must match the pattern \"[a-z]{2,3}-[0-9]+\"");  // contains a match only
+  CHECK(problem(r, "abcd-1"s) == "must match the pattern \"[a-z]{2,3}-[0-9]+\"");
+  CHECK(problem(r, ""s) == "must match the pattern \"[a-z]{2,3}-[0-9]+\"");
+  CHECK(redacted(r, "A-1"s) == "must match the pattern \"[a-z]{2,3}-[0-9]+\"");
+  CHECK(redacted(r, "ab-1"s) == "<accepted>");
+}
+
+TEST_CASE("rules::pattern reports input past max_pattern_input without matching it", "[rules][pattern]") {
+  const rules::pattern r{"[0-9]*"};
+  CHECK(accepts(r, std::string(ormkit::max_pattern_input, '7')));
+  const std::string long_input(ormkit::max_pattern_input + 1, '7');
+  CHECK(problem(r, long_input) == "is too long to match the pattern \"[0-9]*\" (1025 bytes, at most 1024)");
+  CHECK(redacted(r, long_input) == "is too long to match the pattern \"[0-9]*\" (at most 1024 bytes)");
+  // libstdc++ would overflow the stack matching this (GCC bug 86164).
+  CHECK(problem(r, std::string(500000, '7')) ==
+        "is too long to match the pattern \"[0-9]*\" (500000 bytes, at most 1024)");
+}
+
+TEST_CASE("rules::pattern throws for an invalid expression, naming it", "[rules][pattern]") {
+  const rules::pattern r{"[0-9"};
+  for (int attempt = 0; attempt < 2; ++attempt) {  // not cached: every use reports it
+    try {
+      (void)r.check("1"s);
+      FAIL("no exception");
+    } catch (const ormkit::exception& e) {
+      CHECK(e.error().is(ormkit::errc::invalid_argument));
+      CHECK(e.error().message ==
+            "rules::pattern \"[0-9\" is not a valid ECMAScript regular expression (unmatched bracket)");
+    }
+  }
+  CHECK_THROWS_AS(r.prepare(), ormkit::exception);
+  CHECK_THROWS_AS(rules::pattern{"a{2,1}"}.prepare(), ormkit::exception);
+  CHECK_NOTHROW(rules::pattern{"(x|y)+"}.prepare());
 }

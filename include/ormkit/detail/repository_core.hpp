@@ -204,6 +204,19 @@ class repository_core {
     auto id = backend_.upsert(s, buf.views(), cols);
     if (!id) return std::move(id).error();
     ops_->set_generated(e, *id);
+    if (s.created_at) {
+      // An update kept the stored created_at; read the row back so `e` is what is stored.
+      std::vector<value> key;
+      ORMKIT_TRY(ops_->entity_key(e, key));
+      query_spec q;
+      q.where = key_filter(key);
+      q.limit = 1;
+      auto c = backend_.select(s, q);
+      if (!c) return std::move(c).error();
+      auto more = c->next();
+      if (!more) return std::move(more).error();
+      if (*more) ORMKIT_TRY(ops_->decode(c->row(), e));
+    }
     return {};
   }
 

@@ -139,7 +139,7 @@ class backend {
       if (!id) {
         undo_to(mark);
         auto e = std::move(id).error();
-        e.message += " (batch row " + std::to_string(i) + ")";
+        e.message += " (batch item " + std::to_string(i) + ")";
         return e;
       }
       out.push_back(*id);

@@ -1,0 +1,1042 @@
+// Copyright (c) 2026 The ormkit authors
+// SPDX-License-Identifier: MIT
+
+#pragma once
+
+// ormkit/sqlite/backend.hpp
+//
+// The SQLite backend: the embedded default, a peer of the memory backend that
+// answers every call the same way (the conformance suite runs both).
+//
+// A `backend` is one connection, opened with the settings reliability.md
+// measured as necessary: WAL (except for :memory: and read-only databases),
+// synchronous NORMAL (or FULL), a busy timeout, foreign keys on, double-quoted
+// string literals off (a misspelt column is an error, not a string), extended
+// result codes, and write transactions that start with BEGIN IMMEDIATE (a
+// deferred transaction that upgrades to a write fails with BUSY_SNAPSHOT
+// without waiting for the busy timeout).
+//
+// Tables are created on first use, as the memory backend does: the first call
+// that names a schema runs CREATE TABLE / CREATE INDEX IF NOT EXISTS (after a
+// read-only check that finds them already there), once per schema per
+// connection. Migrations are the tool for changing existing tables; this
+// backend never alters one.
+//
+// Every statement is generated from the schema and the query AST with `?` for
+// every value, and prepared once per connection through the statement cache
+// (sqlite/statement.hpp). Text and blobs of a write are bound without copying
+// (they point into the caller's entity for the duration of the call); a
+// query's values are copied, because its cursor outlives the call.
+//
+// LIKE is the registered function `ormkit_like`, which runs the memory
+// backend's own `memory::like`: case-sensitive, `%` / `_` (one UTF-8
+// character) / backslash escapes, over the full bytes of the text. SQLite's
+// LIKE differs in ways a conformance test finds: it is case-insensitive for
+// ASCII unless the deprecated `PRAGMA case_sensitive_like` is set (and that
+// pragma changes every LIKE on the connection), it stops at an embedded NUL,
+// it treats a trailing escape character as no match, and it matches numbers
+// by their text. When the pattern starts with literal characters, a range test
+// on that prefix goes in front of the call, so an index on the column still
+// narrows the search.
+//
+// Threads: one backend is one connection; use it from one thread at a time
+// (with external locking if you must share it). Its transactions, savepoints
+// and cached statements belong to the connection, so two threads sharing it
+// would run inside each other's transactions. For concurrency open one backend
+// per thread (or keep a small pool) on the same file: in WAL mode readers run
+// alongside the one writer, and writers wait for the write lock for up to
+// `busy_timeout`, then fail with errc::busy, which `ormkit::transact` retries.
+// A cursor belongs to the thread of its backend; it keeps the connection
+// alive, so it may outlive the backend object.
+//
+// Example:
+//
+//   auto db = ormkit::sqlite::backend::open({.path = "app.db"}).value();
+//   ormkit::repository<user> users(*db);
+//   auto ann = users.insert({.email = "ann@example.com", .name = "Ann", .age = 31}).value();
+//   db->backup_to("app-backup.db").value();
+
+#include <ormkit/backend.hpp>
+#include <ormkit/error.hpp>
+#include <ormkit/memory/eval.hpp>
+#include <ormkit/query.hpp>
+#include <ormkit/result.hpp>
+#include <ormkit/schema.hpp>
+#include <ormkit/sqlite/error.hpp>
+#include <ormkit/sqlite/sql.hpp>
+#include <ormkit/sqlite/statement.hpp>
+#include <ormkit/value.hpp>
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace ormkit::sqlite {
+
+/// `PRAGMA synchronous`. NORMAL in WAL mode keeps the database consistent but may
+/// lose the last commits on power loss; FULL syncs the WAL on every commit.
+enum class synchronous { normal, full };
+
+/// How to open a database.
+struct options {
+  /// A file path, ":memory:", or with `uri` a URI such as "file:app.db?mode=ro".
+  std::string path = ":memory:";
+  /// Interpret `path` as a URI (SQLITE_OPEN_URI).
+  bool uri = false;
+  synchronous sync = synchronous::normal;
+  /// How long a statement waits for another connection's lock before errc::busy.
+  std::chrono::milliseconds busy_timeout{5000};
+  /// Open read-only: every write fails with errc::readonly.
+  bool read_only = false;
+  /// Prepared statements kept per connection (0: prepare every time).
+  std::size_t statement_cache = 128;
+};
+
+namespace detail {
+
+// Closes the database after everything else of the connection is gone.
+struct db_handle {
+  sqlite3* db = nullptr;
+  explicit db_handle(sqlite3* d) noexcept : db(d) {}
+  db_handle(const db_handle&) = delete;
+  auto operator=(const db_handle&) -> db_handle& = delete;
+  ~db_handle() { sqlite3_close_v2(db); }
+};
+
+// The connection and its statements. Shared by the backend and its open
+// cursors, so a cursor's statement stays valid even if the backend goes first.
+struct connection {
+  db_handle handle;
+  statement_cache cache;
+  std::string path;
+
+  connection(sqlite3* db, std::size_t cache_capacity, std::string p)
+      : handle(db), cache(db, cache_capacity), path(std::move(p)) {}
+  [[nodiscard]] auto db() const noexcept -> sqlite3* { return handle.db; }
+};
+
+// The most specific code SQLite has for the failure `rc` just returned.
+inline auto extended_code(sqlite3* db, int rc) -> int {
+  int ext = sqlite3_extended_errcode(db);
+  return (ext & 0xff) == (rc & 0xff) ? ext : rc;
+}
+
+inline auto starts_with(std::string_view s, std::string_view prefix) -> bool {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// Turns the failure `rc` of a statement on `c` into an ormkit error. `context`
+// is the subject ("users", or "sqlite" for connection-level work); `s` and
+// `written` allow conflict messages in the memory backend's shape; `generated`
+// says the SQL came from a schema (so a missing column means the stored table
+// differs from the entity).
+inline auto describe_failure(const connection& c, int rc, std::string_view context, const table_schema* s,
+                             const written_values& written, bool generated) -> ormkit::error {
+  const int code = extended_code(c.db(), rc);
+  const std::string_view msg = sqlite3_errmsg(c.db());
+  const std::string subject(context);
+  if (s && (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY))
+    if (auto e = unique_conflict(*s, msg, written, code)) return std::move(*e);
+  if (code == SQLITE_CONSTRAINT_NOTNULL) {
+    auto colon = msg.find(": ");
+    if (colon != std::string_view::npos)
+      return make_error(code, std::string(msg.substr(colon + 2)) + ": NULL in a NOT NULL column");
+  }
+  if (code == SQLITE_CONSTRAINT_FOREIGNKEY)
+    return make_error(code, subject + ": foreign key constraint failed (the referenced row does not exist, or "
+                                      "other rows still reference this one)");
+  if ((code & 0xff) == SQLITE_ERROR && msg == "integer overflow")
+    return {errc::invalid_argument, subject + ": sum: integer overflow", native_code(code)};
+  if (generated && (code & 0xff) == SQLITE_ERROR && starts_with(msg, "no such table: main.") &&
+      msg.substr(20) != context) {
+    // The table exists (it was ensured), so the missing one is a foreign key's parent.
+    return {errc::schema_mismatch,
+            subject + ": the table " + std::string(msg.substr(20)) +
+                " that a foreign key references does not exist yet; use its repository (or ensure_table) first",
+            native_code(code)};
+  }
+  if (generated && (code & 0xff) == SQLITE_ERROR &&
+      (starts_with(msg, "no such column") || msg.find("has no column named") != std::string_view::npos))
+    return {errc::schema_mismatch, subject + ": the stored table differs from the entity (" + std::string(msg) + ")",
+            native_code(code)};
+  std::string text = subject + ": " + std::string(msg);
+  if (is_environmental(code)) text += " (database \"" + c.path + "\")";
+  return make_error(code, std::move(text));
+}
+
+// Binds `v` to parameter `index`. `copy`: SQLite keeps its own copy of text and
+// blobs (for statements that outlive the caller's values); otherwise they are
+// bound in place (SQLITE_STATIC) and must live until the statement is reset.
+inline auto bind(sqlite3_stmt* st, int index, const value_view& v, bool copy) -> int {
+  switch (v.index()) {
+    case 1: return sqlite3_bind_int64(st, index, std::get<1>(v));
+    case 2: return sqlite3_bind_double(st, index, std::get<2>(v));
+    case 3: {
+      auto t = std::get<3>(v);
+      // Explicit byte length: embedded NULs and invalid UTF-8 are stored as given.
+      // A null data pointer would bind NULL, so an empty view points at "".
+      return sqlite3_bind_text64(st, index, t.data() ? t.data() : "", t.size(),
+                                 copy ? SQLITE_TRANSIENT : SQLITE_STATIC, SQLITE_UTF8);
+    }
+    case 4: {
+      auto b = std::get<4>(v);
+      if (b.empty()) return sqlite3_bind_zeroblob(st, index, 0);  // a null pointer would bind NULL
+      return sqlite3_bind_blob64(st, index, b.data(), b.size(), copy ? SQLITE_TRANSIENT : SQLITE_STATIC);
+    }
+    default: return sqlite3_bind_null(st, index);
+  }
+}
+
+// A view of result column `i` of the current row; valid until the next step.
+inline auto column_view(sqlite3_stmt* st, int i) -> value_view {
+  switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER: return sqlite3_column_int64(st, i);
+    case SQLITE_FLOAT: return sqlite3_column_double(st, i);
+    case SQLITE_TEXT: {
+      // text first, then bytes: the documented order that avoids a conversion.
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, i));
+      auto n = static_cast<std::size_t>(sqlite3_column_bytes(st, i));
+      return std::string_view(p ? p : "", p ? n : 0);
+    }
+    case SQLITE_BLOB: {
+      const auto* p = static_cast<const std::byte*>(sqlite3_column_blob(st, i));
+      auto n = static_cast<std::size_t>(sqlite3_column_bytes(st, i));
+      return p ? blob_view(p, n) : blob_view();
+    }
+    default: return std::monostate{};
+  }
+}
+
+// ormkit_like(text, pattern): memory::like over the full bytes of both.
+// NULL text gives NULL (unknown), like every SQL comparison; a non-text value
+// or pattern gives false, as in the memory backend.
+inline void like_function_impl(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  if (argc != 2 || sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  if (sqlite3_value_type(argv[0]) != SQLITE_TEXT || sqlite3_value_type(argv[1]) != SQLITE_TEXT) {
+    sqlite3_result_int(ctx, 0);
+    return;
+  }
+  const auto* t = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  auto tn = static_cast<std::size_t>(sqlite3_value_bytes(argv[0]));
+  const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+  auto pn = static_cast<std::size_t>(sqlite3_value_bytes(argv[1]));
+  if (!t || !p) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_int(ctx, memory::like(std::string_view(t, tn), std::string_view(p, pn)) ? 1 : 0);
+}
+
+// A streaming cursor: steps its statement one row at a time. It holds the
+// statement checked out of the cache until the end (or destruction), when it
+// resets the statement at once so the read lock is released.
+class row_cursor final : public cursor_source {
+ public:
+  row_cursor(std::shared_ptr<connection> conn, lease st, std::size_t width, std::string context)
+      : conn_(std::move(conn)), stmt_(std::move(st)), row_(width), context_(std::move(context)) {}
+
+  auto next() -> result<bool> override {
+    if (!stmt_) return false;
+    int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_ROW) {
+      for (std::size_t i = 0; i < row_.size(); ++i) row_[i] = column_view(stmt_.get(), static_cast<int>(i));
+      return true;
+    }
+    std::optional<ormkit::error> failed;
+    if (rc != SQLITE_DONE) failed = describe_failure(*conn_, rc, context_, nullptr, {}, true);
+    stmt_.reset();
+    if (failed) return std::move(*failed);
+    return false;
+  }
+
+  [[nodiscard]] auto row() const -> std::span<const value_view> override { return row_; }
+
+ private:
+  std::shared_ptr<connection> conn_;  // declared first: outlives the lease below
+  lease stmt_;
+  std::vector<value_view> row_;
+  std::string context_;
+};
+
+}  // namespace detail
+
+/// The SQLite backend. Satisfies `ormkit::backend`; see the header comment for the
+/// settings, the thread model and the choices behind them.
+class backend {
+ public:
+  /// Opens `opts.path`. Throws: `ormkit::exception` with the errors of `open`.
+  explicit backend(options opts = {}) : opts_(std::move(opts)) {
+    if (auto st = connect(); !st) throw exception(std::move(st).error());
+  }
+
+  /// Opens a database and applies the connection settings.
+  /// Errors: cannot_open (missing directory, no permission, ...), corrupt (not a
+  /// SQLite database), busy (another connection holds a lock past busy_timeout),
+  /// io_error; each message names the path.
+  static auto open(options opts) -> result<std::unique_ptr<backend>> {
+    std::unique_ptr<backend> b(new backend(deferred{}, std::move(opts)));
+    ORMKIT_TRY(b->connect());
+    return b;
+  }
+
+  backend(const backend&) = delete;
+  auto operator=(const backend&) -> backend& = delete;
+  /// Closes the connection (an open transaction is rolled back). Open cursors keep it
+  /// alive until they are destroyed.
+  ~backend() = default;
+
+  [[nodiscard]] auto name() const -> std::string_view { return "sqlite"; }
+
+  /// Creates the table and its indexes when they do not exist; otherwise a no-op.
+  /// Every other call does this implicitly on first use of a schema.
+  /// Errors: readonly (a missing table in a read-only database), busy, transaction_state.
+  auto ensure_table(const table_schema& s) -> status {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    return {};
+  }
+
+  /// Inserts one row; see `ormkit::backend`. An auto-increment key of 0 (or NULL) is
+  /// generated by SQLite (AUTOINCREMENT: never reused, like the memory backend's).
+  /// Errors: conflict (key taken; message as the memory backend's), invalid_argument
+  /// (NULL in a NOT NULL column, a value of the wrong storage class), busy, readonly, full.
+  auto insert(const table_schema& s, std::span<const value_view> r) -> result<std::int64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    ORMKIT_TRY(check_row(s, r));
+    lease st;
+    ORMKIT_TRY(acquire((*t)->insert_sql, st, s.name));
+    return insert_row(s, st, r);
+  }
+
+  /// Inserts `count` rows in one transaction (a savepoint inside an open one): all or
+  /// nothing. Errors: as insert, with " (batch item i)" added to the message.
+  auto insert_many(const table_schema& s, std::span<const value_view> rows, std::size_t count,
+                   std::vector<std::int64_t>& ids) -> status {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    const std::size_t width = s.columns.size();
+    if (rows.size() != width * count)
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": insert_many got a malformed batch");
+    if (count == 0) return {};
+    lease st;
+    ORMKIT_TRY(acquire((*t)->insert_sql, st, s.name));
+    const bool own = sqlite3_get_autocommit(db()) != 0;
+    ORMKIT_TRY(run(own ? "BEGIN IMMEDIATE" : "SAVEPOINT ormkit_batch", s.name));
+    std::vector<std::int64_t> out;
+    out.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      auto r = rows.subspan(i * width, width);
+      auto id = check_row(s, r).and_then([&] { return insert_row(s, st, r); });
+      if (!id) {
+        undo_batch(own, s.name);
+        auto e = std::move(id).error();
+        e.message += " (batch item " + std::to_string(i) + ")";
+        return e;
+      }
+      out.push_back(*id);
+    }
+    st.reset();
+    if (auto done = run(own ? "COMMIT" : "RELEASE ormkit_batch", s.name); !done) {
+      undo_batch(own, s.name);
+      return done;
+    }
+    ids.insert(ids.end(), out.begin(), out.end());
+    return {};
+  }
+
+  /// Inserts, or on a primary-key conflict updates `update_columns` from `r`
+  /// (`INSERT ... ON CONFLICT (key) DO UPDATE SET c = excluded.c`). Returns the key
+  /// as `insert` does. Errors: as insert (a unique key other than the primary key
+  /// is a conflict, not an update).
+  auto upsert(const table_schema& s, std::span<const value_view> r, std::span<const std::size_t> update_columns)
+      -> result<std::int64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    ORMKIT_TRY(check_row(s, r));
+    if (s.primary_key.empty()) {
+      lease st;
+      ORMKIT_TRY(acquire((*t)->insert_sql, st, s.name));
+      return insert_row(s, st, r);
+    }
+    sql_ = (*t)->insert_sql;
+    sql_ += " ON CONFLICT (";
+    for (std::size_t k = 0; k < s.primary_key.size(); ++k) {
+      if (k) sql_ += ", ";
+      append_identifier(sql_, s.columns[s.primary_key[k]].name);
+    }
+    if (update_columns.empty()) {
+      sql_ += ") DO NOTHING";
+    } else {
+      sql_ += ") DO UPDATE SET ";
+      for (std::size_t i = 0; i < update_columns.size(); ++i) {
+        if (update_columns[i] >= s.columns.size()) return bad_column(s);
+        if (i) sql_ += ", ";
+        append_identifier(sql_, s.columns[update_columns[i]].name);
+        sql_ += " = excluded.";
+        append_identifier(sql_, s.columns[update_columns[i]].name);
+      }
+    }
+    lease st;
+    ORMKIT_TRY(acquire(sql_, st, s.name));
+    return insert_row(s, st, r);
+  }
+
+  /// Sets `columns[i] = values[i]` in every row matching `filter`; returns how many
+  /// rows matched (sqlite3_changes64). Errors: conflict (unique key), invalid_argument.
+  auto update(const table_schema& s, std::span<const std::size_t> columns, std::span<const value_view> values,
+              const expr& filter) -> result<std::uint64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    if (columns.size() != values.size())
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": update got " +
+                                                    std::to_string(columns.size()) + " columns and " +
+                                                    std::to_string(values.size()) + " values");
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      if (columns[i] >= s.columns.size()) return bad_column(s);
+      ORMKIT_TRY(check_value(s, columns[i], values[i]));
+    }
+    if (columns.empty()) return count_matching(**t, s, filter);  // nothing to set: the memory backend counts
+    sql_ = "UPDATE ";
+    append_identifier(sql_, s.name);
+    sql_ += " SET ";
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      if (i) sql_ += ", ";
+      append_identifier(sql_, s.columns[columns[i]].name);
+      sql_ += " = ?";
+    }
+    params_.clear();
+    params_.values.assign(values.begin(), values.end());
+    ORMKIT_TRY(append_where(sql_, s, filter, params_));
+    return change(s, written_values{values, columns});
+  }
+
+  /// Deletes matching rows; returns how many.
+  auto erase(const table_schema& s, const expr& filter) -> result<std::uint64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    sql_ = "DELETE FROM ";
+    append_identifier(sql_, s.name);
+    params_.clear();
+    ORMKIT_TRY(append_where(sql_, s, filter, params_));
+    return change(s, {});
+  }
+
+  /// A streaming cursor over matching rows, all columns, in `q` order (NULLs first
+  /// ascending, last descending, text bytewise, ties in rowid order). Rows are read
+  /// as the cursor advances; a row's views are valid until the next `next()`.
+  /// Writes on this connection while the cursor is open may or may not be seen
+  /// by it (the memory backend's cursor reads a snapshot): finish reading first.
+  auto select(const table_schema& s, const query_spec& q) -> result<cursor> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    sql_ = (*t)->select_sql;
+    params_.clear();
+    ORMKIT_TRY(append_where(sql_, s, q.where, params_));
+    ORMKIT_TRY(append_order(sql_, s, q.order, (*t)->rowid));
+    const bool paged = q.limit || q.offset > 0;
+    if (paged) sql_ += " LIMIT ? OFFSET ?";
+    ORMKIT_TRY(check_parameters(s));
+    lease st;
+    ORMKIT_TRY(acquire(sql_, st, s.name));
+    // Copies (SQLITE_TRANSIENT): the cursor outlives `q`.
+    ORMKIT_TRY(bind_all(st, s, params_.values, true));
+    if (paged) {
+      constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+      auto next = static_cast<int>(params_.values.size()) + 1;
+      // LIMIT -1 is SQLite's "no limit".
+      std::int64_t limit = q.limit ? static_cast<std::int64_t>(std::min(*q.limit, max)) : -1;
+      auto offset = static_cast<std::int64_t>(std::min(q.offset, max));
+      if (sqlite3_bind_int64(st.get(), next, limit) != SQLITE_OK ||
+          sqlite3_bind_int64(st.get(), next + 1, offset) != SQLITE_OK)
+        return fail(sqlite3_errcode(db()), s.name);
+    }
+    return cursor(std::make_unique<detail::row_cursor>(conn_, std::move(st), s.columns.size(), std::string(s.name)));
+  }
+
+  /// Aggregate rows: group values then term values, ordered by the group values.
+  /// COUNT(*), COUNT(c), SUM, AVG (real), MIN, MAX with SQL's NULL rules (SUM of no
+  /// rows is NULL). Errors: invalid_argument ("<table>: sum: integer overflow").
+  auto aggregate(const table_schema& s, const aggregate_spec& a) -> result<value_rows> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    if (a.group_by.empty() && a.terms.empty()) return value_rows{std::vector<value>{}};
+    sql_ = "SELECT ";
+    bool first = true;
+    auto sep = [&] {
+      if (!first) sql_ += ", ";
+      first = false;
+    };
+    for (std::size_t g : a.group_by) {
+      if (g >= s.columns.size()) return bad_column(s);
+      sep();
+      append_identifier(sql_, s.columns[g].name);
+    }
+    for (const auto& term : a.terms) {
+      sep();
+      if (term.fn == aggregate_fn::count_all) {
+        sql_ += "COUNT(*)";
+        continue;
+      }
+      if (term.column >= s.columns.size()) return bad_column(s);
+      switch (term.fn) {
+        case aggregate_fn::count: sql_ += "COUNT("; break;
+        case aggregate_fn::sum: sql_ += "SUM("; break;
+        case aggregate_fn::avg: sql_ += "AVG("; break;
+        case aggregate_fn::min: sql_ += "MIN("; break;
+        default: sql_ += "MAX("; break;
+      }
+      append_identifier(sql_, s.columns[term.column].name);
+      sql_ += ')';
+    }
+    sql_ += " FROM ";
+    append_identifier(sql_, s.name);
+    params_.clear();
+    ORMKIT_TRY(append_where(sql_, s, a.where, params_));
+    if (!a.group_by.empty()) {
+      sql_ += " GROUP BY ";
+      for (std::size_t i = 0; i < a.group_by.size(); ++i) {
+        if (i) sql_ += ", ";
+        append_identifier(sql_, s.columns[a.group_by[i]].name);
+      }
+      std::vector<order_term> order;
+      for (std::size_t g : a.group_by) order.push_back({g, false});
+      ORMKIT_TRY(append_order(sql_, s, order, {}));
+    }
+    ORMKIT_TRY(check_parameters(s));
+    return rows_of(sql_, params_.values, s.name, &s);
+  }
+
+  //=== transactions ===//
+
+  /// BEGIN IMMEDIATE: takes the write lock now (waiting up to busy_timeout), so
+  /// the transaction cannot fail later with BUSY_SNAPSHOT when it first writes.
+  /// Errors: busy, transaction_state (already in a transaction: use a savepoint).
+  auto begin() -> status {
+    if (tx_ != tx::none || sqlite3_get_autocommit(db()) == 0)
+      return unexpected(errc::transaction_state,
+                        "sqlite: a transaction is already active on this connection; use a savepoint");
+    ORMKIT_TRY(run("BEGIN IMMEDIATE", "sqlite"));
+    tx_ = tx::active;
+    savepoints_.clear();
+    lost_reason_.clear();
+    return {};
+  }
+
+  /// Commits. The transaction is over either way: when COMMIT fails it is rolled
+  /// back (as the memory backend does), and the error is returned.
+  /// Errors: transaction_state (none active, or SQLite already rolled it back),
+  /// busy, full, io_error.
+  auto commit() -> status {
+    if (tx_ == tx::none) return unexpected(errc::transaction_state, "sqlite: commit without an active transaction");
+    auto st = usable();
+    if (!st) {
+      end_transaction(false);
+      return st;
+    }
+    st = run("COMMIT", "sqlite");
+    if (!st && sqlite3_get_autocommit(db()) == 0) (void)run("ROLLBACK", "sqlite");
+    end_transaction(static_cast<bool>(st));
+    return st;
+  }
+
+  /// Rolls back. After SQLite rolled the transaction back on its own (a FULL,
+  /// IOERR, BUSY or NOMEM error), this just ends it. Errors: transaction_state.
+  auto rollback() -> status {
+    if (tx_ == tx::none) return unexpected(errc::transaction_state, "sqlite: rollback without an active transaction");
+    status st;
+    if (sqlite3_get_autocommit(db()) == 0) st = run("ROLLBACK", "sqlite");
+    end_transaction(false);
+    return st;
+  }
+
+  /// SAVEPOINT "name" inside the active transaction. Errors: transaction_state.
+  auto savepoint(std::string_view name) -> status {
+    if (tx_ == tx::none)
+      return unexpected(errc::transaction_state, "sqlite: savepoint " + std::string(name) + " outside a transaction");
+    ORMKIT_TRY(usable());
+    ORMKIT_TRY(run("SAVEPOINT " + quote_identifier(name), "sqlite"));
+    savepoints_.emplace_back(name);
+    return {};
+  }
+
+  /// RELEASE "name" (and every savepoint opened after it). Errors: transaction_state.
+  auto release(std::string_view name) -> status {
+    auto i = find_savepoint(name);
+    if (!i) return unexpected(errc::transaction_state, "sqlite: no savepoint named " + std::string(name));
+    ORMKIT_TRY(usable());
+    ORMKIT_TRY(run("RELEASE " + quote_identifier(name), "sqlite"));
+    savepoints_.resize(*i);
+    return {};
+  }
+
+  /// ROLLBACK TO "name": undoes everything since it; the savepoint stays open.
+  /// Errors: transaction_state.
+  auto rollback_to(std::string_view name) -> status {
+    auto i = find_savepoint(name);
+    if (!i) return unexpected(errc::transaction_state, "sqlite: no savepoint named " + std::string(name));
+    ORMKIT_TRY(usable());
+    ORMKIT_TRY(run("ROLLBACK TO " + quote_identifier(name), "sqlite"));
+    savepoints_.resize(*i + 1);
+    forget_tables_made_in_transaction();
+    return {};
+  }
+
+  /// True between begin() and commit()/rollback().
+  [[nodiscard]] auto in_transaction() const noexcept -> bool { return tx_ != tx::none; }
+
+  //=== beyond the backend concept ===//
+
+  /// Runs SQL text without values (DDL, PRAGMA; several statements allowed). For
+  /// migrations and tools; never put a value into `sql`, and do not control
+  /// transactions this way (use begin/commit). Errors: those of the statements.
+  auto execute(std::string_view sql) -> status {
+    ORMKIT_TRY(usable());
+    std::string text(sql);
+    char* message = nullptr;
+    int rc = sqlite3_exec(db(), text.c_str(), nullptr, nullptr, &message);
+    sqlite3_free(message);  // sqlite3_errmsg has the same text
+    if (rc != SQLITE_OK) return fail(rc, "sqlite", nullptr, {}, false);
+    return {};
+  }
+
+  /// Runs one statement with `params` bound to its `?`s and returns every row.
+  /// For tools, tests and migrations (PRAGMA table_info ...). Errors: those of the statement.
+  auto query(std::string_view sql, std::span<const value_view> params = {}) -> result<value_rows> {
+    ORMKIT_TRY(usable());
+    return rows_of(std::string(sql), params, "sqlite", nullptr);
+  }
+
+  /// Copies the database to `path` with SQLite's online backup API: a consistent
+  /// copy of everything committed (WAL content included, unlike a file copy,
+  /// reliability.md finding 6). Waits for locks up to busy_timeout.
+  /// Errors: cannot_open (destination), busy, readonly, full, io_error; messages name `path`.
+  auto backup_to(const std::string& path) -> status {
+    ORMKIT_TRY(usable());
+    sqlite3* dest = nullptr;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | (opts_.uri ? SQLITE_OPEN_URI : 0);
+    int rc = sqlite3_open_v2(path.c_str(), &dest, flags, nullptr);
+    detail::db_handle closer(dest);
+    auto failed = [&](int code) -> ormkit::error {
+      std::string msg = dest ? sqlite3_errmsg(dest) : sqlite3_errstr(code);
+      return make_error(code, "sqlite: backup to \"" + path + "\" failed: " + msg);
+    };
+    if (rc != SQLITE_OK) return failed(rc);
+    sqlite3_busy_timeout(dest, busy_ms());
+    sqlite3_backup* b = sqlite3_backup_init(dest, "main", db(), "main");
+    if (!b) return failed(sqlite3_extended_errcode(dest));
+    const auto deadline = std::chrono::steady_clock::now() + opts_.busy_timeout;
+    for (;;) {
+      rc = sqlite3_backup_step(b, -1);
+      if (rc == SQLITE_DONE) break;
+      if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && std::chrono::steady_clock::now() < deadline) {
+        sqlite3_sleep(10);
+        continue;
+      }
+      break;
+    }
+    int finish = sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) return failed(rc == SQLITE_OK ? finish : rc);
+    if (finish != SQLITE_OK) return failed(finish);
+    return {};
+  }
+
+  /// Statement cache counters: prepares, cache hits, evictions, cached statements.
+  [[nodiscard]] auto statistics() const -> ::ormkit::sqlite::statistics { return conn_->cache.stats(); }
+
+  /// The journal mode in effect ("wal", or "memory" for :memory:, or what a
+  /// read-only database already had).
+  [[nodiscard]] auto journal_mode() const -> const std::string& { return journal_mode_; }
+
+  [[nodiscard]] auto path() const -> const std::string& { return opts_.path; }
+
+  /// The sqlite3 handle, for what ormkit does not wrap. Do not close it, and do not
+  /// begin or end transactions through it.
+  [[nodiscard]] auto native_handle() const noexcept -> sqlite3* { return conn_->db(); }
+
+ private:
+  struct deferred {};
+  explicit backend(deferred, options opts) : opts_(std::move(opts)) {}
+
+  enum class tx { none, active, lost };
+
+  // What the backend keeps per schema: ensured once, SQL prefixes built once.
+  struct table_state {
+    std::uint64_t hash = 0;
+    std::string_view name;
+    std::string insert_sql;  // INSERT INTO "t" ("a", "b") VALUES (?, ?)
+    std::string select_sql;  // SELECT "a", "b" FROM "t"
+    std::string_view rowid;
+  };
+
+  [[nodiscard]] auto db() const noexcept -> sqlite3* { return conn_->db(); }
+  [[nodiscard]] auto busy_ms() const -> int {
+    auto ms = std::clamp<std::chrono::milliseconds::rep>(opts_.busy_timeout.count(), 0,
+                                                         std::numeric_limits<int>::max());
+    return static_cast<int>(ms);
+  }
+
+  auto connect() -> status {
+    int flags = opts_.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (opts_.uri) flags |= SQLITE_OPEN_URI;
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(opts_.path.c_str(), &raw, flags, nullptr);
+    if (rc != SQLITE_OK) {
+      int code = raw ? sqlite3_extended_errcode(raw) : rc;
+      std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+      sqlite3_close_v2(raw);
+      return make_error(code, "sqlite: cannot open \"" + opts_.path + "\": " + msg);
+    }
+    conn_ = std::make_shared<detail::connection>(raw, opts_.statement_cache, opts_.path);
+    sqlite3_extended_result_codes(raw, 1);
+    // Before the first statement: the WAL switch below may wait for other connections.
+    sqlite3_busy_timeout(raw, busy_ms());
+    sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DML, 0, static_cast<int*>(nullptr));
+    sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DDL, 0, static_cast<int*>(nullptr));
+    int fn_flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+#ifdef SQLITE_INNOCUOUS
+    fn_flags |= SQLITE_INNOCUOUS;
+#endif
+    rc = sqlite3_create_function_v2(raw, like_function.data(), 2, fn_flags, nullptr, &detail::like_function_impl,
+                                    nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return open_failure(rc);
+    // The first read: a file that is not a database fails here, with its path.
+    if (rc = sqlite3_exec(raw, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr); rc != SQLITE_OK)
+      return open_failure(rc);
+    if (rc = sqlite3_exec(raw, "PRAGMA foreign_keys = ON", nullptr, nullptr, nullptr); rc != SQLITE_OK)
+      return open_failure(rc);
+    // WAL cannot be switched on by a read-only connection; it keeps the file's mode.
+    const bool read_only = sqlite3_db_readonly(raw, "main") == 1;
+    auto mode = rows_of(read_only ? "PRAGMA journal_mode" : "PRAGMA journal_mode = WAL", {}, "sqlite", nullptr);
+    if (!mode) return open_failure(mode.error());
+    if (!mode->empty() && !mode->front().empty())
+      if (const auto* m = std::get_if<std::string>(&mode->front().front())) journal_mode_ = *m;
+    const char* sync = opts_.sync == synchronous::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
+    if (rc = sqlite3_exec(raw, sync, nullptr, nullptr, nullptr); rc != SQLITE_OK) return open_failure(rc);
+    return {};
+  }
+
+  auto open_failure(int rc) -> ormkit::error {
+    int code = detail::extended_code(db(), rc);
+    return make_error(code, "sqlite: cannot open \"" + opts_.path + "\": " + sqlite3_errmsg(db()));
+  }
+  auto open_failure(const ormkit::error& e) -> ormkit::error {
+    // "sqlite: file is not a database (database "x")" -> "sqlite: cannot open "x": file is not a database"
+    std::string msg = e.message;
+    if (detail::starts_with(msg, "sqlite: ")) msg.erase(0, 8);
+    if (auto p = msg.find(" (database \""); p != std::string::npos) msg.erase(p);
+    return {e.code, "sqlite: cannot open \"" + opts_.path + "\": " + msg, e.native};
+  }
+
+  // Maps a failure and notes whether SQLite ended our transaction with it.
+  auto fail(int rc, std::string_view context, const table_schema* s = nullptr, const written_values& w = {},
+            bool generated = true) -> ormkit::error {
+    auto e = detail::describe_failure(*conn_, rc, context, s, w, generated);
+    if (tx_ == tx::active && sqlite3_get_autocommit(db()) != 0) {
+      // Finding 3: after FULL / IOERR / BUSY / NOMEM (and a few others) SQLite may
+      // have rolled the whole transaction back already. Later calls must not run in
+      // autocommit mode as if they were still inside it.
+      tx_ = tx::lost;
+      lost_reason_ = e.message;
+      forget_tables_made_in_transaction();
+    }
+    return e;
+  }
+
+  // Refuses to run while the caller believes a transaction is open that SQLite
+  // has already rolled back.
+  auto usable() -> status {
+    if (tx_ == tx::active && sqlite3_get_autocommit(db()) != 0) {
+      tx_ = tx::lost;
+      lost_reason_ = "an earlier error";
+      forget_tables_made_in_transaction();
+    }
+    if (tx_ == tx::lost)
+      return unexpected(errc::transaction_state, "sqlite: the transaction was already rolled back by SQLite after " +
+                                                     lost_reason_ + "; roll back and start again");
+    return {};
+  }
+
+  void end_transaction(bool committed) {
+    if (!committed) forget_tables_made_in_transaction();
+    tables_made_in_tx_.clear();
+    savepoints_.clear();
+    lost_reason_.clear();
+    tx_ = tx::none;
+  }
+
+  // DDL run inside a transaction is undone by its rollback: look again next time.
+  void forget_tables_made_in_transaction() {
+    for (const auto* s : tables_made_in_tx_) tables_.erase(s);
+    tables_made_in_tx_.clear();
+  }
+
+  auto find_savepoint(std::string_view name) const -> std::optional<std::size_t> {
+    if (tx_ == tx::none) return std::nullopt;
+    for (std::size_t i = savepoints_.size(); i-- > 0;)
+      if (savepoints_[i] == name) return i;
+    return std::nullopt;
+  }
+
+  auto acquire(const std::string& sql, lease& out, std::string_view context) -> status {
+    if (int rc = conn_->cache.acquire(sql, out); rc != SQLITE_OK) return fail(rc, context);
+    return {};
+  }
+
+  // Runs a statement without values or results (transaction control, DDL).
+  auto run(const std::string& sql, std::string_view context) -> status {
+    lease st;
+    if (int rc = conn_->cache.acquire(sql, st); rc != SQLITE_OK) return fail(rc, context, nullptr, {}, false);
+    int rc = SQLITE_ROW;
+    while (rc == SQLITE_ROW) rc = sqlite3_step(st.get());
+    if (rc != SQLITE_DONE) return fail(rc, context, nullptr, {}, false);
+    return {};
+  }
+
+  auto bind_all(lease& st, const table_schema& s, std::span<const value_view> values, bool copy, int first = 1)
+      -> status {
+    for (std::size_t i = 0; i < values.size(); ++i)
+      if (int rc = detail::bind(st.get(), first + static_cast<int>(i), values[i], copy); rc != SQLITE_OK)
+        return fail(rc, s.name);
+    return {};
+  }
+
+  // Runs `sql` and collects every row as owning values.
+  auto rows_of(const std::string& sql, std::span<const value_view> params, std::string_view context,
+               const table_schema* s) -> result<value_rows> {
+    lease st;
+    if (int rc = conn_->cache.acquire(sql, st); rc != SQLITE_OK) return fail(rc, context, s, {}, s != nullptr);
+    for (std::size_t i = 0; i < params.size(); ++i)
+      if (int rc = detail::bind(st.get(), static_cast<int>(i) + 1, params[i], false); rc != SQLITE_OK)
+        return fail(rc, context);
+    value_rows out;
+    const int n = sqlite3_column_count(st.get());
+    for (;;) {
+      int rc = sqlite3_step(st.get());
+      if (rc == SQLITE_DONE) return out;
+      if (rc != SQLITE_ROW) return fail(rc, context, s, {}, s != nullptr);
+      std::vector<value> r;
+      r.reserve(static_cast<std::size_t>(n));
+      for (int i = 0; i < n; ++i) r.push_back(own(detail::column_view(st.get(), i)));
+      out.push_back(std::move(r));
+    }
+  }
+
+  // Finds (or ensures and builds) the state of schema `s`.
+  auto table_for(const table_schema& s) -> result<table_state*> {
+    if (auto it = tables_.find(&s); it != tables_.end() && it->second.hash == s.hash && it->second.name == s.name)
+      return &it->second;
+    ORMKIT_TRY(ensure(s));
+    table_state t;
+    t.hash = s.hash;
+    t.name = s.name;
+    t.rowid = rowid_name(s);
+    t.insert_sql = "INSERT INTO ";
+    append_identifier(t.insert_sql, s.name);
+    t.insert_sql += " (";
+    t.select_sql = "SELECT ";
+    for (std::size_t i = 0; i < s.columns.size(); ++i) {
+      if (i) t.insert_sql += ", ", t.select_sql += ", ";
+      append_identifier(t.insert_sql, s.columns[i].name);
+      append_identifier(t.select_sql, s.columns[i].name);
+    }
+    t.insert_sql += ") VALUES (";
+    for (std::size_t i = 0; i < s.columns.size(); ++i) t.insert_sql += i ? ", ?" : "?";
+    t.insert_sql += ')';
+    t.select_sql += " FROM ";
+    append_identifier(t.select_sql, s.name);
+    if (tx_ != tx::none) tables_made_in_tx_.push_back(&s);
+    auto& slot = tables_[&s];
+    slot = std::move(t);
+    return &slot;
+  }
+
+  // CREATE TABLE / INDEX IF NOT EXISTS, unless a read of the schema shows them all
+  // present already (so a read-only database with its tables works, and the
+  // everyday first use takes no write lock).
+  auto ensure(const table_schema& s) -> status {
+    if (s.columns.empty())
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": a table needs at least one column");
+    std::array<value_view, 1> name{std::string_view(s.name)};
+    auto present = rows_of("SELECT name FROM sqlite_master WHERE tbl_name = ? AND type IN ('table', 'index')", name,
+                           s.name, nullptr);
+    if (!present) return std::move(present).error();
+    auto has = [&](std::string_view n) {
+      return std::any_of(present->begin(), present->end(), [&](const std::vector<value>& r) {
+        const auto* v = r.empty() ? nullptr : std::get_if<std::string>(&r[0]);
+        return v && *v == n;
+      });
+    };
+    bool complete = has(s.name);
+    for (const auto& ix : s.indexes) complete = complete && has(ix.name);
+    if (complete) return {};
+
+    const bool own = sqlite3_get_autocommit(db()) != 0;
+    ORMKIT_TRY(run(own ? "BEGIN IMMEDIATE" : "SAVEPOINT ormkit_ensure", s.name));
+    for (const auto& stmt : schema_sql(s)) {
+      // DDL is prepared once per connection: keep it out of the cache.
+      char* message = nullptr;
+      int rc = sqlite3_exec(db(), stmt.c_str(), nullptr, nullptr, &message);
+      sqlite3_free(message);
+      if (rc != SQLITE_OK) {
+        auto e = fail(rc, std::string(s.name) + ": cannot create the table", nullptr, {}, false);
+        undo_batch(own, s.name, "ormkit_ensure");
+        return e;
+      }
+    }
+    if (auto done = run(own ? "COMMIT" : "RELEASE ormkit_ensure", s.name); !done) {
+      undo_batch(own, s.name, "ormkit_ensure");
+      return done;
+    }
+    return {};
+  }
+
+  // Undoes a batch scope opened with BEGIN IMMEDIATE (`own`) or SAVEPOINT `name`,
+  // unless SQLite already rolled everything back.
+  void undo_batch(bool own, std::string_view context, const char* name = "ormkit_batch") {
+    if (sqlite3_get_autocommit(db()) != 0) return;
+    if (own) {
+      (void)run("ROLLBACK", context);
+      return;
+    }
+    (void)run(std::string("ROLLBACK TO ") + name, context);
+    (void)run(std::string("RELEASE ") + name, context);
+  }
+
+  auto bad_column(const table_schema& s) -> ormkit::error {
+    return {errc::invalid_argument, std::string(s.name) + ": column index out of range"};
+  }
+
+  // The memory backend's value check, message for message: NULL only where
+  // nullable, and the column's storage class (an integer is accepted for a real).
+  static auto check_value(const table_schema& s, std::size_t c, const value_view& v) -> status {
+    const auto& col = s.columns[c];
+    if (v.index() == 0) {
+      if (!col.nullable)
+        return unexpected(errc::invalid_argument,
+                          std::string(s.name) + "." + std::string(col.name) + ": NULL in a NOT NULL column");
+      return {};
+    }
+    auto got = storage_of(v);
+    bool ok = got == col.storage || (col.storage == storage::real && got == storage::integer);
+    if (!ok)
+      return unexpected(errc::invalid_argument, std::string(s.name) + "." + std::string(col.name) + ": expected " +
+                                                    std::string(to_string(col.storage)) + ", got " +
+                                                    std::string(to_string(got)));
+    return {};
+  }
+
+  static auto generates_key(const table_schema& s, std::span<const value_view> r) -> bool {
+    if (!s.auto_increment) return false;
+    const auto* id = std::get_if<std::int64_t>(&r[*s.auto_increment]);
+    return !id || *id == 0;
+  }
+
+  static auto check_row(const table_schema& s, std::span<const value_view> r) -> status {
+    if (r.size() != s.columns.size())
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": row has " + std::to_string(r.size()) +
+                                                    " values for " + std::to_string(s.columns.size()) + " columns");
+    const bool generated = generates_key(s, r);
+    for (std::size_t c = 0; c < r.size(); ++c) {
+      if (generated && c == *s.auto_increment) continue;  // SQLite fills it in
+      ORMKIT_TRY(check_value(s, c, r[c]));
+    }
+    return {};
+  }
+
+  // Binds and steps an INSERT (or upsert) of `r` on the leased statement.
+  auto insert_row(const table_schema& s, lease& st, std::span<const value_view> r) -> result<std::int64_t> {
+    const bool generated = generates_key(s, r);
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      const int index = static_cast<int>(i) + 1;
+      int rc = generated && i == *s.auto_increment ? sqlite3_bind_null(st.get(), index)
+                                                   : detail::bind(st.get(), index, r[i], false);
+      if (rc != SQLITE_OK) return fail(rc, s.name);
+    }
+    int rc = sqlite3_step(st.get());
+    if (rc != SQLITE_DONE) {
+      auto e = fail(rc, s.name, &s, written_values{r, {}});
+      sqlite3_reset(st.get());
+      return e;
+    }
+    sqlite3_reset(st.get());
+    if (!s.auto_increment) return std::int64_t{0};
+    if (generated) return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db()));
+    return std::get<std::int64_t>(r[*s.auto_increment]);
+  }
+
+  // Runs the UPDATE / DELETE in sql_ with params_; returns the rows changed.
+  auto change(const table_schema& s, const written_values& w) -> result<std::uint64_t> {
+    ORMKIT_TRY(check_parameters(s));
+    lease st;
+    ORMKIT_TRY(acquire(sql_, st, s.name));
+    ORMKIT_TRY(bind_all(st, s, params_.values, false));
+    int rc = sqlite3_step(st.get());
+    if (rc != SQLITE_DONE) return fail(rc, s.name, &s, w);
+    return static_cast<std::uint64_t>(sqlite3_changes64(db()));
+  }
+
+  auto count_matching(const table_state& t, const table_schema& s, const expr& filter) -> result<std::uint64_t> {
+    (void)t;
+    sql_ = "SELECT COUNT(*) FROM ";
+    append_identifier(sql_, s.name);
+    params_.clear();
+    ORMKIT_TRY(append_where(sql_, s, filter, params_));
+    auto rows = rows_of(sql_, params_.values, s.name, &s);
+    if (!rows) return std::move(rows).error();
+    const auto* n = rows->empty() || rows->front().empty() ? nullptr : std::get_if<std::int64_t>(&rows->front()[0]);
+    return n ? static_cast<std::uint64_t>(*n) : std::uint64_t{0};
+  }
+
+  // SQLite refuses statements with more `?` than SQLITE_LIMIT_VARIABLE_NUMBER
+  // (32766 by default); say so in ormkit's words.
+  auto check_parameters(const table_schema& s) -> status {
+    const int limit = sqlite3_limit(db(), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
+    if (params_.values.size() + 2 > static_cast<std::size_t>(limit))
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": the query has " +
+                                                    std::to_string(params_.values.size()) +
+                                                    " values, more than SQLite's limit of " + std::to_string(limit) +
+                                                    " bound parameters; split it");
+    return {};
+  }
+
+  options opts_;
+  std::shared_ptr<detail::connection> conn_;
+  std::string journal_mode_;
+  tx tx_ = tx::none;
+  std::string lost_reason_;
+  std::vector<std::string> savepoints_;
+  std::unordered_map<const table_schema*, table_state> tables_;
+  std::vector<const table_schema*> tables_made_in_tx_;
+  // Reused for every generated statement: no allocation once they have grown.
+  std::string sql_;
+  parameters params_;
+};
+
+static_assert(ormkit::backend<backend>);
+
+}  // namespace ormkit::sqlite

@@ -37,8 +37,8 @@ struct book {
 };
 
 int main() {
-  ormkit::memory::backend db;           // tables are created on first use
-  ormkit::repository<book> books(db);   // the typed API for one entity
+  ormkit::memory::backend db;          // tables are created on first use
+  ormkit::repository<book> books(db);  // the typed API for one entity
 
   // insert returns the entity as stored: here with the generated id.
   // `.value()` throws ormkit::exception on an error; later examples handle errors.

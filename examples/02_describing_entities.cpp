@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <type_traits>
+#include <utility>
 
 using time_point = std::chrono::system_clock::time_point;
 
@@ -51,13 +53,13 @@ struct member {
         .column(&member::team_id, "team_id", references<&team::id>)  // a foreign key
         .column(&member::email, "email", unique)
         .column(&member::display_name, "display_name")
-        .column(&member::password_hash, "password_hash", secret)   // never in messages or exports
+        .column(&member::password_hash, "password_hash", secret)           // never in messages or exports
         .column(&member::locale, "locale", since(2), default_value("en"))  // added in schema version 2
-        .column(&member::bio, "bio")                                // std::optional: NULL allowed
-        .column(&member::version, "version", version_column)        // optimistic locking
-        .column(&member::created, "created_at", created_at)         // set on insert
-        .column(&member::updated, "updated_at", updated_at)         // set on insert and update
-        .column(&member::deleted, "deleted_at", soft_delete)        // erase() sets it; reads skip the row
+        .column(&member::bio, "bio")                                       // std::optional: NULL allowed
+        .column(&member::version, "version", version_column)               // optimistic locking
+        .column(&member::created, "created_at", created_at)                // set on insert
+        .column(&member::updated, "updated_at", updated_at)                // set on insert and update
+        .column(&member::deleted, "deleted_at", soft_delete)               // erase() sets it; reads skip the row
         .transient(&member::unread_cache)
         .index("ix_members_team", &member::team_id)
         .unique("uq_members_team_name", &member::team_id, &member::display_name);
@@ -89,8 +91,9 @@ namespace {
 auto notes_of(const ormkit::column_schema& c) -> std::string {
   namespace f = ormkit::column_flags;
   constexpr std::pair<std::uint32_t, const char*> flags[] = {
-      {f::primary_key, "primary_key"}, {f::auto_increment, "auto_increment"}, {f::unique, "unique"},
-      {f::version, "version"},         {f::created_at, "created_at"},         {f::updated_at, "updated_at"},
+      {f::primary_key, "primary_key"}, {f::auto_increment, "auto_increment"},
+      {f::unique, "unique"},           {f::version, "version"},
+      {f::created_at, "created_at"},   {f::updated_at, "updated_at"},
       {f::soft_delete, "soft_delete"}, {f::secret, "secret"}};
   std::string out;
   auto add = [&](const std::string& note) { out += (out.empty() ? "" : " ") + note; };
@@ -106,6 +109,7 @@ void print_schema(const ormkit::table_schema& s) {
   fmt::print("table {} (schema version {})\n", s.name, s.version_number);
   for (const auto& c : s.columns)
     fmt::print("  {:<14} {:<13} {:<8} {}\n", c.name, c.type_name, c.nullable ? "null" : "not null", notes_of(c));
+  // Indexes include one per `unique` column, named uq_<table>_<column>.
   for (const auto& ix : s.indexes) {
     std::string cols;
     for (auto i : ix.columns) cols += std::string(cols.empty() ? "" : ", ") + std::string(s.columns[i].name);

@@ -7,6 +7,7 @@
 #include <ormkit/memory.hpp>
 #include <ormkit/repository.hpp>
 #include <ormkit/rules.hpp>
+#include <ormkit/rules/pattern.hpp>  // rules::pattern: its own header, as it includes <regex>
 #include <ormkit/validator.hpp>
 
 #include <fmt/core.h>
@@ -46,9 +47,9 @@ struct account {
                 rules::custom{[](const std::string& code) { return code.size() == 8 && code.starts_with("INV"); },
                               "invite_format", "must be 8 characters starting with INV"})
         // An entity rule sees the whole entity: for rules across columns.
-        .rule("team_plan_needs_team_name",
-              [](const account& a) { return a.plan != "team" || a.team_name.has_value(); },
-              "the team plan needs a team_name");
+        .rule(
+            "team_plan_needs_team_name", [](const account& a) { return a.plan != "team" || a.team_name.has_value(); },
+            "the team plan needs a team_name");
   }
 };
 
@@ -117,3 +118,24 @@ int main() {
 }
 
 // Expected output:
+// valid account: 0 violations
+//
+// validate(bad):
+//   [external_id/uuid] accounts.external_id: must be a UUID (8-4-4-4-12 hex digits) (got "not-a-uuid")
+//   [username/not_empty] accounts.username: must not be empty (got "")
+//   [username/length] accounts.username: must be between 3 and 20 characters long, not 0 (got "")
+//   [username/pattern] accounts.username: must match the pattern "[a-z][a-z0-9_]*" (got "")
+//   [email/email] accounts.email: must be a valid e-mail address (got "grace@")
+//   [password/length] accounts.password: must be between 12 and 128 characters long
+//   [age/range] accounts.age: must be between 13 and 130 (got 7)
+//   [plan/one_of] accounts.plan: must be one of free, pro, team (got "gold")
+//   [invite_code/invite_format] accounts.invite_code: must be 8 characters starting with INV (got "HELLO")
+//
+// insert(bad): validation_failed with 9 violations
+// accounts stored: 1
+// insert_many: accounts: 1 violation: accounts.age: must be between 13 and 130 (got 7) (batch item 1)
+// accounts stored: 1
+// grace stored with id 2
+// update: [ormkit.validation_failed] accounts: 1 violation: accounts.age: must be between 13 and 130 (got 200)
+// stored age: 36
+// check: accounts: 1 violation: accounts: the team plan needs a team_name

@@ -32,7 +32,12 @@ if(stray)
   message(FATAL_ERROR "${SOURCE}: every line after `${marker}` must start with `//`; found: ${stray}")
 endif()
 string(REGEX REPLACE "\n[ \t]*// ?" "\n" expected "${block}")
-string(REGEX REPLACE "^\n" "" expected "${expected}")  # the newline that ended the marker line
+# Drop only the newline that ended the marker line (REGEX REPLACE would re-apply "^"
+# and strip every leading blank line of the expected output).
+string(SUBSTRING "${expected}" 0 1 first)
+if(first STREQUAL "\n")
+  string(SUBSTRING "${expected}" 1 -1 expected)
+endif()
 
 function(normalize var)
   set(s "${${var}}")

@@ -103,7 +103,9 @@ class [[nodiscard]] result {
     check();
     return value_;
   }
-  auto value() && -> T&& {
+  /// On an rvalue returns the value itself (not a reference), so that
+  /// `for (auto& x : repo.find(q).value())` does not iterate a destroyed temporary.
+  auto value() && -> T {
     check();
     return std::move(value_);
   }
@@ -111,7 +113,7 @@ class [[nodiscard]] result {
   /// Requires: `has_value()`.
   auto operator*() & noexcept -> T& { return value_; }
   auto operator*() const& noexcept -> const T& { return value_; }
-  auto operator*() && noexcept -> T&& { return std::move(value_); }
+  auto operator*() && -> T { return std::move(value_); }
   auto operator->() noexcept -> T* { return &value_; }
   auto operator->() const noexcept -> const T* { return &value_; }
 

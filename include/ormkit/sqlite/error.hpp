@@ -212,8 +212,9 @@ namespace ormkit::sqlite {
 }
 
 /// True for the codes after which SQLite may already have rolled the whole
-/// transaction back (FULL, IOERR, BUSY, NOMEM: reliability.md finding 3); the
-/// backend then checks `sqlite3_get_autocommit` before trusting its own state.
+/// transaction back (FULL, IOERR, BUSY, NOMEM: reliability.md finding 3). The
+/// backend does not rely on this list: after every failure inside a transaction it
+/// asks `sqlite3_get_autocommit` (a field read), which covers these and any other.
 [[nodiscard]] constexpr auto may_roll_back(int code) noexcept -> bool {
   const int primary = code & 0xff;
   return primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY || primary == SQLITE_NOMEM;

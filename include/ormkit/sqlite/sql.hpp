@@ -50,9 +50,13 @@ inline constexpr std::string_view like_function = "ormkit_like";
 /// Appends `name` double-quoted, with embedded quotes doubled.
 inline void append_identifier(std::string& out, std::string_view name) {
   out += '"';
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
+  if (name.find('"') == std::string_view::npos) {
+    out += name;  // the usual case (descriptor names are checked identifiers): one append
+  } else {
+    for (char c : name) {
+      if (c == '"') out += '"';
+      out += c;
+    }
   }
   out += '"';
 }

@@ -210,7 +210,10 @@ class backend {
     std::size_t mark = undo_.size();
     std::uint64_t n = 0;
     for (std::int64_t rowid : matching(**t, filter)) {
-      remove_row(**t, rowid);
+      if (auto st = remove_row(**t, rowid); !st) {
+        undo_to(mark);
+        return std::move(st).error();
+      }
       ++n;
     }
     return finish_write(mark, result<std::uint64_t>(n));
@@ -511,18 +514,28 @@ class backend {
       }
     }
     if (t.schema == nullptr) {
-      // First use of a loaded table: check every row and build the indexes.
+      // First use of a loaded table: check every row and build the indexes. On failure the
+      // table stays unattached, so every later use reports the damage too.
       t.schema = &s;
       t.uniques.assign(s.indexes.size(), {});
-      for (const auto& [rowid, r] : t.data.rows) {
-        if (r->size() != s.columns.size())
-          return unexpected(errc::corrupt, std::string(s.name) + ": stored row " + std::to_string(rowid) +
-                                               " has " + std::to_string(r->size()) + " values");
-        for (std::size_t c = 0; c < r->size(); ++c)
-          if (auto st = check_value(s, c, view((*r)[c])); !st)
-            return unexpected(errc::corrupt, "stored row " + std::to_string(rowid) + ": " + st.error().message);
-        if (auto st = index_row(t, rowid, *r); !st)
-          return unexpected(errc::corrupt, "stored data violates a key: " + st.error().message);
+      auto checked = [&]() -> status {
+        for (const auto& [rowid, r] : t.data.rows) {
+          if (r->size() != s.columns.size())
+            return unexpected(errc::corrupt, std::string(s.name) + ": stored row " + std::to_string(rowid) +
+                                                 " has " + std::to_string(r->size()) + " values");
+          for (std::size_t c = 0; c < r->size(); ++c)
+            if (auto st = check_value(s, c, view((*r)[c])); !st)
+              return unexpected(errc::corrupt, "stored row " + std::to_string(rowid) + ": " + st.error().message);
+          if (auto st = index_row(t, rowid, *r); !st)
+            return unexpected(errc::corrupt, "stored data violates a key: " + st.error().message);
+        }
+        return {};
+      }();
+      if (!checked) {
+        t.schema = nullptr;
+        t.pk.clear();
+        t.uniques.clear();
+        return std::move(checked).error();
       }
     } else {
       t.schema = &s;
@@ -571,7 +584,7 @@ class backend {
       auto& slot = (*owned)[*s.auto_increment];
       if (const auto* i = std::get_if<std::int64_t>(&slot); i && *i != 0) {
         id = *i;
-      } else {
+      } else if (i || slot.index() == 0) {  // 0 or NULL; another class is rejected below
         id = t.data.next_id;
         slot = id;
       }
@@ -580,6 +593,11 @@ class backend {
       if (auto st = check_value(s, c, view((*owned)[c])); !st) return std::move(st).error();
     std::int64_t rowid = t.data.next_rowid;
     if (auto st = index_row(t, rowid, *owned); !st) return std::move(st).error();
+    // Keys first, then foreign keys: the order in which SQLite reports them.
+    if (auto st = check_references(t, *owned); !st) {
+      unindex_row(t, *owned);
+      return std::move(st).error();
+    }
     if (s.auto_increment && id >= t.data.next_id) t.data.next_id = id + 1;
     ++t.data.next_rowid;
     t.data.rows.emplace(rowid, std::move(owned));
@@ -597,16 +615,87 @@ class backend {
       (void)index_row(t, rowid, *before);
       return st;
     }
+    auto refs = check_references(t, next);
+    if (refs) refs = check_not_referenced(t, *before, &next);
+    if (!refs) {
+      unindex_row(t, next);
+      (void)index_row(t, rowid, *before);
+      return refs;
+    }
     undo_.push_back({&t, rowid, before, t.data.next_id});
     t.data.rows[rowid] = std::make_shared<const row>(std::move(next));
     return {};
   }
 
-  void remove_row(table& t, std::int64_t rowid) {
+  auto remove_row(table& t, std::int64_t rowid) -> status {
     auto it = t.data.rows.find(rowid);
+    ORMKIT_TRY(check_not_referenced(t, *it->second, nullptr));
     unindex_row(t, *it->second);
     undo_.push_back({&t, rowid, it->second, t.data.next_id});
     t.data.rows.erase(it);
+    return {};
+  }
+
+  //=== foreign keys (ON DELETE / ON UPDATE RESTRICT, as SQL's default NO ACTION) ===//
+
+  // Every non-NULL foreign-key value of `r` must exist in the referenced column.
+  auto check_references(const table& t, const row& r) -> status {
+    const table_schema& s = *t.schema;
+    for (std::size_t c = 0; c < s.columns.size(); ++c) {
+      const auto& ref = s.columns[c].references;
+      if (!ref || r[c].index() == 0) continue;
+      bool found = false;
+      auto pt = tables_.find(ref->table);
+      if (pt != tables_.end() && pt->second.schema) {
+        const table& parent = pt->second;
+        auto pc = parent.schema->find(ref->column);
+        if (pc && parent.schema->primary_key.size() == 1 && parent.schema->primary_key[0] == *pc) {
+          found = parent.pk.count(std::vector<value>{r[c]}) > 0;
+        } else if (pc) {
+          for (const auto& [id, pr] : parent.data.rows)
+            if (order((*pr)[*pc], r[c]) == 0) {
+              found = true;
+              break;
+            }
+        }
+      }
+      if (!found) {
+        const auto& col = s.columns[c];
+        std::string shown = col.has(column_flags::secret) ? std::string("<secret>") : to_display(r[c]);
+        return unexpected(errc::conflict, std::string(s.name) + "." + std::string(col.name) + ": value " + shown +
+                                              " has no matching " + std::string(ref->table) + "." +
+                                              std::string(ref->column) + " (foreign key)",
+                          "foreign key");
+      }
+    }
+    return {};
+  }
+
+  // No row may still reference `old` once it is removed (`next` null) or its referenced
+  // values change to those of `next`.
+  auto check_not_referenced(const table& parent, const row& old, const row* next) -> status {
+    const table_schema& ps = *parent.schema;
+    for (const auto& [name, child] : tables_) {
+      if (!child.schema) continue;
+      const table_schema& cs = *child.schema;
+      for (std::size_t c = 0; c < cs.columns.size(); ++c) {
+        const auto& ref = cs.columns[c].references;
+        if (!ref || ref->table != ps.name) continue;
+        auto pc = ps.find(ref->column);
+        if (!pc || old[*pc].index() == 0) continue;
+        if (next && order((*next)[*pc], old[*pc]) == 0) continue;
+        for (const auto& [id, cr] : child.data.rows) {
+          if (&child == &parent && cr.get() == &old) continue;
+          if (order((*cr)[c], old[*pc]) != 0) continue;
+          std::string shown = ps.columns[*pc].has(column_flags::secret) ? std::string("<secret>") : to_display(old[*pc]);
+          return unexpected(errc::conflict, std::string(ps.name) + "." + std::string(ref->column) + ": value " + shown +
+                                                " is still referenced by " + std::string(cs.name) + "." +
+                                                std::string(cs.columns[c].name) + " (foreign key)",
+                            "foreign key");
+        }
+      }
+    }
+    return {};
   }
 
   void undo_to(std::size_t mark) {

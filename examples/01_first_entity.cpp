@@ -57,8 +57,8 @@ int main() {
 
   // find with a typed condition: `col(&book::year)` only compares with ints.
   using ormkit::col;
-  // Keep the vector in a variable: `for (x : f().value())` would iterate a
-  // vector owned by a temporary result that is already gone (before C++23).
+  // `.value()` on a temporary result returns the vector itself, so looping over
+  // `books.find(...).value()` directly would be safe too.
   auto recent = books.find(ormkit::query<book>(col(&book::year) > 1980).order_by(&book::year)).value();
   fmt::print("published after 1980:\n");
   for (const auto& b : recent) fmt::print("  #{} {} ({})\n", b.id, b.title, b.year);

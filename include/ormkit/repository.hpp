@@ -145,6 +145,9 @@ inline auto encode_columns(std::span<const column_access> cols, const table_sche
 
 inline auto decode_columns(std::span<const column_access> cols, const table_schema& s,
                            std::span<const value_view> row, void* entity) -> status {
+  if (row.size() != cols.size())
+    return unexpected(errc::invalid_argument, std::string(s.name) + ": row has " + std::to_string(row.size()) +
+                                                  " values for " + std::to_string(cols.size()) + " columns");
   for (std::size_t i = 0; i < cols.size(); ++i)
     if (auto st = cols[i].decode(row[i], cols[i].member(entity)); !st) return column_error(s, i, st.error());
   return {};
@@ -470,6 +473,7 @@ class repository {
   /// Keyset paging: up to `size` items after `last` (or from the start) in `q`'s order.
   auto page_after(const query<T>& q, const std::optional<T>& last, std::uint64_t size) const
       -> result<keyset_page<T>> {
+    if (size == 0) return unexpected(errc::invalid_argument, std::string(schema().name) + ": page size starts at 1");
     auto copy = q;
     if (last) copy.after(*last);
     auto items = find(copy.limit(size + 1));

@@ -22,6 +22,7 @@
 #include <ormkit/backend.hpp>
 #include <ormkit/result.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <ctime>
@@ -44,10 +45,11 @@ namespace detail {
 // Sleeps between retries. <thread> would do, but costs every includer ~0.4 s of
 // compile time for this one call.
 inline void sleep_for(std::chrono::milliseconds d) {
+  if (d.count() <= 0) return;  // nanosleep rejects a negative time (EINVAL): do not spin
   std::timespec ts{};
   ts.tv_sec = static_cast<std::time_t>(d.count() / 1000);
   ts.tv_nsec = static_cast<long>((d.count() % 1000) * 1000000);
-  while (::nanosleep(&ts, &ts) != 0) {
+  while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
 }
 

@@ -162,7 +162,7 @@ inline auto sign(int c) -> std::strong_ordering { return c < 0 ? std::strong_ord
 }  // namespace detail
 
 /// Total order used by ORDER BY and indexes: NULL < numbers (int and real compared
-/// by value) < text (bytewise) < blob (bytewise).
+/// by value, NaN after all others) < text (bytewise) < blob (bytewise).
 inline auto order(const value_view& a, const value_view& b) -> std::strong_ordering {
   auto rank = [](const value_view& v) { return v.index() == 2 ? 1 : v.index() > 2 ? static_cast<int>(v.index()) - 1 : static_cast<int>(v.index()); };
   int ra = rank(a), rb = rank(b);
@@ -171,6 +171,11 @@ inline auto order(const value_view& a, const value_view& b) -> std::strong_order
     case 0: return std::strong_ordering::equal;
     case 1:
     case 2: {
+      // NaN sorts after every other number (as in PostgreSQL) and equals only NaN: the
+      // order stays total (std::map keys, sorting) and `col == 1.0` never matches a NaN.
+      const bool a_nan = a.index() == 2 && std::isnan(std::get<2>(a));
+      const bool b_nan = b.index() == 2 && std::isnan(std::get<2>(b));
+      if (a_nan || b_nan) return static_cast<int>(a_nan) <=> static_cast<int>(b_nan);
       std::partial_ordering p = std::partial_ordering::equivalent;
       if (a.index() == 1 && b.index() == 1) p = std::get<1>(a) <=> std::get<1>(b);
       else if (a.index() == 1) p = detail::compare_int_real(std::get<1>(a), std::get<2>(b));

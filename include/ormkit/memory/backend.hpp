@@ -658,6 +658,16 @@ class backend {
               break;
             }
         }
+      } else if (pt != tables_.end()) {
+        // Loaded from the store and not used since: no schema yet, so find the column by name.
+        const table_data& d = pt->second.data;
+        auto name = std::find(d.columns.begin(), d.columns.end(), ref->column);
+        const auto pc = static_cast<std::size_t>(name - d.columns.begin());
+        for (const auto& [id, pr] : d.rows)
+          if (pc < pr->size() && order((*pr)[pc], r[c]) == 0) {
+            found = true;
+            break;
+          }
       }
       if (!found) {
         const auto& col = s.columns[c];

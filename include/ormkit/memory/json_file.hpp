@@ -157,7 +157,10 @@ class json_file_store final : public durability {
   auto load() -> result<snapshot> override {
     snapshot s;
     std::error_code ec;
-    if (!std::filesystem::exists(path_, ec)) return s;
+    if (!std::filesystem::exists(path_, ec)) {
+      if (ec) return detail::io_error("cannot read", path_, ec.value());  // e.g. a symlink loop: not "empty"
+      return s;
+    }
     std::ifstream in(path_, std::ios::binary);
     if (!in) return detail::io_error("cannot read", path_, errno);
     std::stringstream buf;
@@ -169,7 +172,8 @@ class json_file_store final : public durability {
     auto parsed = parse_json(buf.str(), 16);
     if (!parsed) return corrupt(parsed.error().message);
     nlohmann::json& j = *parsed;
-    if (!j.is_object() || j.value("format", "") != "ormkit-memory") return corrupt("not an ormkit memory file");
+    if (!j.is_object() || !j.contains("format") || j["format"] != "ormkit-memory")  // j.value() throws on a non-string
+      return corrupt("not an ormkit memory file");
     if (!j.contains("version") || j["version"] != 1) return corrupt("unsupported version");
     if (!j.contains("tables") || !j["tables"].is_object()) return corrupt("missing tables");
     for (const auto& [name, t] : j["tables"].items()) {

@@ -44,8 +44,9 @@
 // memory backend keeps ties, and unordered results, in insertion order).
 //
 // Where the backends still differ (by design, or not yet resolved):
-// - foreign keys (`references<>`) are enforced here, not by the memory backend;
-//   a parent table must exist before a child row is written;
+// - both enforce foreign keys (`references<>`), but here a parent table must
+//   exist (have been used) before a child row is written, and the message of a
+//   violation does not name the value;
 // - rows with explicit integer keys come back in key order, not insertion
 //   order, when no ORDER BY decides (the key is the rowid);
 // - a cursor sees the database as it steps, not a snapshot taken when it

@@ -379,6 +379,18 @@ inline constexpr bool is_nullable_v = false;
 template <class T>
 inline constexpr bool is_nullable_v<std::optional<T>> = true;
 
+namespace detail {
+// M, or the contained type of std::optional<M>: what rules check and queries compare.
+template <class M>
+struct unwrap_optional {
+  using type = M;
+};
+template <class M>
+struct unwrap_optional<std::optional<M>> {
+  using type = M;
+};
+}  // namespace detail
+
 /// The logical type of `T`'s column.
 template <class T>
 constexpr auto sql_kind_of() -> sql_kind {

@@ -112,15 +112,6 @@ struct aggregate_spec {
 //=== typed leaves ===//
 
 namespace detail {
-template <class M>
-struct unwrap_optional {
-  using type = M;
-};
-template <class M>
-struct unwrap_optional<std::optional<M>> {
-  using type = M;
-};
-
 // Which C++ values may be compared with a column whose (non-optional) type is C.
 template <class C, class V>
 inline constexpr bool comparable_value = [] {

@@ -192,13 +192,7 @@ void apply_entity_rule(const T& entity, std::string_view table, const entity_rul
 
 // The type rules check: the contained type of an optional column.
 template <class M>
-struct checked_type {
-  using type = M;
-};
-template <class M>
-struct checked_type<std::optional<M>> {
-  using type = M;
-};
+using checked_type = unwrap_optional<M>;
 
 // Rules without `applies_to` (user-defined ones) fit every type.
 template <class Rule, class V>

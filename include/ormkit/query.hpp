@@ -134,8 +134,8 @@ auto column_index_of(Member T::*member) -> std::size_t {
       if (c.member == member) found = i;
   });
   if (found == column_count_v<T>)
-    throw exception(ormkit::error(errc::invalid_argument, std::string(table_name_v<T>) +
-                                                              ": member is not a described column (transient?)"));
+    throw exception(ormkit::error(errc::invalid_argument,
+                                  detail::concat({table_name_v<T>, ": member is not a described column (transient?)"})));
   return found;
 }
 

@@ -213,7 +213,7 @@ struct entity_functions {
 
   static auto encode_key(const void* p, std::vector<value>& out) -> status {
     if constexpr (key_width == 0) {
-      return unexpected(errc::unsupported, std::string(table_name_v<T>) + ": entity has no primary key");
+      return unexpected(errc::unsupported, detail::concat({table_name_v<T>, ": entity has no primary key"}));
     } else {
       const auto& key = *static_cast<const primary_key_t<T>*>(p);
       status st;
@@ -239,7 +239,7 @@ struct entity_functions {
 
   static auto entity_key(const void* p, std::vector<value>& out) -> status {
     if constexpr (key_width == 0) {
-      return unexpected(errc::unsupported, std::string(table_name_v<T>) + ": entity has no primary key");
+      return unexpected(errc::unsupported, detail::concat({table_name_v<T>, ": entity has no primary key"}));
     } else {
       auto key = key_of(*static_cast<const T*>(p));
       return encode_key(&key, out);
@@ -257,7 +257,7 @@ struct entity_functions {
       out = std::move(*v);
       return {};
     } else {
-      return unexpected(errc::unsupported, std::string(table_name_v<T>) + ": entity has no soft_delete column");
+      return unexpected(errc::unsupported, detail::concat({table_name_v<T>, ": entity has no soft_delete column"}));
     }
   }
 

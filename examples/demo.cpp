@@ -2,15 +2,15 @@
 // SPDX-License-Identifier: MIT
 
 // demo: a tour of ormkit on the persistence layer of a multi-tenant chat
-// backend (tenants, users, conversations, messages), on the in-process memory
-// backend, so it needs no server. Run it with scripts/demo.sh.
+// backend (tenants, users, conversations, messages), on a SQLite file: the
+// embedded default, so it needs no server. Run it with scripts/demo.sh.
 //
 // Each entity is described once; from that descriptor come its repository,
 // its validator, its cache keys and its JSON codec.
 
 #include <ormkit/cache_key.hpp>
 #include <ormkit/json.hpp>
-#include <ormkit/memory.hpp>
+#include <ormkit/sqlite.hpp>  // the embedded default backend (links SQLite3)
 #include <ormkit/query.hpp>
 #include <ormkit/repository.hpp>
 #include <ormkit/rules.hpp>
@@ -21,6 +21,7 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -178,8 +179,15 @@ int main() {
   using ormkit::col;
   using ormkit::query;
 
-  // One backend, one typed repository per entity, all sharing the demo clock.
-  ormkit::memory::backend db;
+  // One SQLite file, made fresh in the temporary directory and left there to
+  // look at afterwards (sqlite3 /tmp/ormkit_demo.db); one typed repository per
+  // entity, all sharing the demo clock. Tables are created from the
+  // descriptors on first use.
+  const auto path = std::filesystem::temp_directory_path() / "ormkit_demo.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path.string() + suffix);
+  ormkit::sqlite::options sqlite_options;
+  sqlite_options.path = path.string();
+  ormkit::sqlite::backend db(sqlite_options);
   const ormkit::repository_options options{.clock = &demo_clock};
   ormkit::repository<tenant> tenants(db, options);
   ormkit::repository<user> users(db, options);
@@ -339,7 +347,7 @@ int main() {
 // The block below is compared with the output line by line: keep clang-format away.
 // clang-format off
 // Expected output:
-// ormkit demo: a multi-tenant chat backend (tenants, users, conversations, messages) on the memory backend
+// ormkit demo: a multi-tenant chat backend (tenants, users, conversations, messages) on the sqlite backend
 //
 // == 1. tenants and users ==
 //   tenant #1 acme (Acme Corp, premium)

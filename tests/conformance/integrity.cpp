@@ -11,6 +11,7 @@
 #include "../support/catch.hpp"
 #include "../support/entities.hpp"
 #include "backends.hpp"
+#include "helpers.hpp"
 
 #include <cstdint>
 #include <stdexcept>
@@ -23,16 +24,6 @@ using namespace ormkit_test;
 using ormkit::col;
 using ormkit::errc;
 using names = std::vector<std::string>;
-
-// Tenants 1..n, which memberships reference.
-void add_tenants(ormkit::backend_ref db, int n) {
-  ormkit::repository<tenant> tenants(db);
-  for (int i = 1; i <= n; ++i) {
-    tenant t;
-    t.name = "t" + std::to_string(i);
-    REQUIRE(tenants.insert(t).value().id == i);
-  }
-}
 
 }  // namespace
 

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -58,6 +59,38 @@ class cursor {
 /// Rows of an aggregate: group values, then term values.
 using value_rows = std::vector<std::vector<value>>;
 
+/// Receives rows without a cursor: `fn(context, row)`, the row's views valid during the call.
+struct row_sink {
+  void* context;
+  status (*fn)(void* context, std::span<const value_view> row);
+};
+
+/// One row addressed by its primary key: the everyday get / update / erase.
+struct key_spec {
+  /// The key's values, one per `table_schema::primary_key` column, in that order.
+  std::span<const value_view> key;
+  /// When set, the row matches only if its version column holds this value.
+  std::optional<std::int64_t> version;
+  /// Match a soft-deleted row too (by default only live rows match).
+  bool include_deleted = false;
+};
+
+/// The filter a `key_spec` stands for, as a query expression (for backends without
+/// keyed operations of their own, and for messages).
+[[nodiscard]] inline auto key_filter_of(const table_schema& s, const key_spec& k) -> expr {
+  expr out;
+  for (std::size_t i = 0; i < s.primary_key.size() && i < k.key.size(); ++i)
+    out = make_and(std::move(out), expr{op::eq, s.primary_key[i], {own(k.key[i])}, {}, {}});
+  if (k.version && s.version) out = make_and(std::move(out), expr{op::eq, *s.version, {value(*k.version)}, {}, {}});
+  if (s.soft_delete && !k.include_deleted) {
+    const auto& c = s.columns[*s.soft_delete];
+    out = make_and(std::move(out), c.kind == sql_kind::boolean
+                                       ? expr{op::eq, *s.soft_delete, {value(std::int64_t{0})}, {}, {}}
+                                       : expr{op::is_null, *s.soft_delete, {}, {}, {}});
+  }
+  return out;
+}
+
 /// A storage engine. Each requirement, in order:
 ///
 /// - `b.name()`: a short name for messages and metrics ("memory", "sqlite").
@@ -77,6 +110,13 @@ using value_rows = std::vector<std::vector<value>>;
 /// - `b.aggregate(schema, spec)`: aggregate rows per `aggregate_spec`.
 /// - `b.begin()`, `b.commit()`, `b.rollback()`: a transaction on the calling thread.
 /// - `b.savepoint(name)`, `b.release(name)`, `b.rollback_to(name)`: nested scopes inside it.
+///
+/// Optional keyed operations (a backend may implement them for speed; `backend_ref`
+/// otherwise runs them through `select` / `update` / `erase` with `key_filter_of`):
+///
+/// - `b.get_key(schema, key, sink)`: calls `sink` with the row `key` addresses; false when none.
+/// - `b.update_key(schema, key, columns, values)`: `update` of the row `key` addresses.
+/// - `b.erase_key(schema, key)`: `erase` of the row `key` addresses.
 ///
 /// Every call returns `result`/`status`; a failed write changes nothing. Query
 /// evaluation follows SQL: three-valued logic around NULL, case-sensitive LIKE, NULLs
@@ -136,6 +176,16 @@ class backend_ref {
   auto aggregate(const table_schema& s, const aggregate_spec& a) const -> result<value_rows> {
     return vtable_->aggregate(self_, s, a);
   }
+  auto get_key(const table_schema& s, const key_spec& k, row_sink sink) const -> result<bool> {
+    return vtable_->get_key(self_, s, k, sink);
+  }
+  auto update_key(const table_schema& s, const key_spec& k, std::span<const std::size_t> cols,
+                  std::span<const value_view> values) const -> result<std::uint64_t> {
+    return vtable_->update_key(self_, s, k, cols, values);
+  }
+  auto erase_key(const table_schema& s, const key_spec& k) const -> result<std::uint64_t> {
+    return vtable_->erase_key(self_, s, k);
+  }
   auto begin() const -> status { return vtable_->begin(self_); }
   auto commit() const -> status { return vtable_->commit(self_); }
   auto rollback() const -> status { return vtable_->rollback(self_); }
@@ -160,6 +210,10 @@ class backend_ref {
     result<std::uint64_t> (*erase)(void*, const table_schema&, const expr&);
     result<cursor> (*select)(void*, const table_schema&, const query_spec&);
     result<value_rows> (*aggregate)(void*, const table_schema&, const aggregate_spec&);
+    result<bool> (*get_key)(void*, const table_schema&, const key_spec&, row_sink);
+    result<std::uint64_t> (*update_key)(void*, const table_schema&, const key_spec&, std::span<const std::size_t>,
+                                        std::span<const value_view>);
+    result<std::uint64_t> (*erase_key)(void*, const table_schema&, const key_spec&);
     status (*begin)(void*);
     status (*commit)(void*);
     status (*rollback)(void*);
@@ -184,6 +238,37 @@ class backend_ref {
       [](void* p, const table_schema& s, const expr& f) { return static_cast<B*>(p)->erase(s, f); },
       [](void* p, const table_schema& s, const query_spec& q) { return static_cast<B*>(p)->select(s, q); },
       [](void* p, const table_schema& s, const aggregate_spec& a) { return static_cast<B*>(p)->aggregate(s, a); },
+      [](void* p, const table_schema& s, const key_spec& k, row_sink sink) -> result<bool> {
+        B& b = *static_cast<B*>(p);
+        if constexpr (requires { { b.get_key(s, k, sink) } -> std::same_as<result<bool>>; }) {
+          return b.get_key(s, k, sink);
+        } else {
+          query_spec q;
+          q.where = key_filter_of(s, k);
+          q.limit = 1;
+          auto c = b.select(s, q);
+          if (!c) return std::move(c).error();
+          auto more = c->next();
+          if (!more || !*more) return more;
+          if (auto st = sink.fn(sink.context, c->row()); !st) return std::move(st).error();
+          return true;
+        }
+      },
+      [](void* p, const table_schema& s, const key_spec& k, std::span<const std::size_t> c,
+         std::span<const value_view> v) -> result<std::uint64_t> {
+        B& b = *static_cast<B*>(p);
+        if constexpr (requires { { b.update_key(s, k, c, v) } -> std::same_as<result<std::uint64_t>>; })
+          return b.update_key(s, k, c, v);
+        else
+          return b.update(s, c, v, key_filter_of(s, k));
+      },
+      [](void* p, const table_schema& s, const key_spec& k) -> result<std::uint64_t> {
+        B& b = *static_cast<B*>(p);
+        if constexpr (requires { { b.erase_key(s, k) } -> std::same_as<result<std::uint64_t>>; })
+          return b.erase_key(s, k);
+        else
+          return b.erase(s, key_filter_of(s, k));
+      },
       [](void* p) { return static_cast<B*>(p)->begin(); },
       [](void* p) { return static_cast<B*>(p)->commit(); },
       [](void* p) { return static_cast<B*>(p)->rollback(); },

@@ -133,6 +133,12 @@ struct integer_column {
     }
     return value(static_cast<std::int64_t>(v));
   }
+  // Every value fits int64, so writes take the view path: no `value`, no result.
+  static auto to_view(I v) -> value_view
+    requires(!(std::is_unsigned_v<I> && sizeof(I) >= sizeof(std::int64_t)))
+  {
+    return static_cast<std::int64_t>(v);
+  }
   static auto from_value(const value_view& v) -> result<I> {
     if (const auto* i = std::get_if<std::int64_t>(&v)) return narrow_integer<I>(*i);
     return column_traits_mismatch(name, storage, v);
@@ -153,6 +159,7 @@ struct column_traits<bool> {
   static constexpr ormkit::storage storage = ormkit::storage::integer;
   static constexpr sql_kind kind = sql_kind::boolean;
   static auto to_value(bool v) -> value { return static_cast<std::int64_t>(v ? 1 : 0); }
+  static auto to_view(bool v) -> value_view { return static_cast<std::int64_t>(v ? 1 : 0); }
   static auto from_value(const value_view& v) -> result<bool> {
     if (const auto* i = std::get_if<std::int64_t>(&v)) {
       if (*i == 0 || *i == 1) return *i == 1;
@@ -175,6 +182,7 @@ struct column_traits<F> {
   static constexpr ormkit::storage storage = ormkit::storage::real;
   static constexpr sql_kind kind = sql_kind::real;
   static auto to_value(F v) -> value { return static_cast<double>(v); }
+  static auto to_view(F v) -> value_view { return static_cast<double>(v); }
   static auto from_value(const value_view& v) -> result<F> {
     double d = 0;
     if (const auto* r = std::get_if<double>(&v)) d = *r;
@@ -270,6 +278,10 @@ struct column_traits<std::chrono::time_point<std::chrono::system_clock, Duration
   static constexpr sql_kind kind = sql_kind::timestamp;
   /// Stores microseconds since 1970-01-01 UTC; finer parts are dropped (floor).
   static auto to_value(const type& t) -> value {
+    return static_cast<std::int64_t>(
+        std::chrono::floor<std::chrono::microseconds>(t.time_since_epoch()).count());
+  }
+  static auto to_view(const type& t) -> value_view {
     return static_cast<std::int64_t>(
         std::chrono::floor<std::chrono::microseconds>(t.time_since_epoch()).count());
   }

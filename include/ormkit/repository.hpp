@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <optional>
 #include <span>
@@ -92,8 +93,12 @@ void assign_time(M& member, time_point now) {
 // Per-type codecs, out of line so that every column of every entity with the same
 // C++ type shares one copy. member: the address of an entity's member of type M.
 template <class M>
-[[gnu::noinline]] auto encode_member(const void* member, value& scratch, value_view& out) -> status {
-  auto v = encode_view(*static_cast<const M*>(member), scratch);
+[[gnu::noinline]] auto encode_member(const void* member, value* scratch, value_view& out) -> status {
+  if constexpr (has_to_view<M>) {
+    out = column_traits<M>::to_view(*static_cast<const M*>(member));
+    return {};
+  }
+  auto v = encode_view(*static_cast<const M*>(member), *scratch);
   if (!v) return std::move(v).error();
   out = *v;
   return {};
@@ -101,6 +106,27 @@ template <class M>
 
 template <class M>
 [[gnu::noinline]] auto decode_member(const value_view& in, void* member) -> status {
+  // The everyday cases straight into the member (the trait decides everything else,
+  // errors included): text into a std::string's own buffer, in-range integers, reals.
+  if constexpr (std::is_same_v<M, std::string>) {
+    if (const auto* t = std::get_if<std::string_view>(&in)) {
+      // Constructed then moved in: cheaper than assign()'s general replace path.
+      *static_cast<M*>(member) = std::string(t->data(), t->size());
+      return {};
+    }
+  } else if constexpr (std::is_same_v<M, std::int64_t> || std::is_same_v<M, double>) {
+    if (const auto* x = std::get_if<M>(&in)) {
+      *static_cast<M*>(member) = *x;
+      return {};
+    }
+  } else if constexpr (std::is_integral_v<M> && !std::is_same_v<M, bool> && sizeof(M) < sizeof(std::int64_t)) {
+    if (const auto* i = std::get_if<std::int64_t>(&in);
+        i && *i >= static_cast<std::int64_t>(std::numeric_limits<M>::min()) &&
+        *i <= static_cast<std::int64_t>(std::numeric_limits<M>::max())) {
+      *static_cast<M*>(member) = static_cast<M>(*i);
+      return {};
+    }
+  }
   auto v = ormkit::decode<M>(in);
   if (!v) return std::move(v).error();
   *static_cast<M*>(member) = std::move(*v);
@@ -110,7 +136,7 @@ template <class M>
 // One column of one entity: where its member is and how to convert it.
 struct column_access {
   void* (*member)(void* entity);
-  status (*encode)(const void* member, value& scratch, value_view& out);
+  status (*encode)(const void* member, value* scratch, value_view& out);  // scratch: null if never needed
   status (*decode)(const value_view& in, void* member);
 };
 
@@ -138,7 +164,8 @@ inline auto encode_columns(std::span<const column_access> cols, const table_sche
                            std::span<value> scratch, std::span<value_view> views) -> status {
   for (std::size_t i = 0; i < cols.size(); ++i) {
     const void* m = cols[i].member(const_cast<void*>(entity));
-    if (auto st = cols[i].encode(m, scratch[i], views[i]); !st) return column_error(s, i, st.error());
+    value* room = i < scratch.size() ? &scratch[i] : nullptr;
+    if (auto st = cols[i].encode(m, room, views[i]); !st) return column_error(s, i, st.error());
   }
   return {};
 }
@@ -163,6 +190,10 @@ struct entity_functions {
   static constexpr std::size_t soft_delete_index = column_with_v<T, column_flags::soft_delete>;
   static constexpr std::size_t auto_index = column_with_v<T, column_flags::auto_increment>;
   static constexpr std::size_t key_width = primary_key_indexes_v<T>.size();
+
+  static constexpr bool needs_scratch = []<std::size_t... I>(std::index_sequence<I...>) {
+    return !(has_to_view<column_member_t<T, I>> && ...);
+  }(std::make_index_sequence<width>{});
 
   static auto encode(const void* p, std::span<value> scratch, std::span<value_view> views) -> status {
     return encode_columns(column_access_v<T>, schema_of<T>(), p, scratch, views);
@@ -230,6 +261,26 @@ struct entity_functions {
     }
   }
 
+  static auto key_views(const void* p, std::span<value> scratch, std::span<value_view> views) -> status {
+    if constexpr (key_width == 0) {
+      return unexpected(errc::unsupported, detail::concat({table_name_v<T>, ": entity has no primary key"}));
+    } else {
+      const auto& key = *static_cast<const primary_key_t<T>*>(p);
+      status st;
+      [&]<std::size_t... K>(std::index_sequence<K...>) {
+        (
+            [&] {
+              if (!st) return;
+              auto v = encode_view(key_part<K>(key), scratch[K]);
+              if (v) views[K] = *v;
+              else st = column_error(schema_of<T>(), primary_key_indexes_v<T>[K], v.error());
+            }(),
+            ...);
+      }(std::make_index_sequence<key_width>{});
+      return st;
+    }
+  }
+
   static auto key_of(const T& e) -> primary_key_t<T> {
     return [&]<std::size_t... K>(std::index_sequence<K...>) {
       if constexpr (key_width == 1) return e.*(column_v<T, primary_key_indexes_v<T>[0]>.member);
@@ -265,7 +316,8 @@ struct entity_functions {
 
   static constexpr entity_ops ops{&schema,       &encode,      &decode,     &validate,
                                   &stamp,        &set_generated, &version,  &set_version,
-                                  &encode_key,   &entity_key,  &deleted_value};
+                                  &encode_key,   &key_views,   &entity_key,  &deleted_value,
+                                  needs_scratch};
 
   // Sink that decodes rows into a std::vector<T>.
   static auto push_row(void* context, std::span<const value_view> row) -> status {

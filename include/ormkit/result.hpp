@@ -186,9 +186,34 @@ class [[nodiscard]] result<void> {
   using value_type = void;
   using error_type = ormkit::error;
 
-  result() = default;
-  result(unexpected e) : error_(std::move(e.error)), failed_(true) {}  // NOLINT
-  result(ormkit::error e) : error_(std::move(e)), failed_(true) {}     // NOLINT
+  // Success constructs no `error` (it sits in a union): a status is passed on
+  // every call of every operation, and the happy path should cost a bool.
+  result() noexcept {}  // NOLINT: the union member stays unconstructed
+  result(unexpected e) : failed_(true) { ::new (&error_) ormkit::error(std::move(e.error)); }  // NOLINT
+  result(ormkit::error e) : failed_(true) { ::new (&error_) ormkit::error(std::move(e)); }     // NOLINT
+  result(const result& o) : failed_(o.failed_) {
+    if (failed_) ::new (&error_) ormkit::error(o.error_);
+  }
+  result(result&& o) noexcept : failed_(o.failed_) {
+    if (failed_) ::new (&error_) ormkit::error(std::move(o.error_));
+  }
+  auto operator=(const result& o) -> result& {
+    if (this != &o) {
+      destroy();
+      failed_ = o.failed_;
+      if (failed_) ::new (&error_) ormkit::error(o.error_);
+    }
+    return *this;
+  }
+  auto operator=(result&& o) noexcept -> result& {
+    if (this != &o) {
+      destroy();
+      failed_ = o.failed_;
+      if (failed_) ::new (&error_) ormkit::error(std::move(o.error_));
+    }
+    return *this;
+  }
+  ~result() { destroy(); }
 
   [[nodiscard]] auto has_value() const noexcept -> bool { return !failed_; }
   explicit operator bool() const noexcept { return !failed_; }
@@ -199,8 +224,9 @@ class [[nodiscard]] result<void> {
   }
   void operator*() const noexcept {}
 
-  [[nodiscard]] auto error() const& noexcept -> const ormkit::error& { return error_; }
-  [[nodiscard]] auto error() && noexcept -> ormkit::error&& { return std::move(error_); }
+  /// The error; on success an empty one (code 0, no message).
+  [[nodiscard]] auto error() const& noexcept -> const ormkit::error& { return failed_ ? error_ : none(); }
+  [[nodiscard]] auto error() && -> ormkit::error { return failed_ ? std::move(error_) : ormkit::error{}; }
 
   template <class F>
   auto and_then(F&& f) const {
@@ -225,7 +251,17 @@ class [[nodiscard]] result<void> {
   }
 
  private:
-  ormkit::error error_;
+  void destroy() noexcept {
+    if (failed_) error_.~error();
+  }
+  static auto none() noexcept -> const ormkit::error& {
+    static const ormkit::error empty;
+    return empty;
+  }
+
+  union {
+    ormkit::error error_;
+  };
   bool failed_ = false;
 };
 

@@ -367,6 +367,47 @@ TEST_CASE("sqlite: the statement cache respects its capacity", "[sqlite]") {
   }
 }
 
+TEST_CASE("sqlite: the keyed statements of get, update and erase stay prepared", "[sqlite]") {
+  // A small cache that other queries keep evicting from: the statements that address a
+  // row by key are pinned to their table and never prepared again.
+  ormkit::sqlite::backend db({.statement_cache = 4});
+  ormkit::repository<person> r(db);
+  auto ann = r.insert({0, "ann@example.com", "Ann", 31, {}, {}, 0}).value();
+  ann = r.update(r.get(ann.id).value()).value();
+  auto gone = r.insert({0, "gone@example.com", "Gone", 1, {}, {}, 0}).value();
+  r.erase(gone.id).value();
+  const auto warm = db.statistics();
+  std::uint64_t by_finds = 0;
+  for (int i = 0; i < 20; ++i) {
+    std::vector<int> ages(static_cast<std::size_t>(i) + 1, 7);
+    const auto before_find = db.statistics().prepares;
+    (void)r.find(col(&person::age).in(ages)).value();  // more values: new shapes, evictions
+    by_finds += db.statistics().prepares - before_find;
+    auto p = r.insert({0, "p" + std::to_string(i) + "@example.com", "P", i, {}, {}, 0}).value();
+    CHECK(r.get(p.id).value().age == i);
+    p.age += 100;
+    CHECK(r.update(p).value().age == i + 100);
+    r.erase(p.id).value();
+    CHECK(r.get(p.id).error().is(ormkit::errc::not_found));
+  }
+  const auto after = db.statistics();
+  CHECK(after.evictions > warm.evictions);
+  CHECK(by_finds > 0);
+  CHECK(after.prepares == warm.prepares + by_finds);  // the keyed calls prepared nothing
+  CHECK(r.get(ann.id).value().name == "Ann");
+}
+
+TEST_CASE("sqlite: serialized mode opens and works the same", "[sqlite]") {
+  ormkit::sqlite::backend db({.serialized = true});
+  ormkit::repository<person> r(db);
+  auto ann = r.insert({0, "ann@example.com", "Ann", 31, {}, {}, 0}).value();
+  ann.age = 40;
+  CHECK(r.update(ann).value().age == 40);
+  CHECK(r.get(ann.id).value().age == 40);
+  CHECK(r.erase(ann.id));
+  CHECK(r.count().value() == 0);
+}
+
 TEST_CASE("sqlite: a cursor steps lazily and releases its statement at the end", "[sqlite]") {
   ormkit::sqlite::backend db;
   ormkit::repository<person> r(db);

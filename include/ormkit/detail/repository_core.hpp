@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
 #include <string>
 #include <vector>
@@ -53,53 +54,91 @@ struct entity_ops {
   std::int64_t (*version)(const void* entity);                  // 0 without a version column
   void (*set_version)(void* entity, std::int64_t v);
   status (*encode_key)(const void* key, std::vector<value>& out);
+  // The key's views into `views` (one per key column), `scratch` holding what they borrow.
+  status (*key_views)(const void* key, std::span<value> scratch, std::span<value_view> views);
   status (*entity_key)(const void* entity, std::vector<value>& out);
   status (*deleted_value)(time_point now, bool deleted, value& out);  // soft-delete column value
+  bool encode_needs_scratch;  // false: every column encodes to a view of the entity (no `value`s needed)
 };
 
-// Receives decoded rows: `fn(context, row)`.
-struct row_sink {
-  void* context;
-  status (*fn)(void* context, std::span<const value_view> row);
-};
-
-// Encoding buffers for one row; small rows stay on the stack.
-class row_buffer {
+// Encoding buffers for one row (or key); up to `Inline` columns stay on the stack,
+// and only `width` values are constructed. `columns()` is room for the column
+// indexes an update sets.
+template <std::size_t Inline>
+class basic_row_buffer {
  public:
-  explicit row_buffer(std::size_t width) : width_(width) {
-    if (width > inline_columns) {
+  // `scratch`: construct the values too (for encoders that need somewhere to put
+  // a converted value); otherwise values() is empty.
+  explicit basic_row_buffer(std::size_t width, bool scratch = true) : width_(width), values_width_(scratch ? width : 0) {
+    if (width > Inline) {
       heap_values_.resize(width);
       heap_views_.resize(width);
+      heap_columns_.resize(width);
+    } else {
+      for (std::size_t i = 0; i < values_width_; ++i) ::new (slot(i)) value();
     }
   }
+  basic_row_buffer(const basic_row_buffer&) = delete;
+  auto operator=(const basic_row_buffer&) -> basic_row_buffer& = delete;
+  ~basic_row_buffer() {
+    if (width_ <= Inline)
+      for (std::size_t i = 0; i < values_width_; ++i) slot(i)->~value();
+  }
+
   auto values() -> std::span<value> {
-    return width_ > inline_columns ? std::span<value>(heap_values_) : std::span<value>(values_.data(), width_);
+    return width_ > Inline ? std::span<value>(heap_values_) : std::span<value>(slot(0), values_width_);
   }
   auto views() -> std::span<value_view> {
-    return width_ > inline_columns ? std::span<value_view>(heap_views_) : std::span<value_view>(views_.data(), width_);
+    return width_ > Inline ? std::span<value_view>(heap_views_) : std::span<value_view>(views_.data(), width_);
+  }
+  auto columns() -> std::span<std::size_t> {
+    return width_ > Inline ? std::span<std::size_t>(heap_columns_) : std::span<std::size_t>(columns_.data(), width_);
   }
 
  private:
-  static constexpr std::size_t inline_columns = 16;
+  auto slot(std::size_t i) -> value* { return std::launder(reinterpret_cast<value*>(storage_ + i * sizeof(value))); }
+
   std::size_t width_;
-  std::array<value, inline_columns> values_{};
-  std::array<value_view, inline_columns> views_{};
+  std::size_t values_width_;
+  alignas(value) unsigned char storage_[Inline * sizeof(value)];
+  std::array<value_view, Inline> views_;
+  std::array<std::size_t, Inline> columns_;
   std::vector<value> heap_values_;
   std::vector<value_view> heap_views_;
+  std::vector<std::size_t> heap_columns_;
 };
+using row_buffer = basic_row_buffer<16>;
+
+// Views only (trivially destructible): up to 16 on the stack.
+class view_buffer {
+ public:
+  explicit view_buffer(std::size_t width) : width_(width) {
+    if (width > inline_views) heap_.resize(width);
+  }
+  auto views() -> std::span<value_view> {
+    return width_ > inline_views ? std::span<value_view>(heap_) : std::span<value_view>(views_.data(), width_);
+  }
+
+ private:
+  static constexpr std::size_t inline_views = 16;
+  std::size_t width_;
+  std::array<value_view, inline_views> views_;
+  std::vector<value_view> heap_;
+};
+using key_buffer = basic_row_buffer<4>;
 
 class repository_core {
  public:
   repository_core(backend_ref b, const entity_ops& ops, repository_options opts)
-      : backend_(b), ops_(&ops), opts_(opts) {}
+      : backend_(b), ops_(&ops), schema_(&ops.schema()), opts_(opts) {}
 
   [[nodiscard]] auto backend() const -> backend_ref { return backend_; }
-  [[nodiscard]] auto schema() const -> const table_schema& { return ops_->schema(); }
+  [[nodiscard]] auto schema() const -> const table_schema& { return *schema_; }
 
   auto insert(void* e) -> status {
-    ops_->stamp(e, opts_.clock(), true);
+    ops_->stamp(e, now(), true);
     ORMKIT_TRY(ops_->validate(e));
-    row_buffer buf(width());
+    row_buffer buf(width(), ops_->encode_needs_scratch);
     ORMKIT_TRY(ops_->encode(e, buf.values(), buf.views()));
     ORMKIT_TRY(check_sizes(buf.views()));
     auto id = backend_.insert(schema(), buf.views());
@@ -114,10 +153,10 @@ class repository_core {
     std::vector<value> scratch(count * w);
     std::vector<value_view> views(count * w);
     auto* base = static_cast<unsigned char*>(items);
-    auto now = opts_.clock();
+    const auto stamp_time = now();
     for (std::size_t i = 0; i < count; ++i) {
       void* e = base + i * stride;
-      ops_->stamp(e, now, true);
+      ops_->stamp(e, stamp_time, true);
       if (auto st = ops_->validate(e); !st) return with_suffix(std::move(st).error(), i);
       auto st = ops_->encode(e, std::span(scratch).subspan(i * w, w), std::span(views).subspan(i * w, w));
       if (st) st = check_sizes(std::span(views).subspan(i * w, w));
@@ -132,56 +171,51 @@ class repository_core {
   // Updates `chosen` columns (plus version and updated_at) of the row with e's key.
   auto update(void* e, std::span<const std::size_t> chosen) -> status {
     const auto& s = schema();
-    std::int64_t old_version = ops_->version(e);
-    ops_->stamp(e, opts_.clock(), false);
-    std::vector<value> key;
-    ORMKIT_TRY(ops_->entity_key(e, key));
-    expr filter = key_filter(key);
-    if (s.version) {
-      filter = make_and(std::move(filter), expr{op::eq, *s.version, {value(old_version)}, {}, {}});
-      ops_->set_version(e, old_version + 1);
-    }
-    filter = live(std::move(filter), false);
+    const std::int64_t old_version = ops_->version(e);
+    ops_->stamp(e, now(), false);
+    if (s.version) ops_->set_version(e, old_version + 1);
     if (auto st = ops_->validate(e); !st) {
       if (s.version) ops_->set_version(e, old_version);
       return st;
     }
-    row_buffer buf(width());
+    row_buffer buf(width(), ops_->encode_needs_scratch);
     ORMKIT_TRY(ops_->encode(e, buf.values(), buf.views()));
     ORMKIT_TRY(check_sizes(buf.views()));
-    std::vector<std::size_t> cols;
-    std::vector<value_view> vals;
+    const auto row = buf.views();
+    auto cols = buf.columns();
+    std::size_t n_cols = 0;
     auto add = [&](std::size_t c) {
+      if (c >= row.size()) return;
       for (std::size_t k : s.primary_key)
         if (k == c) return;
-      for (std::size_t have : cols)
-        if (have == c) return;
+      for (std::size_t i = 0; i < n_cols; ++i)
+        if (cols[i] == c) return;
       if (s.created_at && c == *s.created_at) return;
-      cols.push_back(c);
-      vals.push_back(buf.views()[c]);
+      cols[n_cols++] = c;
     };
     for (std::size_t c : chosen) add(c);
     if (s.version) add(*s.version);
     if (s.updated_at) add(*s.updated_at);
-    if (cols.empty()) return {};
-    auto n = backend_.update(s, cols, vals, filter);
+    if (n_cols == 0) return {};
+    // The values to set, gathered in the order of `cols`, and the key's views.
+    view_buffer set(n_cols);
+    for (std::size_t i = 0; i < n_cols; ++i) set.views()[i] = row[cols[i]];
+    view_buffer key(s.primary_key.size());
+    for (std::size_t i = 0; i < s.primary_key.size(); ++i) key.views()[i] = row[s.primary_key[i]];
+    key_spec where{key.views(), std::nullopt, false};
+    if (s.version) where.version = old_version;
+    auto n = backend_.update_key(s, where, cols.first(n_cols), set.views());
     if (!n) return std::move(n).error();
     if (*n > 0) return {};
     // Nothing matched: tell a missing row from a stale version.
-    query_spec q;
-    q.where = live(key_filter(key), false);
-    q.limit = 1;
-    std::vector<value> stored;
-    auto c = backend_.select(s, q);
-    if (!c) return std::move(c).error();
-    auto more = c->next();
-    if (!more) return std::move(more).error();
-    if (!*more) return not_found(key);
-    if (!s.version) return not_found(key);
-    auto row = c->row();
-    return unexpected(errc::conflict, std::string(s.name) + ": " + describe_key(key) +
+    stored_version probe{s.version.value_or(0), {}};
+    auto found = backend_.get_key(s, key_spec{key.views(), std::nullopt, false},
+                                  row_sink{&probe, &stored_version::read});
+    if (!found) return std::move(found).error();
+    if (!*found || !s.version) return not_found(key.views());
+    return unexpected(errc::conflict, std::string(s.name) + ": " + describe_key(key.views()) +
                                           " was changed by someone else (version " + std::to_string(old_version) +
-                                          " is stale, stored version is " + to_display(row[*s.version]) + ")");
+                                          " is stale, stored version is " + probe.text + ")");
   }
 
   auto upsert(void* e) -> status {
@@ -190,32 +224,31 @@ class repository_core {
       auto v = ops_->version(e);
       if (v != 0) ops_->set_version(e, v + 1);
     }
-    ops_->stamp(e, opts_.clock(), true);
+    ops_->stamp(e, now(), true);
     ORMKIT_TRY(ops_->validate(e));
-    row_buffer buf(width());
+    row_buffer buf(width(), ops_->encode_needs_scratch);
     ORMKIT_TRY(ops_->encode(e, buf.values(), buf.views()));
     ORMKIT_TRY(check_sizes(buf.views()));
-    std::vector<std::size_t> cols;
+    auto cols = buf.columns();
+    std::size_t n_cols = 0;
     for (std::size_t i = 0; i < s.columns.size(); ++i) {
       bool key = false;
       for (std::size_t k : s.primary_key) key = key || k == i;
-      if (!key && !(s.created_at && i == *s.created_at)) cols.push_back(i);
+      if (!key && !(s.created_at && i == *s.created_at)) cols[n_cols++] = i;
     }
-    auto id = backend_.upsert(s, buf.views(), cols);
+    auto id = backend_.upsert(s, buf.views(), cols.first(n_cols));
     if (!id) return std::move(id).error();
     ops_->set_generated(e, *id);
     if (s.created_at) {
       // An update kept the stored created_at; read the row back so `e` is what is stored.
-      std::vector<value> key;
-      ORMKIT_TRY(ops_->entity_key(e, key));
-      query_spec q;
-      q.where = key_filter(key);
-      q.limit = 1;
-      auto c = backend_.select(s, q);
-      if (!c) return std::move(c).error();
-      auto more = c->next();
-      if (!more) return std::move(more).error();
-      if (*more) ORMKIT_TRY(ops_->decode(c->row(), e));
+      // (Encoded again: the generated key may have just been filled in.)
+      row_buffer again(width(), ops_->encode_needs_scratch);
+      ORMKIT_TRY(ops_->encode(e, again.values(), again.views()));
+      view_buffer key(s.primary_key.size());
+      for (std::size_t i = 0; i < s.primary_key.size(); ++i) key.views()[i] = again.views()[s.primary_key[i]];
+      decode_target into{ops_, e};
+      auto found = backend_.get_key(s, key_spec{key.views(), std::nullopt, true}, row_sink{&into, &decode_target::read});
+      if (!found) return std::move(found).error();
     }
     return {};
   }
@@ -236,43 +269,46 @@ class repository_core {
   }
 
   auto erase_key(const void* key) -> status {
-    std::vector<value> k;
-    ORMKIT_TRY(ops_->encode_key(key, k));
-    auto n = erase(key_filter(k));
+    const auto& s = schema();
+    key_buffer k(s.primary_key.size());
+    ORMKIT_TRY(ops_->key_views(key, k.values(), k.views()));
+    const key_spec where{k.views(), std::nullopt, false};
+    result<std::uint64_t> n = std::uint64_t{0};
+    if (s.soft_delete) {
+      value v;
+      ORMKIT_TRY(ops_->deleted_value(opts_.clock(), true, v));
+      std::array<std::size_t, 1> cols{*s.soft_delete};
+      std::array<value_view, 1> vals{view(v)};
+      n = backend_.update_key(s, where, cols, vals);
+    } else {
+      n = backend_.erase_key(s, where);
+    }
     if (!n) return std::move(n).error();
-    if (*n == 0) return not_found(k);
+    if (*n == 0) return not_found(k.views());
     return {};
   }
 
   auto restore(const void* key) -> status {
     const auto& s = schema();
-    std::vector<value> k;
-    ORMKIT_TRY(ops_->encode_key(key, k));
+    key_buffer k(s.primary_key.size());
+    ORMKIT_TRY(ops_->key_views(key, k.values(), k.views()));
     value v;
     ORMKIT_TRY(ops_->deleted_value(opts_.clock(), false, v));
     std::array<std::size_t, 1> cols{*s.soft_delete};
     std::array<value_view, 1> vals{view(v)};
-    auto n = backend_.update(s, cols, vals, key_filter(k));
+    auto n = backend_.update_key(s, key_spec{k.views(), std::nullopt, true}, cols, vals);
     if (!n) return std::move(n).error();
-    if (*n == 0) return not_found(k);
+    if (*n == 0) return not_found(k.views());
     return {};
   }
 
   // Reads the row with `key` into `out`; false when there is none.
   auto get(const void* key, void* out) const -> result<bool> {
-    std::vector<value> k;
-    ORMKIT_TRY(ops_->encode_key(key, k));
-    query_spec q;
-    q.where = live(key_filter(k), false);
-    q.limit = 1;
-    ORMKIT_TRY(check_expr(q.where));
-    auto c = backend_.select(schema(), q);
-    if (!c) return std::move(c).error();
-    auto more = c->next();
-    if (!more) return std::move(more).error();
-    if (!*more) return false;
-    ORMKIT_TRY(ops_->decode(c->row(), out));
-    return true;
+    const auto& s = schema();
+    key_buffer k(s.primary_key.size());
+    ORMKIT_TRY(ops_->key_views(key, k.values(), k.views()));
+    decode_target into{ops_, out};
+    return backend_.get_key(s, key_spec{k.views(), std::nullopt, false}, row_sink{&into, &decode_target::read});
   }
 
   auto not_found_key(const void* key) const -> ormkit::error {
@@ -355,6 +391,33 @@ class repository_core {
  private:
   [[nodiscard]] auto width() const -> std::size_t { return schema().columns.size(); }
 
+  // The time for timestamp columns; the clock is not read for entities without them.
+  [[nodiscard]] auto now() const -> time_point {
+    const auto& s = schema();
+    return s.created_at || s.updated_at ? opts_.clock() : time_point{};
+  }
+
+  // A row_sink target decoding into an entity.
+  struct decode_target {
+    const entity_ops* ops;
+    void* entity;
+    static auto read(void* self, std::span<const value_view> row) -> status {
+      auto& t = *static_cast<decode_target*>(self);
+      return t.ops->decode(row, t.entity);
+    }
+  };
+
+  // A row_sink target keeping the display text of one column (the stored version).
+  struct stored_version {
+    std::size_t column = 0;
+    std::string text;
+    static auto read(void* self, std::span<const value_view> row) -> status {
+      auto& t = *static_cast<stored_version*>(self);
+      t.text = t.column < row.size() ? to_display(own(row[t.column])) : std::string("?");
+      return {};
+    }
+  };
+
   // Rejects text and blobs over opts_.max_value_bytes before they reach the backend.
   auto check_sizes(std::span<const value_view> row) const -> status {
     const auto& s = schema();
@@ -377,7 +440,8 @@ class repository_core {
     return e;
   }
 
-  auto describe_key(std::span<const value> key) const -> std::string {
+  template <class V>
+  auto describe_key(std::span<V> key) const -> std::string {
     const auto& s = schema();
     std::string out;
     for (std::size_t i = 0; i < s.primary_key.size() && i < key.size(); ++i) {
@@ -388,12 +452,17 @@ class repository_core {
     return out;
   }
 
-  auto not_found(std::span<const value> key) const -> ormkit::error {
+  template <class V>
+  auto not_found(std::span<V> key) const -> ormkit::error {
     return {errc::not_found, std::string(schema().name) + ": no row with " + describe_key(key)};
+  }
+  auto not_found(const std::vector<value>& key) const -> ormkit::error {
+    return not_found(std::span<const value>(key));
   }
 
   backend_ref backend_;
   const entity_ops* ops_;
+  const table_schema* schema_;  // ops_->schema(), looked up once
   repository_options opts_;
 };
 

@@ -90,6 +90,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -123,6 +124,11 @@ struct options {
   bool read_only = false;
   /// Prepared statements kept per connection (0: prepare every time).
   std::size_t statement_cache = 128;
+  /// Open in SQLite's "serialized" mode (SQLITE_OPEN_FULLMUTEX): SQLite then locks
+  /// the connection's mutex in every API call. Off by default ("multi-thread" mode,
+  /// SQLITE_OPEN_NOMUTEX), which the thread model already requires: one thread uses
+  /// a backend at a time. Turn on only to share the native handle across threads.
+  bool serialized = false;
 };
 
 namespace detail {
@@ -350,9 +356,11 @@ class backend {
     auto t = table_for(s);
     if (!t) return std::move(t).error();
     ORMKIT_TRY(check_row(s, r));
+    const bool omit = generates_key(s, r);
     lease st;
-    ORMKIT_TRY(acquire((*t)->insert_sql, st, s.name));
-    return insert_row(s, st, r);
+    ORMKIT_TRY(omit ? acquire_pinned((*t)->insert_generated_sql, (*t)->insert_generated_pin, st, s.name)
+                    : acquire_pinned((*t)->insert_sql, (*t)->insert_pin, st, s.name));
+    return insert_row(s, st, r, omit);
   }
 
   /// Inserts `count` rows in one transaction (a savepoint inside an open one): all or
@@ -366,15 +374,21 @@ class backend {
     if (rows.size() != width * count)
       return unexpected(errc::invalid_argument, std::string(s.name) + ": insert_many got a malformed batch");
     if (count == 0) return {};
-    lease st;
-    ORMKIT_TRY(acquire((*t)->insert_sql, st, s.name));
+    // Rows with a key given and rows with a key to generate use different statements.
+    lease given, generated;
     const bool own = sqlite3_get_autocommit(db()) != 0;
     ORMKIT_TRY(run(own ? "BEGIN IMMEDIATE" : "SAVEPOINT ormkit_batch", s.name));
     std::vector<std::int64_t> out;
     out.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
       auto r = rows.subspan(i * width, width);
-      auto id = check_row(s, r).and_then([&] { return insert_row(s, st, r); });
+      const bool omit = generates_key(s, r);
+      lease& st = omit ? generated : given;
+      status ready = check_row(s, r);
+      if (ready && !st)
+        ready = omit ? acquire_pinned((*t)->insert_generated_sql, (*t)->insert_generated_pin, st, s.name)
+                     : acquire_pinned((*t)->insert_sql, (*t)->insert_pin, st, s.name);
+      auto id = ready.and_then([&] { return insert_row(s, st, r, omit); });
       if (!id) {
         undo_batch(own, s.name);
         auto e = std::move(id).error();
@@ -383,7 +397,8 @@ class backend {
       }
       out.push_back(*id);
     }
-    st.reset();
+    given.reset();
+    generated.reset();
     if (auto done = run(own ? "COMMIT" : "RELEASE ormkit_batch", s.name); !done) {
       undo_batch(own, s.name);
       return done;
@@ -503,6 +518,72 @@ class backend {
         return fail(sqlite3_errcode(db()), s.name);
     }
     return cursor(std::make_unique<detail::row_cursor>(conn_, std::move(st), s.columns.size(), std::string(s.name)));
+  }
+
+  /// The row `k` addresses, passed to `sink`; false when there is none. One cached
+  /// statement per table (and soft-delete choice): `SELECT ... WHERE "pk" = ?`.
+  auto get_key(const table_schema& s, const key_spec& k, row_sink sink) -> result<bool> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    ORMKIT_TRY(check_key(s, k));
+    auto& slot = (*t)->keyed(s, keyed_kind::get, k, {});
+    lease st;
+    ORMKIT_TRY(acquire_pinned(slot.sql, slot.pin, st, s.name));
+    ORMKIT_TRY(bind_key(st, s, k, 1));
+    int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) return false;
+    if (rc != SQLITE_ROW) return fail(rc, s.name, &s);
+    const std::size_t width = s.columns.size();
+    std::array<value_view, 16> small;
+    std::vector<value_view> large(width > small.size() ? width : 0);
+    std::span<value_view> row = width > small.size() ? std::span<value_view>(large) : std::span(small).first(width);
+    for (std::size_t i = 0; i < width; ++i) row[i] = detail::column_view(st.get(), static_cast<int>(i));
+    ORMKIT_TRY(sink.fn(sink.context, row));
+    return true;
+  }
+
+  /// `update` of the row `k` addresses: one cached statement per table and column list.
+  auto update_key(const table_schema& s, const key_spec& k, std::span<const std::size_t> columns,
+                  std::span<const value_view> values) -> result<std::uint64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    ORMKIT_TRY(check_key(s, k));
+    if (columns.size() != values.size())
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": update got " +
+                                                    std::to_string(columns.size()) + " columns and " +
+                                                    std::to_string(values.size()) + " values");
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      if (columns[i] >= s.columns.size()) return bad_column(s);
+      if (!fits(s.columns[columns[i]], values[i])) return misfit(s, columns[i], values[i]);
+    }
+    if (columns.empty()) return update(s, columns, values, key_filter_of(s, k));  // counts the match
+    auto& slot = (*t)->keyed(s, keyed_kind::update, k, columns);
+    lease st;
+    ORMKIT_TRY(acquire_pinned(slot.sql, slot.pin, st, s.name));
+    for (std::size_t i = 0; i < values.size(); ++i)
+      if (int rc = detail::bind(st.get(), static_cast<int>(i) + 1, values[i], false); rc != SQLITE_OK)
+        return fail(rc, s.name);
+    ORMKIT_TRY(bind_key(st, s, k, static_cast<int>(values.size()) + 1));
+    int rc = sqlite3_step(st.get());
+    if (rc != SQLITE_DONE) return fail(rc, s.name, &s, written_values{values, columns});
+    return static_cast<std::uint64_t>(sqlite3_changes64(db()));
+  }
+
+  /// `erase` of the row `k` addresses: one cached statement per table.
+  auto erase_key(const table_schema& s, const key_spec& k) -> result<std::uint64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    ORMKIT_TRY(check_key(s, k));
+    auto& slot = (*t)->keyed(s, keyed_kind::erase, k, {});
+    lease st;
+    ORMKIT_TRY(acquire_pinned(slot.sql, slot.pin, st, s.name));
+    ORMKIT_TRY(bind_key(st, s, k, 1));
+    int rc = sqlite3_step(st.get());
+    if (rc != SQLITE_DONE) return fail(rc, s.name, &s);
+    return static_cast<std::uint64_t>(sqlite3_changes64(db()));
   }
 
   /// Aggregate rows: group values then term values, ordered by the group values.
@@ -714,13 +795,88 @@ class backend {
 
   enum class tx { none, active, lost };
 
-  // What the backend keeps per schema: ensured once, SQL prefixes built once.
+  enum class keyed_kind : unsigned char { get, update, erase };
+
+  // One statement addressing a row by key: its shape, text and pinned cache slot.
+  struct keyed_statement {
+    keyed_kind kind{};
+    bool versioned = false;
+    bool include_deleted = false;
+    std::vector<std::size_t> columns;  // update: the columns set, in order
+    std::string sql;
+    detail::statement_slot* pin = nullptr;
+  };
+
+  // What the backend keeps per schema: ensured once, SQL built once.
   struct table_state {
     std::uint64_t hash = 0;
     std::string_view name;
     std::string insert_sql;  // INSERT INTO "t" ("a", "b") VALUES (?, ?)
     std::string select_sql;  // SELECT "a", "b" FROM "t"
     std::string_view rowid;
+    std::string insert_generated_sql;  // the same without the auto-increment column
+    detail::statement_slot* insert_pin = nullptr;
+    detail::statement_slot* insert_generated_pin = nullptr;
+    std::deque<keyed_statement> keyed_statements;  // a deque: pointers to them stay valid
+    std::array<keyed_statement*, 3> last_keyed{};   // per keyed_kind
+
+    // The statement of this shape, built on first use:
+    //   get     SELECT <all> FROM "t" WHERE <key>
+    //   update  UPDATE "t" SET "a" = ?, ... WHERE <key>
+    //   erase   DELETE FROM "t" WHERE <key>
+    // <key>: "k1" = ? AND ... [AND "version" = ?] [AND <not soft-deleted>].
+    auto keyed(const table_schema& s, keyed_kind kind, const key_spec& k, std::span<const std::size_t> columns)
+        -> keyed_statement& {
+      const bool versioned = k.version.has_value() && s.version.has_value();
+      const bool include_deleted = k.include_deleted || !s.soft_delete;
+      auto same = [&](const keyed_statement& ks) {
+        return ks.kind == kind && ks.versioned == versioned && ks.include_deleted == include_deleted &&
+               std::equal(ks.columns.begin(), ks.columns.end(), columns.begin(), columns.end());
+      };
+      // Calls come in runs of one shape: try the last one of this kind first.
+      auto& last = last_keyed[static_cast<std::size_t>(kind)];
+      if (last != nullptr && same(*last)) return *last;
+      for (auto& ks : keyed_statements)
+        if (same(ks)) return *(last = &ks);
+      keyed_statement ks{kind, versioned, include_deleted, {columns.begin(), columns.end()}, {}, nullptr};
+      switch (kind) {
+        case keyed_kind::get:
+          ks.sql = select_sql;
+          break;
+        case keyed_kind::update:
+          ks.sql = "UPDATE ";
+          append_identifier(ks.sql, s.name);
+          ks.sql += " SET ";
+          for (std::size_t i = 0; i < columns.size(); ++i) {
+            if (i) ks.sql += ", ";
+            append_identifier(ks.sql, s.columns[columns[i]].name);
+            ks.sql += " = ?";
+          }
+          break;
+        case keyed_kind::erase:
+          ks.sql = "DELETE FROM ";
+          append_identifier(ks.sql, s.name);
+          break;
+      }
+      ks.sql += " WHERE ";
+      for (std::size_t i = 0; i < s.primary_key.size(); ++i) {
+        if (i) ks.sql += " AND ";
+        append_identifier(ks.sql, s.columns[s.primary_key[i]].name);
+        ks.sql += " = ?";
+      }
+      if (versioned) {
+        ks.sql += " AND ";
+        append_identifier(ks.sql, s.columns[*s.version].name);
+        ks.sql += " = ?";
+      }
+      if (!include_deleted) {
+        ks.sql += " AND ";
+        append_identifier(ks.sql, s.columns[*s.soft_delete].name);
+        ks.sql += s.columns[*s.soft_delete].kind == sql_kind::boolean ? " = 0" : " IS NULL";
+      }
+      keyed_statements.push_back(std::move(ks));
+      return *(last = &keyed_statements.back());
+    }
   };
 
   [[nodiscard]] auto db() const noexcept -> sqlite3* { return conn_->db(); }
@@ -737,6 +893,7 @@ class backend {
                                                sqlite3_libversion() + "; ormkit needs 3.37 or newer");
     int flags = opts_.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     if (opts_.uri) flags |= SQLITE_OPEN_URI;
+    flags |= opts_.serialized ? SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_NOMUTEX;
     sqlite3* raw = nullptr;
     int rc = sqlite3_open_v2(opts_.path.c_str(), &raw, flags, nullptr);
     if (rc != SQLITE_OK) {
@@ -826,6 +983,8 @@ class backend {
   // DDL run inside a transaction is undone by its rollback: look again next time.
   void forget_tables_made_in_transaction() {
     for (const auto* s : tables_made_in_tx_) tables_.erase(s);
+    last_schema_ = nullptr;
+    last_table_ = nullptr;
     tables_made_in_tx_.clear();
   }
 
@@ -838,6 +997,34 @@ class backend {
 
   auto acquire(const std::string& sql, lease& out, std::string_view context) -> status {
     if (int rc = conn_->cache.acquire(sql, out); rc != SQLITE_OK) return fail(rc, context);
+    return {};
+  }
+
+  auto acquire_pinned(const std::string& sql, detail::statement_slot*& pin, lease& out, std::string_view context)
+      -> status {
+    if (int rc = conn_->cache.acquire_pinned(sql, pin, out); rc != SQLITE_OK) return fail(rc, context);
+    return {};
+  }
+
+  static auto check_key(const table_schema& s, const key_spec& k) -> status {
+    if (s.primary_key.empty())
+      return unexpected(errc::unsupported, std::string(s.name) + ": the table has no primary key");
+    if (k.key.size() != s.primary_key.size())
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": key has " + std::to_string(k.key.size()) +
+                                                    " values for " + std::to_string(s.primary_key.size()) +
+                                                    " key columns");
+    return {};
+  }
+
+  // Binds the key's values (and the version, when the statement checks it) from `first` on.
+  auto bind_key(lease& st, const table_schema& s, const key_spec& k, int first) -> status {
+    for (std::size_t i = 0; i < k.key.size(); ++i)
+      if (int rc = detail::bind(st.get(), first + static_cast<int>(i), k.key[i], false); rc != SQLITE_OK)
+        return fail(rc, s.name);
+    if (k.version && s.version)
+      if (int rc = sqlite3_bind_int64(st.get(), first + static_cast<int>(k.key.size()), *k.version);
+          rc != SQLITE_OK)
+        return fail(rc, s.name);
     return {};
   }
 
@@ -882,8 +1069,12 @@ class backend {
 
   // Finds (or ensures and builds) the state of schema `s`.
   auto table_for(const table_schema& s) -> result<table_state*> {
-    if (auto it = tables_.find(&s); it != tables_.end() && it->second.hash == s.hash && it->second.name == s.name)
+    if (last_schema_ == &s && last_table_->hash == s.hash) return last_table_;
+    if (auto it = tables_.find(&s); it != tables_.end() && it->second.hash == s.hash && it->second.name == s.name) {
+      last_schema_ = &s;
+      last_table_ = &it->second;
       return &it->second;
+    }
     ORMKIT_TRY(ensure(s));
     table_state t;
     t.hash = s.hash;
@@ -901,11 +1092,32 @@ class backend {
     t.insert_sql += ") VALUES (";
     for (std::size_t i = 0; i < s.columns.size(); ++i) t.insert_sql += i ? ", ?" : "?";
     t.insert_sql += ')';
+    if (s.auto_increment && s.columns.size() == 1) {
+      t.insert_generated_sql = "INSERT INTO ";
+      append_identifier(t.insert_generated_sql, s.name);
+      t.insert_generated_sql += " DEFAULT VALUES";
+    } else if (s.auto_increment) {
+      t.insert_generated_sql = "INSERT INTO ";
+      append_identifier(t.insert_generated_sql, s.name);
+      t.insert_generated_sql += " (";
+      bool first = true;
+      for (std::size_t i = 0; i < s.columns.size(); ++i) {
+        if (i == *s.auto_increment) continue;
+        if (!first) t.insert_generated_sql += ", ";
+        append_identifier(t.insert_generated_sql, s.columns[i].name);
+        first = false;
+      }
+      t.insert_generated_sql += ") VALUES (";
+      for (std::size_t i = 0; i + 1 < s.columns.size(); ++i) t.insert_generated_sql += i ? ", ?" : "?";
+      t.insert_generated_sql += ')';
+    }
     t.select_sql += " FROM ";
     append_identifier(t.select_sql, s.name);
     if (tx_ != tx::none) tables_made_in_tx_.push_back(&s);
     auto& slot = tables_[&s];
     slot = std::move(t);
+    last_schema_ = &s;
+    last_table_ = &slot;
     return &slot;
   }
 
@@ -1003,22 +1215,26 @@ class backend {
     return {};
   }
 
-  // Binds and steps an INSERT (or upsert) of `r` on the leased statement.
-  auto insert_row(const table_schema& s, lease& st, std::span<const value_view> r) -> result<std::int64_t> {
+  // Binds and steps an INSERT (or upsert) of `r` on the leased statement. `omits_key`:
+  // the statement has no parameter for the auto-increment column (insert_generated_sql).
+  auto insert_row(const table_schema& s, lease& st, std::span<const value_view> r, bool omits_key = false)
+      -> result<std::int64_t> {
     const bool generated = generates_key(s, r);
+    int index = 1;
     for (std::size_t i = 0; i < r.size(); ++i) {
-      const int index = static_cast<int>(i) + 1;
-      int rc = generated && i == *s.auto_increment ? sqlite3_bind_null(st.get(), index)
-                                                   : detail::bind(st.get(), index, r[i], false);
+      const bool key = generated && i == *s.auto_increment;
+      if (key && omits_key) continue;
+      int rc = key ? sqlite3_bind_null(st.get(), index) : detail::bind(st.get(), index, r[i], false);
       if (rc != SQLITE_OK) return fail(rc, s.name);
+      ++index;
     }
     int rc = sqlite3_step(st.get());
     if (rc != SQLITE_DONE) {
       auto e = fail(rc, s.name, &s, written_values{r, {}});
-      sqlite3_reset(st.get());
+      st.rewind();
       return e;
     }
-    sqlite3_reset(st.get());
+    st.rewind();
     if (!s.auto_increment) return std::int64_t{0};
     if (generated) return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db()));
     return std::get<std::int64_t>(r[*s.auto_increment]);
@@ -1066,6 +1282,9 @@ class backend {
   std::string lost_reason_;
   std::vector<std::string> savepoints_;
   std::unordered_map<const table_schema*, table_state> tables_;
+  // The last table used: most calls in a row are on one table.
+  const table_schema* last_schema_ = nullptr;
+  table_state* last_table_ = nullptr;
   std::vector<const table_schema*> tables_made_in_tx_;
   // Reused for every generated statement: no allocation once they have grown.
   std::string sql_;

@@ -47,18 +47,32 @@ struct statistics {
 
 class statement_cache;
 
+namespace detail {
+// A cached statement. `pinned` slots are never evicted: their owner (the backend's
+// per-table state) keeps a pointer to skip the lookup by text, and rebinds every
+// parameter before each step, so their bindings need no clearing.
+struct statement_slot {
+  sqlite3_stmt* stmt = nullptr;
+  bool in_use = false;
+  bool pinned = false;
+  std::uint64_t last_used = 0;
+};
+}  // namespace detail
+
 /// A checked-out prepared statement. Move-only; on destruction the statement is
 /// reset (releasing any read lock it held), its bindings are cleared, and it goes
 /// back to the cache (or is finalized when it was a private copy).
 class lease {
  public:
   lease() = default;
-  lease(lease&& o) noexcept : stmt_(std::exchange(o.stmt_, nullptr)), slot_(std::exchange(o.slot_, nullptr)) {}
+  lease(lease&& o) noexcept
+      : stmt_(std::exchange(o.stmt_, nullptr)), slot_(std::exchange(o.slot_, nullptr)), rewound_(o.rewound_) {}
   auto operator=(lease&& o) noexcept -> lease& {
     if (this != &o) {
       reset();
       stmt_ = std::exchange(o.stmt_, nullptr);
       slot_ = std::exchange(o.slot_, nullptr);
+      rewound_ = o.rewound_;
     }
     return *this;
   }
@@ -66,7 +80,18 @@ class lease {
   auto operator=(const lease&) -> lease& = delete;
   ~lease() { reset(); }
 
-  [[nodiscard]] auto get() const noexcept -> sqlite3_stmt* { return stmt_; }
+  /// The statement. Whoever steps it leaves it to be reset (by `rewind` or on release).
+  [[nodiscard]] auto get() noexcept -> sqlite3_stmt* {
+    rewound_ = false;
+    return stmt_;
+  }
+
+  /// Resets the statement now (keeping it checked out and its bindings), so that
+  /// releasing it has nothing left to do.
+  void rewind() noexcept {
+    if (stmt_ && !rewound_) sqlite3_reset(stmt_);
+    rewound_ = true;
+  }
   explicit operator bool() const noexcept { return stmt_ != nullptr; }
 
   /// Returns the statement now (what the destructor does).
@@ -74,15 +99,13 @@ class lease {
 
  private:
   friend class statement_cache;
-  struct slot {
-    sqlite3_stmt* stmt = nullptr;
-    bool in_use = false;
-    std::uint64_t last_used = 0;
-  };
-  lease(sqlite3_stmt* s, slot* sl) noexcept : stmt_(s), slot_(sl) {}
+  using slot = detail::statement_slot;
+  // Statements in the cache are reset, and new ones have never run.
+  lease(sqlite3_stmt* s, slot* sl) noexcept : stmt_(s), slot_(sl), rewound_(true) {}
 
   sqlite3_stmt* stmt_ = nullptr;
   slot* slot_ = nullptr;  // null: a private statement, finalized on reset
+  bool rewound_ = false;  // reset since it was last handed out by get()
 };
 
 /// The prepared statements of one connection, by SQL text, least recently used
@@ -137,10 +160,30 @@ class statement_cache {
     return SQLITE_OK;
   }
 
-  /// Finalizes every statement not checked out now.
+  /// Like `acquire`, and remembers the cached statement in `pin` (which then stays
+  /// cached for the connection's life), so that later calls with the same `pin`
+  /// skip the lookup by text. `pin` starts null; `sql` must be the same text each time.
+  auto acquire_pinned(const std::string& sql, detail::statement_slot*& pin, lease& out) -> int {
+    if (pin != nullptr && !pin->in_use) {
+      if (out) out.reset();
+      ++stats_.cache_hits;
+      pin->in_use = true;
+      pin->last_used = ++tick_;
+      out = lease(pin->stmt, pin);
+      return SQLITE_OK;
+    }
+    int rc = acquire(sql, out);
+    if (rc == SQLITE_OK && pin == nullptr && out.slot_ != nullptr) {
+      out.slot_->pinned = true;
+      pin = out.slot_;
+    }
+    return rc;
+  }
+
+  /// Finalizes every statement neither checked out nor pinned.
   void clear() noexcept {
     for (auto it = slots_.begin(); it != slots_.end();) {
-      if (it->second->in_use) {
+      if (it->second->in_use || it->second->pinned) {
         ++it;
         continue;
       }
@@ -162,7 +205,8 @@ class statement_cache {
   void evict_one() noexcept {
     auto victim = slots_.end();
     for (auto it = slots_.begin(); it != slots_.end(); ++it)
-      if (!it->second->in_use && (victim == slots_.end() || it->second->last_used < victim->second->last_used))
+      if (!it->second->in_use && !it->second->pinned &&
+          (victim == slots_.end() || it->second->last_used < victim->second->last_used))
         victim = it;
     if (victim == slots_.end()) return;
     sqlite3_finalize(victim->second->stmt);
@@ -179,8 +223,9 @@ class statement_cache {
 
 inline void lease::reset() noexcept {
   if (!stmt_) return;
-  sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
+  if (!rewound_) sqlite3_reset(stmt_);
+  rewound_ = false;
+  if (!slot_ || !slot_->pinned) sqlite3_clear_bindings(stmt_);
   if (slot_) slot_->in_use = false;
   else sqlite3_finalize(stmt_);
   stmt_ = nullptr;

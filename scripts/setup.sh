@@ -10,7 +10,11 @@ ORMKIT_APT_PACKAGES=(
   cmake g++ make ccache pkg-config time python3
   libboost1.81-dev nlohmann-json3-dev libfmt-dev catch2
   libsqlite3-dev
-  # later: libpq-dev libhiredis-dev postgresql redis-server
+  # Peers for benchmarks/sqlite_bench.cpp (SQLiteCpp, SOCI with its SQLite backend).
+  libsqlitecpp-dev libsoci-dev
+  # The Redis cache (hiredis 0.14) and a real server for its tests.
+  libhiredis-dev redis-server
+  # later: libpq-dev postgresql libpqxx-dev
 )
 
 is_installed() {

@@ -1,0 +1,827 @@
+// Copyright (c) 2026 The ormkit authors
+// SPDX-License-Identifier: MIT
+
+// The SQLite benchmark: ormkit's everyday repository calls against the sqlite3 C
+// API with reused prepared statements (the limit) and two C++ peers, SQLiteCpp
+// and SOCI, each used the way its documentation shows for speed. A plain
+// program, not Catch2; it never asserts on timings, but it checks every side's
+// results (counts, found rows, stored values) and exits with 1 on a mismatch.
+//
+// Entity: User {id, name, email, age, score, active, bio (100 bytes)}; every side
+// uses the same table, created from ormkit's DDL for User, and the same pragmas
+// (journal_mode=WAL, synchronous=NORMAL, foreign_keys=ON, busy_timeout 5000 ms),
+// read back and checked on every side before it is timed. ormkit, raw and SQLiteCpp
+// open with SQLITE_OPEN_NOMUTEX (one thread per connection); SOCI cannot be told to.
+//
+// Storage modes, both in one run: a fresh WAL file in /tmp, and ":memory:".
+// Phases, each over N rows:
+//   insert    N inserts in one transaction, generated ids read back into the entities
+//   get       N point lookups by id in a fixed-seed random order (the same for every side)
+//   find_all  one query reading every row into a std::vector<User>
+//   update    N updates of one column (score) by id in one transaction
+//   erase     N deletes by id in one transaction
+// In each run the sides go in a rotating order; each phase reports the median
+// over the runs, in microseconds per row, with the ratio to raw sqlite3.
+//
+// Usage: ormkit_sqlite_bench [--rows N] [--runs K] [--only memory|file]
+//        (defaults: 100000 rows, 5 runs, both modes)
+// SQLiteCpp and SOCI are optional: a build without them says so and times the rest.
+
+#include <ormkit/repository.hpp>
+#include <ormkit/sqlite.hpp>
+#include <ormkit/transaction.hpp>
+#include <ormkit/version.hpp>
+
+#include <sqlite3.h>
+
+#if ORMKIT_BENCH_HAVE_SQLITECPP
+#include <SQLiteCpp/SQLiteCpp.h>
+#endif
+#if ORMKIT_BENCH_HAVE_SOCI
+#include <soci/soci.h>
+#include <soci/version.h>
+// <soci/sqlite3/soci-sqlite3.h> cannot follow <sqlite3.h> in one file (it includes sqlite3.h
+// again inside its own namespace, and the include guard leaves that namespace empty). All
+// this file needs from it is the backend factory, which is what `soci::sqlite3` refers to.
+namespace soci {
+extern "C" backend_factory const* factory_sqlite3();
+}  // namespace soci
+#endif
+
+#include <unistd.h>  // getpid
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#ifndef ORMKIT_BENCH_HAVE_SQLITECPP
+#define ORMKIT_BENCH_HAVE_SQLITECPP 0
+#endif
+#ifndef ORMKIT_BENCH_HAVE_SOCI
+#define ORMKIT_BENCH_HAVE_SOCI 0
+#endif
+
+struct User {
+  std::int64_t id{};
+  std::string name{};
+  std::string email{};
+  int age{};
+  double score{};
+  bool active{};
+  std::string bio{};
+
+  friend constexpr auto ormkit_describe(std::type_identity<User>) {
+    using namespace ormkit;
+    return describe<User>("users")
+        .column(&User::id, "id", primary_key, auto_increment)
+        .column(&User::name, "name")
+        .column(&User::email, "email")
+        .column(&User::age, "age")
+        .column(&User::score, "score")
+        .column(&User::active, "active")
+        .column(&User::bio, "bio");
+  }
+
+  friend auto operator==(const User&, const User&) -> bool = default;
+};
+
+namespace {
+
+//=== shared set-up ===//
+
+constexpr int busy_timeout_ms = 5000;
+
+// The statements every non-ormkit side runs on open, in the order ormkit's backend
+// runs them; the busy timeout is set through each library's own API.
+constexpr std::array<const char*, 3> pragmas{"PRAGMA foreign_keys = ON", "PRAGMA journal_mode = WAL",
+                                             "PRAGMA synchronous = NORMAL"};
+
+// The SQL of the non-ormkit sides. The table itself comes from ormkit's DDL for User.
+constexpr const char* insert_sql = "INSERT INTO users (name, email, age, score, active, bio) VALUES (?, ?, ?, ?, ?, ?)";
+constexpr const char* get_sql = "SELECT id, name, email, age, score, active, bio FROM users WHERE id = ?";
+constexpr const char* all_sql = "SELECT id, name, email, age, score, active, bio FROM users";
+constexpr const char* update_sql = "UPDATE users SET score = ? WHERE id = ?";
+constexpr const char* erase_sql = "DELETE FROM users WHERE id = ?";
+constexpr const char* count_sql = "SELECT count(*) FROM users";
+
+// The SOCI spelling of the same statements (named placeholders).
+[[maybe_unused]] constexpr const char* soci_insert_sql =
+    "INSERT INTO users (name, email, age, score, active, bio) VALUES (:name, :email, :age, :score, :active, :bio)";
+[[maybe_unused]] constexpr const char* soci_get_sql =
+    "SELECT id, name, email, age, score, active, bio FROM users WHERE id = :id";
+[[maybe_unused]] constexpr const char* soci_update_sql = "UPDATE users SET score = :score WHERE id = :id";
+[[maybe_unused]] constexpr const char* soci_erase_sql = "DELETE FROM users WHERE id = :id";
+
+auto table_ddl() -> const std::vector<std::string>& {
+  static const std::vector<std::string> ddl = ormkit::sqlite::schema_sql(ormkit::schema_of<User>());
+  return ddl;
+}
+
+enum class storage { file, memory };
+
+struct mode {
+  storage kind;
+  const char* label;
+};
+
+// The database file of the side being timed: die() removes it too.
+std::string current_path;  // NOLINT: one process, one benchmark
+std::string current_what;  // "<side>, <mode>": prefixes error messages
+
+void remove_db(const std::string& path) {
+  if (path.empty() || path == ":memory:") return;
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(path + suffix, ec);
+}
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "ormkit_sqlite_bench: %s%s%s\n", current_what.c_str(), current_what.empty() ? "" : ": ",
+               what.c_str());
+  remove_db(current_path);
+  std::exit(1);
+}
+
+void check(bool ok, const std::string& what) {
+  if (!ok) die(what);
+}
+
+// Every side reads its connection's settings back: the same pragmas everywhere.
+template <class Read>
+void check_pragmas(storage kind, Read&& read) {
+  const std::string journal = read("PRAGMA journal_mode");
+  const std::string want_journal = kind == storage::file ? "wal" : "memory";
+  check(journal == want_journal, "journal_mode is " + journal + ", expected " + want_journal);
+  check(read("PRAGMA synchronous") == "1", "synchronous is not NORMAL (1)");
+  check(read("PRAGMA foreign_keys") == "1", "foreign_keys is off");
+  check(read("PRAGMA busy_timeout") == std::to_string(busy_timeout_ms), "busy_timeout is not 5000 ms");
+}
+
+auto make_users(std::size_t n) -> std::vector<User> {
+  static constexpr std::string_view filler =
+      "likes long walks through B-trees, write-ahead logs and prepared statements; reads the query plan first. ";
+  std::vector<User> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto k = static_cast<int>(i % 1000);
+    const std::string num = std::to_string(i);
+    std::string bio = "user " + num + " ";
+    bio.append(filler.substr(0, 100 - bio.size()));  // exactly 100 bytes
+    out.push_back({0, "user " + num, "user" + num + "@example.com", 18 + k % 60, static_cast<double>(k) * 0.25,
+                   i % 3 != 0, std::move(bio)});
+  }
+  return out;
+}
+
+class stopwatch {
+ public:
+  stopwatch() : start_(std::chrono::steady_clock::now()) {}
+  [[nodiscard]] auto seconds() const -> double {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+//=== side 1: raw sqlite3, prepared statements reused ===//
+
+class raw_side {
+ public:
+  static constexpr const char* name = "raw";
+
+  raw_side(const std::string& path, storage kind) {
+    // NOMUTEX, as ormkit opens its connections (and as the fastest hand-written code would):
+    // one thread per connection, so SQLite need not lock in every call.
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK)
+      die("cannot open " + path + ": " + sqlite3_errmsg(db_));
+    sqlite3_busy_timeout(db_, busy_timeout_ms);
+    for (const char* p : pragmas) exec(p);
+    for (const auto& sql : table_ddl()) exec(sql.c_str());
+    check_pragmas(kind, [&](const char* sql) { return text_of(sql); });
+    insert_ = prepare(insert_sql);
+    get_ = prepare(get_sql);
+    all_ = prepare(all_sql);
+    update_ = prepare(update_sql);
+    erase_ = prepare(erase_sql);
+  }
+  raw_side(const raw_side&) = delete;
+  auto operator=(const raw_side&) -> raw_side& = delete;
+  ~raw_side() {
+    for (sqlite3_stmt* s : {insert_, get_, all_, update_, erase_}) sqlite3_finalize(s);
+    sqlite3_close_v2(db_);
+  }
+
+  void insert_all(std::vector<User>& users) {
+    exec("BEGIN IMMEDIATE");
+    for (auto& u : users) {
+      // Text bound without a copy (SQLITE_STATIC): the entity outlives the step.
+      sqlite3_bind_text(insert_, 1, u.name.data(), static_cast<int>(u.name.size()), SQLITE_STATIC);
+      sqlite3_bind_text(insert_, 2, u.email.data(), static_cast<int>(u.email.size()), SQLITE_STATIC);
+      sqlite3_bind_int(insert_, 3, u.age);
+      sqlite3_bind_double(insert_, 4, u.score);
+      sqlite3_bind_int(insert_, 5, u.active ? 1 : 0);
+      sqlite3_bind_text(insert_, 6, u.bio.data(), static_cast<int>(u.bio.size()), SQLITE_STATIC);
+      step_done(insert_);
+      u.id = sqlite3_last_insert_rowid(db_);
+    }
+    exec("COMMIT");
+  }
+
+  auto get(std::int64_t id) -> User {
+    sqlite3_bind_int64(get_, 1, id);
+    if (sqlite3_step(get_) != SQLITE_ROW) die("get(" + std::to_string(id) + ") found no row");
+    User u = read(get_);
+    sqlite3_reset(get_);
+    return u;
+  }
+
+  auto find_all() -> std::vector<User> {
+    std::vector<User> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(all_)) == SQLITE_ROW) out.push_back(read(all_));
+    if (rc != SQLITE_DONE) die(std::string("find_all: ") + sqlite3_errmsg(db_));
+    sqlite3_reset(all_);
+    return out;
+  }
+
+  void update_scores(std::vector<User>& users) {
+    exec("BEGIN IMMEDIATE");
+    for (const auto& u : users) {
+      sqlite3_bind_double(update_, 1, u.score);
+      sqlite3_bind_int64(update_, 2, u.id);
+      step_done(update_);
+      if (sqlite3_changes64(db_) != 1) die("update found no row");
+    }
+    exec("COMMIT");
+  }
+
+  void erase_all(const std::vector<User>& users) {
+    exec("BEGIN IMMEDIATE");
+    for (const auto& u : users) {
+      sqlite3_bind_int64(erase_, 1, u.id);
+      step_done(erase_);
+      if (sqlite3_changes64(db_) != 1) die("erase found no row");
+    }
+    exec("COMMIT");
+  }
+
+  auto count() -> std::int64_t { return std::stoll(text_of(count_sql)); }
+
+ private:
+  void exec(const char* sql) {
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+      die(std::string(sql) + ": " + sqlite3_errmsg(db_));
+  }
+  auto prepare(const char* sql) -> sqlite3_stmt* {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
+      die(std::string("prepare: ") + sqlite3_errmsg(db_));
+    return s;
+  }
+  void step_done(sqlite3_stmt* s) {
+    if (sqlite3_step(s) != SQLITE_DONE) die(std::string("step: ") + sqlite3_errmsg(db_));
+    sqlite3_reset(s);
+  }
+  // The first column of the first row of `sql`, as text (setup and checks only).
+  auto text_of(const char* sql) -> std::string {
+    sqlite3_stmt* s = prepare(sql);
+    std::string out = sqlite3_step(s) == SQLITE_ROW ? text(s, 0) : std::string();
+    sqlite3_finalize(s);
+    return out;
+  }
+  static auto text(sqlite3_stmt* s, int c) -> std::string {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, c));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, c))) : std::string();
+  }
+  static auto read(sqlite3_stmt* s) -> User {
+    return {
+        sqlite3_column_int64(s, 0),    text(s, 1), text(s, 2), sqlite3_column_int(s, 3), sqlite3_column_double(s, 4),
+        sqlite3_column_int(s, 5) != 0, text(s, 6)};
+  }
+
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* get_ = nullptr;
+  sqlite3_stmt* all_ = nullptr;
+  sqlite3_stmt* update_ = nullptr;
+  sqlite3_stmt* erase_ = nullptr;
+};
+
+//=== side 2: ormkit's everyday repository calls ===//
+
+template <class T>
+auto must(ormkit::result<T> r, const char* what) -> T {
+  if (!r) die(std::string(what) + ": " + r.error().describe());
+  if constexpr (!std::is_void_v<T>) return std::move(r).value();
+}
+
+auto to_text(const ormkit::value& v) -> std::string {
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  return ormkit::to_display(v);
+}
+
+class ormkit_side {
+ public:
+  static constexpr const char* name = "ormkit";
+
+  // The backend's defaults are the benchmark's settings: WAL, synchronous=NORMAL,
+  // foreign keys on, a 5 s busy timeout.
+  ormkit_side(const std::string& path, storage kind)
+      : db_(must(ormkit::sqlite::backend::open({.path = path}), "open")), users_(*db_) {
+    check_pragmas(kind, [&](const char* sql) {
+      auto rows = must(db_->query(sql), sql);
+      return rows.empty() || rows.front().empty() ? std::string() : to_text(rows.front().front());
+    });
+    // The table exists before the clock starts, as on the other sides.
+    must(db_->ensure_table(ormkit::repository<User>::schema()), "ensure_table");
+  }
+
+  // Entities go in by move and come back from the result. transact would re-run the
+  // function only after busy/unavailable/timeout, which one connection never meets
+  // (and the checks after each phase would catch a re-run over moved-from entities).
+  void insert_all(std::vector<User>& users) {
+    must(ormkit::transact(*db_,
+                          [&](ormkit::transaction&) -> ormkit::status {
+                            for (auto& u : users) {
+                              auto stored = users_.insert(std::move(u));
+                              if (!stored) return std::move(stored).error();
+                              u = std::move(*stored);  // as stored: with its generated id
+                            }
+                            return {};
+                          }),
+         "insert");
+  }
+
+  auto get(std::int64_t id) -> User { return must(users_.get(id), "get"); }
+
+  auto find_all() -> std::vector<User> { return must(users_.find_all(), "find_all"); }
+
+  void update_scores(std::vector<User>& users) {
+    must(ormkit::transact(*db_,
+                          [&](ormkit::transaction&) -> ormkit::status {
+                            for (auto& u : users) {
+                              auto stored = users_.update_columns(std::move(u), &User::score);
+                              if (!stored) return std::move(stored).error();
+                              u = std::move(*stored);
+                            }
+                            return {};
+                          }),
+         "update");
+  }
+
+  void erase_all(const std::vector<User>& users) {
+    must(ormkit::transact(*db_,
+                          [&](ormkit::transaction&) -> ormkit::status {
+                            for (const auto& u : users) ORMKIT_TRY(users_.erase(u.id));
+                            return {};
+                          }),
+         "erase");
+  }
+
+  auto count() -> std::int64_t { return static_cast<std::int64_t>(must(users_.count(), "count")); }
+
+ private:
+  std::unique_ptr<ormkit::sqlite::backend> db_;
+  ormkit::repository<User> users_;
+};
+
+//=== side 3: SQLiteCpp, SQLite::Statement reused with reset() ===//
+
+#if ORMKIT_BENCH_HAVE_SQLITECPP
+class sqlitecpp_side {
+ public:
+  static constexpr const char* name = "SQLiteCpp";
+
+  sqlitecpp_side(const std::string& path, storage kind)
+      : db_(open(path, kind)),
+        insert_(db_, insert_sql),
+        get_(db_, get_sql),
+        all_(db_, all_sql),
+        update_(db_, update_sql),
+        erase_(db_, erase_sql) {}
+
+  void insert_all(std::vector<User>& users) {
+    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    for (auto& u : users) {
+      insert_.reset();
+      insert_.bindNoCopy(1, u.name);  // SQLITE_STATIC, as the raw side
+      insert_.bindNoCopy(2, u.email);
+      insert_.bind(3, u.age);
+      insert_.bind(4, u.score);
+      insert_.bind(5, u.active ? 1 : 0);
+      insert_.bindNoCopy(6, u.bio);
+      insert_.exec();
+      u.id = db_.getLastInsertRowid();
+    }
+    tx.commit();
+  }
+
+  auto get(std::int64_t id) -> User {
+    get_.reset();
+    get_.bind(1, id);
+    if (!get_.executeStep()) die("get(" + std::to_string(id) + ") found no row");
+    User u = read(get_);
+    get_.reset();  // ends the read, as the raw side does
+    return u;
+  }
+
+  auto find_all() -> std::vector<User> {
+    std::vector<User> out;
+    all_.reset();
+    while (all_.executeStep()) out.push_back(read(all_));
+    all_.reset();
+    return out;
+  }
+
+  void update_scores(std::vector<User>& users) {
+    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    for (const auto& u : users) {
+      update_.reset();
+      update_.bind(1, u.score);
+      update_.bind(2, u.id);
+      if (update_.exec() != 1) die("update found no row");
+    }
+    tx.commit();
+  }
+
+  void erase_all(const std::vector<User>& users) {
+    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    for (const auto& u : users) {
+      erase_.reset();
+      erase_.bind(1, u.id);
+      if (erase_.exec() != 1) die("erase found no row");
+    }
+    tx.commit();
+  }
+
+  auto count() -> std::int64_t { return db_.execAndGet(count_sql).getInt64(); }
+
+ private:
+  static auto open(const std::string& path, storage kind) -> SQLite::Database {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, busy_timeout_ms);
+    for (const char* p : pragmas) db.exec(p);
+    for (const auto& sql : table_ddl()) db.exec(sql);
+    check_pragmas(kind, [&](const char* sql) { return db.execAndGet(sql).getString(); });
+    return db;
+  }
+  static auto read(const SQLite::Statement& s) -> User {
+    return {s.getColumn(0).getInt64(), s.getColumn(1).getString(), s.getColumn(2).getString(),
+            s.getColumn(3).getInt(),   s.getColumn(4).getDouble(), s.getColumn(5).getInt() != 0,
+            s.getColumn(6).getString()};
+  }
+
+  SQLite::Database db_;
+  SQLite::Statement insert_, get_, all_, update_, erase_;
+};
+#endif
+
+//=== side 4: SOCI, prepared soci::statement with use/into bindings reused ===//
+
+#if ORMKIT_BENCH_HAVE_SOCI
+class soci_side {
+ public:
+  static constexpr const char* name = "SOCI";
+
+  soci_side(const std::string& path, storage kind)
+      : sql_(*soci::factory_sqlite3(), "db=" + path + " timeout=" + std::to_string(busy_timeout_ms / 1000)),
+        ready_(setup(sql_, kind)),
+        insert_((sql_.prepare << soci_insert_sql, soci::use(in_.name), soci::use(in_.email), soci::use(in_.age),
+                 soci::use(in_.score), soci::use(in_active_), soci::use(in_.bio))),
+        get_((sql_.prepare << soci_get_sql, soci::into(out_.id), soci::into(out_.name), soci::into(out_.email),
+              soci::into(out_.age), soci::into(out_.score), soci::into(out_active_), soci::into(out_.bio),
+              soci::use(key_))),
+        all_((sql_.prepare << all_sql, soci::into(out_.id), soci::into(out_.name), soci::into(out_.email),
+              soci::into(out_.age), soci::into(out_.score), soci::into(out_active_), soci::into(out_.bio))),
+        update_((sql_.prepare << soci_update_sql, soci::use(score_), soci::use(key_))),
+        erase_((sql_.prepare << soci_erase_sql, soci::use(key_))) {}
+
+  void insert_all(std::vector<User>& users) {
+    soci::transaction tx(sql_);
+    for (auto& u : users) {
+      // The statement is bound to in_: move each entity there and back (no copies).
+      in_ = std::move(u);
+      in_active_ = in_.active ? 1 : 0;
+      insert_.execute(true);
+      long long id = 0;
+      if (!sql_.get_last_insert_id("users", id)) die("no generated id");
+      in_.id = id;
+      u = std::move(in_);
+    }
+    tx.commit();
+  }
+
+  auto get(std::int64_t id) -> User {
+    key_ = id;
+    if (!get_.execute(true)) die("get(" + std::to_string(id) + ") found no row");
+    out_.active = out_active_ != 0;
+    return std::move(out_);
+  }
+
+  // execute(true) steps the SELECT once and leaves it there until the next execute, so
+  // after the last get the connection keeps a read snapshot open, and in WAL mode that
+  // stops checkpoints: the writes that follow would skip I/O the other sides do. The
+  // harness calls this after the get phase, untimed: one more step ends the statement.
+  void end_reads() {
+    if (get_.fetch()) die("get returned two rows");
+  }
+
+  auto find_all() -> std::vector<User> {
+    std::vector<User> out;
+    all_.execute();
+    while (all_.fetch()) {
+      out_.active = out_active_ != 0;
+      out.push_back(std::move(out_));
+    }
+    return out;
+  }
+
+  void update_scores(std::vector<User>& users) {
+    soci::transaction tx(sql_);
+    for (const auto& u : users) {
+      score_ = u.score;
+      key_ = u.id;
+      update_.execute(true);
+      if (update_.get_affected_rows() != 1) die("update found no row");
+    }
+    tx.commit();
+  }
+
+  void erase_all(const std::vector<User>& users) {
+    soci::transaction tx(sql_);
+    for (const auto& u : users) {
+      key_ = u.id;
+      erase_.execute(true);
+      if (erase_.get_affected_rows() != 1) die("erase found no row");
+    }
+    tx.commit();
+  }
+
+  auto count() -> std::int64_t {
+    long long n = -1;
+    sql_ << count_sql, soci::into(n);
+    return n;
+  }
+
+ private:
+  static auto setup(soci::session& sql, storage kind) -> bool {
+    for (const char* p : pragmas) {
+      std::string ignored;  // journal_mode answers with a row
+      sql << p, soci::into(ignored);
+    }
+    for (const auto& ddl : table_ddl()) sql << ddl;
+    check_pragmas(kind, [&](const char* q) {
+      std::string v;
+      sql << q, soci::into(v);
+      return v;
+    });
+    return true;
+  }
+
+  soci::session sql_;
+  bool ready_;
+  User in_{};
+  int in_active_ = 0;
+  User out_{};
+  int out_active_ = 0;
+  long long key_ = 0;
+  double score_ = 0;
+  soci::statement insert_, get_, all_, update_, erase_;
+};
+#endif
+
+//=== the harness ===//
+
+constexpr std::array<const char*, 5> phase_names{"insert", "get", "find_all", "update", "erase"};
+using phase_times = std::array<double, phase_names.size()>;  // seconds
+
+// A cheap digest of a fetched row, the same on every side.
+auto digest(const User& u) -> std::uint64_t {
+  return static_cast<std::uint64_t>(u.age) + u.name.size() + u.email.size() + u.bio.size() + (u.active ? 7u : 0u) +
+         static_cast<std::uint64_t>(std::llround(u.score * 4));
+}
+
+void check_rows(const std::vector<User>& got, const std::vector<User>& want, const char* phase) {
+  check(got.size() == want.size(),
+        std::string(phase) + ": " + std::to_string(got.size()) + " rows, expected " + std::to_string(want.size()));
+  for (std::size_t i = 0; i < want.size(); ++i)
+    if (got[i] != want[i])
+      die(std::string(phase) + ": row " + std::to_string(i) + " (id " + std::to_string(want[i].id) +
+          ") differs from what was written");
+}
+
+template <class Side>
+auto run_side(const mode& m, const std::string& file_path, const std::vector<User>& data,
+              const std::vector<std::size_t>& order, std::uint64_t want_digest) -> phase_times {
+  const std::string path = m.kind == storage::file ? file_path : ":memory:";
+  current_what = std::string(Side::name) + ", " + m.label;
+  current_path = path;
+  remove_db(path);
+  phase_times t{};
+  {
+    Side side(path, m.kind);
+    std::vector<User> users = data;
+
+    stopwatch w0;
+    side.insert_all(users);
+    t[0] = w0.seconds();
+    for (std::size_t i = 0; i < users.size(); ++i)
+      if (users[i].id <= (i ? users[i - 1].id : 0)) die("insert: the generated ids are not increasing");
+
+    std::uint64_t got_digest = 0;
+    stopwatch w1;
+    for (std::size_t i : order) {
+      const User u = side.get(users[i].id);
+      if (u.id != users[i].id) die("get(" + std::to_string(users[i].id) + ") returned another row");
+      got_digest += digest(u);
+    }
+    t[1] = w1.seconds();
+    if constexpr (requires { side.end_reads(); }) side.end_reads();
+    check(got_digest == want_digest, "get: the rows read differ from the rows written");
+
+    stopwatch w2;
+    const std::vector<User> all = side.find_all();
+    t[2] = w2.seconds();
+    check_rows(all, users, "find_all");
+
+    for (auto& u : users) u.score += 1.5;
+    stopwatch w3;
+    side.update_scores(users);
+    t[3] = w3.seconds();
+    check_rows(side.find_all(), users, "update");
+
+    stopwatch w4;
+    side.erase_all(users);
+    t[4] = w4.seconds();
+    check(side.count() == 0, "erase: rows are left");
+  }
+  remove_db(path);
+  current_path.clear();
+  current_what.clear();
+  return t;
+}
+
+struct side_entry {
+  const char* name;
+  phase_times (*run)(const mode&, const std::string&, const std::vector<User>&, const std::vector<std::size_t>&,
+                     std::uint64_t);
+};
+
+auto sides() -> std::vector<side_entry> {
+  std::vector<side_entry> out{{raw_side::name, &run_side<raw_side>}, {ormkit_side::name, &run_side<ormkit_side>}};
+#if ORMKIT_BENCH_HAVE_SQLITECPP
+  out.push_back({sqlitecpp_side::name, &run_side<sqlitecpp_side>});
+#endif
+#if ORMKIT_BENCH_HAVE_SOCI
+  out.push_back({soci_side::name, &run_side<soci_side>});
+#endif
+  return out;
+}
+
+auto median(std::vector<double> v) -> double {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+auto parse_count(const char* text, const char* flag) -> std::size_t {
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(text, &end, 10);
+  if (end == text || *end != '\0' || v == 0 || text[0] == '-')
+    die(std::string(flag) + " needs a positive number, got \"" + text + "\"");
+  return static_cast<std::size_t>(v);
+}
+
+void usage(const char* argv0) {
+  std::fprintf(stderr,
+               "usage: %s [--rows N] [--runs K] [--only memory|file]\n"
+               "  --rows N   rows per phase (default 100000)\n"
+               "  --runs K   runs; each phase reports the median (default 5)\n"
+               "  --only M   time one storage mode: memory (:memory:) or file (WAL file in /tmp)\n",
+               argv0);
+}
+
+auto build_note() -> std::string {
+  std::string note;
+#if !defined(__OPTIMIZE__)
+  note += "unoptimized build";
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+  note += note.empty() ? "AddressSanitizer build" : ", AddressSanitizer";
+#endif
+  return note;
+}
+
+}  // namespace
+
+auto main(int argc, char** argv) -> int try {
+  std::size_t rows = 100000;
+  std::size_t runs = 5;
+  std::vector<mode> modes{{storage::file, "WAL file in /tmp"}, {storage::memory, ":memory:"}};
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if ((arg == "--rows" || arg == "--runs") && i + 1 < argc) {
+      const char* flag = argv[i++];
+      (arg == "--rows" ? rows : runs) = parse_count(argv[i], flag);
+    } else if (arg == "--only" && i + 1 < argc) {
+      const std::string_view which = argv[++i];
+      if (which != "memory" && which != "file") {
+        usage(argv[0]);
+        return 2;
+      }
+      std::erase_if(modes, [&](const mode& m) { return (m.kind == storage::file) != (which == "file"); });
+    } else {
+      usage(argv[0]);
+      return arg == "--help" || arg == "-h" ? 0 : 2;
+    }
+  }
+
+  const auto data = make_users(rows);
+  std::vector<std::size_t> order(rows);
+  for (std::size_t i = 0; i < rows; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(42));  // fixed seed: the same order for every side
+  std::uint64_t want_digest = 0;
+  for (const auto& u : data) want_digest += digest(u);
+
+  const auto all_sides = sides();
+  const std::string file_path = "/tmp/ormkit_sqlite_bench_" + std::to_string(::getpid()) + ".db";
+
+  // times[mode][side][phase]: one entry per run
+  std::vector<std::vector<std::array<std::vector<double>, phase_names.size()>>> times(
+      modes.size(), std::vector<std::array<std::vector<double>, phase_names.size()>>(all_sides.size()));
+  for (std::size_t run = 0; run < runs; ++run) {
+    for (std::size_t m = 0; m < modes.size(); ++m) {
+      // Rotate which side goes first, so none always gets the warmest (or coldest) machine.
+      for (std::size_t k = 0; k < all_sides.size(); ++k) {
+        const std::size_t s = (run + k) % all_sides.size();
+        const phase_times t = all_sides[s].run(modes[m], file_path, data, order, want_digest);
+        for (std::size_t p = 0; p < phase_names.size(); ++p) times[m][s][p].push_back(t[p]);
+      }
+    }
+  }
+
+  std::printf("ormkit_sqlite_bench: SQLite %s (headers %s); N = %zu rows; median of %zu runs, sides interleaved\n",
+              sqlite3_libversion(), SQLITE_VERSION, rows, runs);
+  std::printf(
+      "every side: the same table and pragmas (journal_mode=WAL for the file, synchronous=NORMAL, "
+      "foreign_keys=ON, busy_timeout=%d ms)\n",
+      busy_timeout_ms);
+  std::printf("sides: raw sqlite3 (prepared statements reused), ormkit %s (repository<User>)", ORMKIT_VERSION_STRING);
+#if ORMKIT_BENCH_HAVE_SQLITECPP
+  std::printf(", SQLiteCpp %s", SQLITECPP_VERSION);
+#endif
+#if ORMKIT_BENCH_HAVE_SOCI
+  std::printf(", SOCI %d.%d.%d", SOCI_VERSION / 100000, SOCI_VERSION / 100 % 1000, SOCI_VERSION % 100);
+#endif
+  std::printf("\n");
+#if !ORMKIT_BENCH_HAVE_SQLITECPP
+  std::printf("SQLiteCpp: not built (CMake package SQLiteCpp not found at configure time)\n");
+#endif
+#if !ORMKIT_BENCH_HAVE_SOCI
+  std::printf("SOCI: not built (soci_core/soci_sqlite3 not found at configure time)\n");
+#endif
+  if (const std::string note = build_note(); !note.empty())
+    std::printf("note: %s; these timings say nothing about release performance\n", note.c_str());
+
+  const auto n = static_cast<double>(rows);
+  for (std::size_t m = 0; m < modes.size(); ++m) {
+    std::printf("\n### %s (microseconds per row)\n\n| phase    |", modes[m].label);
+    for (std::size_t s = 0; s < all_sides.size(); ++s) {
+      std::printf(" %9s |", all_sides[s].name);
+      if (s > 0) std::printf(" %13s |", (std::string(all_sides[s].name) + "/raw").c_str());
+    }
+    std::printf("\n|----------|");
+    for (std::size_t s = 0; s < all_sides.size(); ++s)
+      std::printf(s > 0 ? "----------:|--------------:|" : "----------:|");
+    std::printf("\n");
+    for (std::size_t p = 0; p < phase_names.size(); ++p) {
+      std::printf("| %-8s |", phase_names[p]);
+      const double raw = median(times[m][0][p]);
+      for (std::size_t s = 0; s < all_sides.size(); ++s) {
+        const double t = median(times[m][s][p]);
+        std::printf(" %9.3f |", t * 1e6 / n);
+        if (s > 0) std::printf(" %12.2fx |", raw > 0 ? t / raw : 0.0);
+      }
+      std::printf("\n");
+    }
+  }
+  return 0;
+} catch (const std::exception& e) {
+  die(std::string("exception: ") + e.what());
+}

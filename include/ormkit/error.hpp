@@ -43,6 +43,7 @@ enum class errc {
   commit_unknown = 15,    ///< the outcome of a commit is unknown (connection lost mid-commit)
   unsupported = 16,       ///< the backend does not support the operation
   backend_error = 17,     ///< any other backend failure; `error::native` has the details
+  rejected = 18,          ///< a hook vetoed the operation (nothing was written)
 };
 
 /// Returns the stable name of `code` ("not_found", ...), or "unknown".
@@ -65,6 +66,7 @@ enum class errc {
     case errc::commit_unknown: return "commit_unknown";
     case errc::unsupported: return "unsupported";
     case errc::backend_error: return "backend_error";
+    case errc::rejected: return "rejected";
   }
   return "unknown";
 }

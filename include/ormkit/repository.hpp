@@ -322,10 +322,10 @@ struct entity_functions {
   // Sink that decodes rows into a std::vector<T>.
   static auto push_row(void* context, std::span<const value_view> row) -> status {
     auto& out = *static_cast<std::vector<T>*>(context);
-    T e{};
-    ORMKIT_TRY(decode(row, &e));
-    out.push_back(std::move(e));
-    return {};
+    // Decoded in place: no entity moved per row.
+    auto st = decode(row, &out.emplace_back());
+    if (!st) out.pop_back();
+    return st;
   }
 };
 
@@ -395,6 +395,17 @@ class repository {
     return e;
   }
 
+  /// Inserts (or with `replace`, upserts) `e` exactly as given: created_at, updated_at
+  /// and version are kept, not stamped. For imports and restores; validated like insert.
+  auto insert_as_stored(T e, bool replace = false) -> result<T> {
+    if (replace) {
+      ORMKIT_TRY(core_.upsert(&e, true));
+    } else {
+      ORMKIT_TRY(core_.insert(&e, true));
+    }
+    return e;
+  }
+
   /// Erases the row with `key` (sets the soft-delete column when there is one). Errors: not_found.
   auto erase(const primary_key_t<T>& key) -> status {
     static_assert(has_primary_key_v<T>, "ormkit: erase(key) needs a primary key; use erase_where()");
@@ -461,6 +472,7 @@ class repository {
     q.where = core_.live(core_.keys_filter(encoded, keys.size()), false);
     std::vector<T> rows;
     ORMKIT_TRY(core_.fetch(q, {&rows, &fns::push_row}));
+    notify_loaded(rows);
     std::map<std::vector<value>, std::size_t, row_less> by_key;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       std::vector<value> k;
@@ -480,6 +492,7 @@ class repository {
   auto find(const query<T>& q) const -> result<std::vector<T>> {
     std::vector<T> out;
     ORMKIT_TRY(core_.fetch(finish(q), {&out, &fns::push_row}));
+    notify_loaded(out);
     return out;
   }
   auto find(condition<T> c) const -> result<std::vector<T>> { return find(query<T>(std::move(c))); }
@@ -561,6 +574,11 @@ class repository {
   static auto key_of(const T& e) -> primary_key_t<T> { return fns::key_of(e); }
 
  private:
+  void notify_loaded(const std::vector<T>& rows) const {
+    if (core_.observer() == nullptr) return;
+    for (const auto& e : rows) core_.notify_loaded(&e);
+  }
+
   auto finish(const query<T>& q) const -> query_spec {
     auto s = q.spec();
     s.where = core_.live(std::move(s.where), q.include_deleted());

@@ -242,6 +242,7 @@ TEST_CASE("errc: is an error_code enum in the ormkit category", "[result][error]
   CHECK(ormkit::to_string(errc::schema_mismatch) == "schema_mismatch");
   CHECK(ormkit::to_string(errc::commit_unknown) == "commit_unknown");
   CHECK(ormkit::to_string(errc::backend_error) == "backend_error");
+  CHECK(ormkit::to_string(errc::rejected) == "rejected");
   CHECK(ormkit::to_string(static_cast<errc>(99)) == "unknown");
 
   CHECK(ormkit::is_transient(errc::busy));

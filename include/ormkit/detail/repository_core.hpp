@@ -11,6 +11,7 @@
 // however many entities there are. repository.hpp is the thin typed half.
 
 #include <ormkit/backend.hpp>
+#include <ormkit/observer.hpp>
 #include <ormkit/query.hpp>
 #include <ormkit/result.hpp>
 #include <ormkit/schema.hpp>
@@ -20,9 +21,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <new>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace ormkit {
@@ -36,6 +39,8 @@ struct repository_options {
   std::chrono::system_clock::time_point (*clock)() = &system_now;
   /// Largest text or blob value a write accepts, in bytes (SQLite's default limit).
   std::size_t max_value_bytes = 1'000'000'000;
+  /// Told about every operation (hooks, metrics); may veto writes. Not owned.
+  repository_observer* observer = nullptr;
 };
 
 namespace detail {
@@ -135,8 +140,9 @@ class repository_core {
   [[nodiscard]] auto backend() const -> backend_ref { return backend_; }
   [[nodiscard]] auto schema() const -> const table_schema& { return *schema_; }
 
-  auto insert(void* e) -> status {
-    ops_->stamp(e, now(), true);
+  // as_stored: keep the entity's timestamps and version exactly (imports, restores).
+  auto insert_impl(void* e, bool as_stored = false) -> status {
+    if (!as_stored) ops_->stamp(e, now(), true);
     ORMKIT_TRY(ops_->validate(e));
     row_buffer buf(width(), ops_->encode_needs_scratch);
     ORMKIT_TRY(ops_->encode(e, buf.values(), buf.views()));
@@ -148,7 +154,7 @@ class repository_core {
   }
 
   // `items` points at `count` entities `stride` bytes apart (a std::vector<T>'s data).
-  auto insert_many(void* items, std::size_t count, std::size_t stride) -> status {
+  auto insert_many_impl(void* items, std::size_t count, std::size_t stride) -> status {
     const std::size_t w = width();
     std::vector<value> scratch(count * w);
     std::vector<value_view> views(count * w);
@@ -169,7 +175,7 @@ class repository_core {
   }
 
   // Updates `chosen` columns (plus version and updated_at) of the row with e's key.
-  auto update(void* e, std::span<const std::size_t> chosen) -> status {
+  auto update_impl(void* e, std::span<const std::size_t> chosen) -> status {
     const auto& s = schema();
     const std::int64_t old_version = ops_->version(e);
     ops_->stamp(e, now(), false);
@@ -218,13 +224,13 @@ class repository_core {
                                           " is stale, stored version is " + probe.text + ")");
   }
 
-  auto upsert(void* e) -> status {
+  auto upsert_impl(void* e, bool as_stored = false) -> status {
     const auto& s = schema();
-    if (s.version) {
+    if (s.version && !as_stored) {
       auto v = ops_->version(e);
       if (v != 0) ops_->set_version(e, v + 1);
     }
-    ops_->stamp(e, now(), true);
+    if (!as_stored) ops_->stamp(e, now(), true);
     ORMKIT_TRY(ops_->validate(e));
     row_buffer buf(width(), ops_->encode_needs_scratch);
     ORMKIT_TRY(ops_->encode(e, buf.values(), buf.views()));
@@ -254,7 +260,7 @@ class repository_core {
   }
 
   // Erases (or soft-deletes) rows matching `filter`.
-  auto erase(expr filter) -> result<std::uint64_t> {
+  auto erase_impl(expr filter) -> result<std::uint64_t> {
     const auto& s = schema();
     filter = live(std::move(filter), false);
     ORMKIT_TRY(check_expr(filter));
@@ -268,7 +274,7 @@ class repository_core {
     return backend_.erase(s, filter);
   }
 
-  auto erase_key(const void* key) -> status {
+  auto erase_key_impl(const void* key) -> status {
     const auto& s = schema();
     key_buffer k(s.primary_key.size());
     ORMKIT_TRY(ops_->key_views(key, k.values(), k.views()));
@@ -288,7 +294,7 @@ class repository_core {
     return {};
   }
 
-  auto restore(const void* key) -> status {
+  auto restore_impl(const void* key) -> status {
     const auto& s = schema();
     key_buffer k(s.primary_key.size());
     ORMKIT_TRY(ops_->key_views(key, k.values(), k.views()));
@@ -303,7 +309,7 @@ class repository_core {
   }
 
   // Reads the row with `key` into `out`; false when there is none.
-  auto get(const void* key, void* out) const -> result<bool> {
+  auto get_impl(const void* key, void* out) const -> result<bool> {
     const auto& s = schema();
     key_buffer k(s.primary_key.size());
     ORMKIT_TRY(ops_->key_views(key, k.values(), k.views()));
@@ -311,13 +317,79 @@ class repository_core {
     return backend_.get_key(s, key_spec{k.views(), std::nullopt, false}, row_sink{&into, &decode_target::read});
   }
 
+  //=== observed entry points (repository_options::observer) ===//
+
+  auto insert(void* e, bool as_stored = false) -> status {
+    return observed(operation::insert, e, nullptr, true, [&] { return insert_impl(e, as_stored); });
+  }
+  auto insert_many(void* items, std::size_t count, std::size_t stride) -> status {
+    if (opts_.observer) {
+      auto* base = static_cast<unsigned char*>(items);
+      for (std::size_t i = 0; i < count; ++i)
+        if (auto st = veto(operation::insert, base + i * stride, nullptr); !st) return with_suffix(std::move(st).error(), i);
+    }
+    return observed(operation::insert, nullptr, nullptr, false, [&] { return insert_many_impl(items, count, stride); },
+                    count);
+  }
+  auto update(void* e, std::span<const std::size_t> chosen) -> status {
+    return observed(operation::update, e, nullptr, true, [&] { return update_impl(e, chosen); });
+  }
+  auto upsert(void* e, bool as_stored = false) -> status {
+    return observed(operation::upsert, e, nullptr, true, [&] { return upsert_impl(e, as_stored); });
+  }
+  auto erase(expr filter) -> result<std::uint64_t> {
+    return observed(operation::erase, nullptr, nullptr, true, [&] { return erase_impl(std::move(filter)); });
+  }
+  auto erase_key(const void* key) -> status {
+    return observed(operation::erase, nullptr, key, true, [&] { return erase_key_impl(key); });
+  }
+  auto restore(const void* key) -> status {
+    return observed(operation::restore, nullptr, key, true, [&] { return restore_impl(key); });
+  }
+  auto get(const void* key, void* out) const -> result<bool> {
+    if (!opts_.observer) return get_impl(key, out);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = get_impl(key, out);
+    const bool found = r && *r;
+    report(operation::get, found ? out : nullptr, key, found ? 1 : 0, t0, r ? nullptr : &r.error());
+    if (found) notify_loaded(out);
+    return r;
+  }
+  auto fetch(const query_spec& q, row_sink sink) const -> status {
+    if (!opts_.observer) return fetch_impl(q, sink);
+    struct counting {
+      row_sink inner;
+      std::uint64_t rows = 0;
+      static auto fn(void* self, std::span<const value_view> row) -> status {
+        auto& c = *static_cast<counting*>(self);
+        ++c.rows;
+        return c.inner.fn(c.inner.context, row);
+      }
+    } counter{sink};
+    const auto t0 = std::chrono::steady_clock::now();
+    auto st = fetch_impl(q, row_sink{&counter, &counting::fn});
+    report(operation::find, nullptr, nullptr, counter.rows, t0, st ? nullptr : &st.error());
+    return st;
+  }
+
+  // Tells the observer about one entity a read materialised.
+  void notify_loaded(const void* entity) const noexcept {
+    if (!opts_.observer) return;
+    operation_event ev{operation::get, schema_, entity, nullptr, 1, {}, nullptr};
+    try {
+      opts_.observer->loaded(ev);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the read has happened; an observer cannot undo it
+    }
+  }
+  [[nodiscard]] auto observer() const noexcept -> repository_observer* { return opts_.observer; }
+
   auto not_found_key(const void* key) const -> ormkit::error {
     std::vector<value> k;
     (void)ops_->encode_key(key, k);
     return not_found(k);
   }
 
-  auto fetch(const query_spec& q, row_sink sink) const -> status {
+  auto fetch_impl(const query_spec& q, row_sink sink) const -> status {
     ORMKIT_TRY(check_expr(q.where));
     auto c = backend_.select(schema(), q);
     if (!c) return std::move(c).error();
@@ -390,6 +462,60 @@ class repository_core {
 
  private:
   [[nodiscard]] auto width() const -> std::size_t { return schema().columns.size(); }
+
+  // Asks the observer whether `op` may go ahead. A throwing observer vetoes it.
+  auto veto(operation op, const void* entity, const void* key) const -> status {
+    if (!opts_.observer) return {};
+    operation_event ev{op, schema_, entity, key, 0, {}, nullptr};
+    try {
+      auto st = opts_.observer->before(ev);
+      if (!st) return st;
+    } catch (const std::exception& x) {
+      return unexpected(errc::rejected, std::string(schema().name) + ": " + std::string(to_string(op)) +
+                                            " vetoed by a hook: " + x.what());
+    } catch (...) {
+      return unexpected(errc::rejected, std::string(schema().name) + ": " + std::string(to_string(op)) +
+                                            " vetoed by a hook (a non-standard exception)");
+    }
+    return {};
+  }
+
+  void report(operation op, const void* entity, const void* key, std::uint64_t rows,
+              std::chrono::steady_clock::time_point t0, const ormkit::error* failure) const noexcept {
+    if (!opts_.observer) return;
+    operation_event ev{op, schema_, entity, key, rows,
+                       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0),
+                       failure};
+    try {
+      opts_.observer->after(ev);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the operation has happened; an observer cannot undo it
+    }
+  }
+
+  template <class R>
+  static auto rows_of(const R& r, std::uint64_t single) -> std::uint64_t {
+    if constexpr (std::is_same_v<R, status>) return r ? single : 0;
+    else if constexpr (std::is_same_v<R, result<std::uint64_t>>) return r ? *r : 0;
+    else return 0;
+  }
+
+  // Runs `body` between the observer's before (when `check` and it has one) and after.
+  // `rows`: what a successful status-returning body reports.
+  template <class Body>
+  auto observed(operation op, const void* entity, const void* key, bool check, Body&& body,
+                std::uint64_t rows = 1) const -> decltype(body()) {
+    if (!opts_.observer) return body();
+    const auto t0 = std::chrono::steady_clock::now();
+    if (check) {
+      if (auto st = veto(op, entity, key); !st) {
+        report(op, entity, key, 0, t0, &st.error());
+        return std::move(st).error();
+      }
+    }
+    auto r = body();
+    report(op, entity, key, rows_of(r, rows), t0, r ? nullptr : &r.error());
+    return r;
+  }
 
   // The time for timestamp columns; the clock is not read for entities without them.
   [[nodiscard]] auto now() const -> time_point {

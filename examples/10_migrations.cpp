@@ -73,7 +73,7 @@ int main() {
   });
 
   fmt::print("-- plan up to version 2\n");
-  for (const auto& p : m.plan_to(2).value()) fmt::print("{} {}:\n{}\n", p.version, p.name, p.sql);
+  for (const auto& p : m.plan_to(2).value()) fmt::print("{} {}:\n{}\n", p.version, p.name, p.text);
   fmt::print("applied {}\n", m.migrate_to(2).value());
   db->execute(
         R"(INSERT INTO "customers" ("email", "name") VALUES ('ann@example.com', 'Ann'), ('bob@mail.test', 'Bob'))")
@@ -150,4 +150,4 @@ int main() {
 // rolled back 3
 // version 2, columns: id email name phone
 // -- a changed step
-// [ormkit.schema_mismatch] migration 2 "add column customers.phone": was applied with checksum 7686bb7fd28ff4f6 but the step's is now b53dea2c2b3de292; applied steps must not change
+// [ormkit.schema_mismatch] migration 2 "add column customers.phone": was applied with checksum 6ea22a08a230686a but the step's is now b53dea2c2b3de292; applied steps must not change

@@ -1,5 +1,6 @@
 # Runs one example and compares its stdout with the `// Expected output:` block that ends
-# its source (cmake -P). Inputs (-D): EXE (the program), SOURCE (its .cpp).
+# its source (cmake -P). Inputs (-D): EXE (the program), SOURCE (its .cpp), ARGS (optional:
+# the program's arguments, split as a shell would).
 #
 # The block is every line after the last `// Expected output:` line; each must start with
 # `//`, and `// ` (or a bare `//`) is stripped. Trailing whitespace on each line and trailing
@@ -47,7 +48,8 @@ function(normalize var)
   set(${var} "${s}" PARENT_SCOPE)
 endfunction()
 
-execute_process(COMMAND "${EXE}" RESULT_VARIABLE rc OUTPUT_VARIABLE actual ERROR_VARIABLE errors)
+separate_arguments(args UNIX_COMMAND "${ARGS}")
+execute_process(COMMAND "${EXE}" ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE actual ERROR_VARIABLE errors)
 if(NOT errors STREQUAL "")
   message("---- stderr ----\n${errors}---- end stderr ----")
 endif()

@@ -20,6 +20,15 @@
 // Tables are created on first use; `ensure_table` does it explicitly and
 // checks a loaded table's columns against the schema.
 //
+// Schema changes (for migrations and tools: ormkit/migration/memory.hpp drives
+// them): create, drop and rename tables, add, drop and rename columns on the
+// stored rows, create and drop indexes. Each is one write like any other: inside
+// the calling thread's transaction it is undone by rollback together with the
+// row writes; outside one it is saved at once. A table whose columns change is
+// detached from its entity schema and checked again on its next use. The backend
+// records each table's indexes (name, columns, unique) for migrations and drift;
+// unique keys are enforced from the entity's descriptor.
+//
 // Example:
 //
 //   ormkit::memory::backend db;                       // transient
@@ -31,7 +40,9 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,12 +59,31 @@ namespace ormkit::memory {
 using row = std::vector<value>;
 using row_ptr = std::shared_ptr<const row>;
 
-/// One table's persistent state: column names, key counter, rows by row id.
+/// An index as the backend records it.
+struct stored_index {
+  std::string name;
+  std::vector<std::string> columns;
+  bool unique = false;
+
+  friend auto operator==(const stored_index&, const stored_index&) -> bool = default;
+};
+
+/// One table's persistent state: column names, key counter, rows by row id, indexes.
 struct table_data {
   std::vector<std::string> columns;
   std::int64_t next_id = 1;     ///< next auto-increment value (never reused)
   std::int64_t next_rowid = 1;  ///< insertion order
   std::map<std::int64_t, row_ptr> rows;
+  std::vector<stored_index> indexes;  ///< created with the table, by first use or by migrations
+  bool indexes_known = true;          ///< false: loaded without index records (first use adopts the entity's)
+};
+
+/// What `backend::describe_table` reports.
+struct table_description {
+  std::vector<std::string> columns;
+  std::vector<stored_index> indexes;
+  bool indexes_known = true;  ///< false: loaded without index records, not used since (drift skips indexes)
+  std::size_t rows = 0;
 };
 
 /// Everything a durable store saves and loads.
@@ -360,6 +390,251 @@ class backend {
     return persist();
   }
 
+  //=== schema changes (for migrations and tools) ===//
+
+  /// True when a table called `name` exists.
+  [[nodiscard]] auto has_table(std::string_view name) const -> bool {
+    auto l = lock();
+    return tables_.find(name) != tables_.end();
+  }
+
+  /// The names of the tables, sorted.
+  [[nodiscard]] auto table_names() const -> std::vector<std::string> {
+    auto l = lock();
+    std::vector<std::string> out;
+    for (const auto& [name, t] : tables_) out.push_back(name);
+    return out;
+  }
+
+  /// The columns and indexes of table `name`; nullopt when it does not exist.
+  [[nodiscard]] auto describe_table(std::string_view name) const -> std::optional<table_description> {
+    auto l = lock();
+    auto it = tables_.find(name);
+    if (it == tables_.end()) return std::nullopt;
+    const table_data& d = it->second.data;
+    return table_description{d.columns, d.indexes, d.indexes_known, d.rows.size()};
+  }
+
+  /// Creates an empty table with `columns` (a no-op when `name` exists, as CREATE TABLE
+  /// IF NOT EXISTS). Errors: invalid_argument (no columns, a column named twice).
+  auto create_table(std::string_view name, std::vector<std::string> columns) -> status {
+    return schema_change([&]() -> status {
+      if (tables_.find(name) != tables_.end()) return {};
+      if (columns.empty())
+        return unexpected(errc::invalid_argument, std::string(name) + ": a table needs at least one column");
+      for (std::size_t i = 0; i < columns.size(); ++i)
+        for (std::size_t j = 0; j < i; ++j)
+          if (columns[i] == columns[j])
+            return unexpected(errc::invalid_argument,
+                              std::string(name) + ": column " + columns[i] + " appears twice");
+      table t;
+      t.data.columns = std::move(columns);
+      tables_.emplace(std::string(name), std::move(t));
+      undo_.push_back({nullptr, 0, nullptr, 0, [this, n = std::string(name)] { tables_.erase(n); }});
+      return {};
+    });
+  }
+
+  /// Drops table `name` with its rows and indexes (a no-op when it does not exist).
+  /// Errors: conflict (rows of another table still reference it through a foreign key).
+  auto drop_table(std::string_view name) -> status {
+    return schema_change([&]() -> status {
+      auto it = tables_.find(name);
+      if (it == tables_.end()) return {};
+      for (const auto& [child_name, child] : tables_) {
+        if (!child.schema || &child == &it->second) continue;
+        for (std::size_t c = 0; c < child.schema->columns.size(); ++c) {
+          const auto& ref = child.schema->columns[c].references;
+          if (!ref || ref->table != name) continue;
+          for (const auto& [rowid, r] : child.data.rows)
+            if ((*r)[c].index() != 0)
+              return unexpected(errc::conflict,
+                                std::string(name) + ": cannot drop the table: rows of " + child_name + "." +
+                                    std::string(child.schema->columns[c].name) + " still reference it (foreign key)",
+                                "foreign key");
+        }
+      }
+      auto node = std::make_shared<decltype(tables_)::node_type>(tables_.extract(it));
+      undo_.push_back({nullptr, 0, nullptr, 0, [this, node] { tables_.insert(std::move(*node)); }});
+      return {};
+    });
+  }
+
+  /// Renames table `from` to `to`. Errors: schema_mismatch (`from` missing, `to` taken).
+  auto rename_table(std::string_view from, std::string_view to) -> status {
+    return schema_change([&]() -> status {
+      auto it = tables_.find(from);
+      if (it == tables_.end())
+        return unexpected(errc::schema_mismatch, std::string(from) + ": no such table (renaming it to " +
+                                                     std::string(to) + ")");
+      if (tables_.find(to) != tables_.end())
+        return unexpected(errc::schema_mismatch,
+                          std::string(to) + ": a table of that name exists (renaming " + std::string(from) + ")");
+      change_table(it->second);
+      auto node = tables_.extract(it);
+      node.key() = std::string(to);
+      tables_.insert(std::move(node));
+      undo_.push_back({nullptr, 0, nullptr, 0, [this, f = std::string(from), t = std::string(to)] {
+                         auto n = tables_.extract(t);
+                         n.key() = f;
+                         tables_.insert(std::move(n));
+                       }});
+      return {};
+    });
+  }
+
+  /// Adds column `column` to every row of `table`, holding `fill` (its default, or
+  /// NULL), after column `after` (at the end when `after` is empty or unknown).
+  /// Errors: schema_mismatch (no such table, the column exists), invalid_argument (a
+  /// NOT NULL column filled with NULL while the table has rows).
+  auto add_column(std::string_view table, std::string_view column, value fill, bool nullable,
+                  std::string_view after = {}) -> status {
+    return schema_change([&]() -> status {
+      const std::string subject = std::string(table) + "." + std::string(column);
+      auto it = tables_.find(table);
+      if (it == tables_.end()) return unexpected(errc::schema_mismatch, subject + ": no such table " + std::string(table));
+      struct table& t = it->second;
+      auto& cols = t.data.columns;
+      if (std::find(cols.begin(), cols.end(), column) != cols.end())
+        return unexpected(errc::schema_mismatch, subject + ": the column exists");
+      if (!nullable && fill.index() == 0 && !t.data.rows.empty())
+        return unexpected(errc::invalid_argument,
+                          subject + ": a NOT NULL column without a default cannot be added to a table with rows (" +
+                              std::to_string(t.data.rows.size()) + "); give it a default");
+      auto pos = cols.size();
+      if (auto a = std::find(cols.begin(), cols.end(), after); !after.empty() && a != cols.end())
+        pos = static_cast<std::size_t>(a - cols.begin()) + 1;
+      change_table(t);
+      cols.insert(cols.begin() + static_cast<std::ptrdiff_t>(pos), std::string(column));
+      for (auto& [rowid, r] : t.data.rows) {
+        auto next = std::make_shared<row>(*r);
+        next->insert(next->begin() + static_cast<std::ptrdiff_t>(pos), fill);
+        r = std::move(next);
+      }
+      return {};
+    });
+  }
+
+  /// Drops column `column` from `table` and every row; the indexes over it go too.
+  /// Errors: schema_mismatch (no such table or column), invalid_argument (the table's
+  /// only column, or part of the primary key of the entity using the table).
+  auto drop_column(std::string_view table, std::string_view column) -> status {
+    return schema_change([&]() -> status {
+      const std::string subject = std::string(table) + "." + std::string(column);
+      auto it = tables_.find(table);
+      if (it == tables_.end()) return unexpected(errc::schema_mismatch, subject + ": no such table " + std::string(table));
+      struct table& t = it->second;
+      auto& cols = t.data.columns;
+      auto c = std::find(cols.begin(), cols.end(), column);
+      if (c == cols.end()) return unexpected(errc::schema_mismatch, subject + ": no such column");
+      const auto pos = static_cast<std::size_t>(c - cols.begin());
+      if (cols.size() == 1)
+        return unexpected(errc::invalid_argument, subject + ": is the only column of " + std::string(table));
+      if (t.schema)
+        for (std::size_t k : t.schema->primary_key)
+          if (t.schema->columns[k].name == column)
+            return unexpected(errc::invalid_argument, subject + ": is part of the primary key; it cannot be dropped");
+      change_table(t);
+      cols.erase(c);
+      for (auto& [rowid, r] : t.data.rows) {
+        auto next = std::make_shared<row>(*r);
+        next->erase(next->begin() + static_cast<std::ptrdiff_t>(pos));
+        r = std::move(next);
+      }
+      auto& ix = t.data.indexes;
+      ix.erase(std::remove_if(ix.begin(), ix.end(),
+                              [&](const stored_index& i) {
+                                return std::find(i.columns.begin(), i.columns.end(), column) != i.columns.end();
+                              }),
+               ix.end());
+      return {};
+    });
+  }
+
+  /// Renames column `from` of `table` to `to` (in its indexes too).
+  /// Errors: schema_mismatch (no such table or column, `to` exists).
+  auto rename_column(std::string_view table, std::string_view from, std::string_view to) -> status {
+    return schema_change([&]() -> status {
+      const std::string subject = std::string(table) + "." + std::string(from);
+      auto it = tables_.find(table);
+      if (it == tables_.end()) return unexpected(errc::schema_mismatch, subject + ": no such table " + std::string(table));
+      struct table& t = it->second;
+      auto& cols = t.data.columns;
+      auto c = std::find(cols.begin(), cols.end(), from);
+      if (c == cols.end()) return unexpected(errc::schema_mismatch, subject + ": no such column");
+      if (std::find(cols.begin(), cols.end(), to) != cols.end())
+        return unexpected(errc::schema_mismatch,
+                          subject + ": cannot rename it to " + std::string(to) + ", which is another column");
+      change_table(t);
+      *c = std::string(to);
+      for (auto& ix : t.data.indexes)
+        for (auto& n : ix.columns)
+          if (n == from) n = std::string(to);
+      return {};
+    });
+  }
+
+  /// Creates index `ix` on `table` (a no-op when an index of that name exists, as
+  /// CREATE INDEX IF NOT EXISTS). A unique index is checked against the stored rows.
+  /// Errors: schema_mismatch (no such table, a column it lacks), conflict (two rows
+  /// share a value of a unique index; NULLs never clash).
+  auto create_index(std::string_view table, stored_index ix) -> status {
+    return schema_change([&]() -> status {
+      auto it = tables_.find(table);
+      if (it == tables_.end())
+        return unexpected(errc::schema_mismatch, std::string(table) + ": no such table (creating index " + ix.name + ")");
+      for (const auto& [name, other] : tables_)
+        for (const auto& existing : other.data.indexes)
+          if (existing.name == ix.name) return {};
+      struct table& t = it->second;
+      std::vector<std::size_t> pos;
+      for (const auto& c : ix.columns) {
+        auto f = std::find(t.data.columns.begin(), t.data.columns.end(), c);
+        if (f == t.data.columns.end())
+          return unexpected(errc::schema_mismatch,
+                            std::string(table) + ": index " + ix.name + " names column " + c + ", which the table lacks");
+        pos.push_back(static_cast<std::size_t>(f - t.data.columns.begin()));
+      }
+      if (ix.unique) {
+        std::map<std::vector<value>, std::int64_t, row_less> seen;
+        for (const auto& [rowid, r] : t.data.rows) {
+          std::vector<value> key;
+          for (std::size_t p : pos) key.push_back((*r)[p]);
+          if (has_null(key)) continue;
+          if (!seen.emplace(key, rowid).second) {
+            std::string cols, shown;
+            for (std::size_t i = 0; i < key.size(); ++i) {
+              cols += (i ? ", " : "") + ix.columns[i];
+              shown += (i ? ", " : "") + to_display(key[i]);
+            }
+            if (key.size() > 1) cols = "(" + cols + ")", shown = "(" + shown + ")";
+            return unexpected(errc::conflict, std::string(table) + "." + cols + ": value " + shown +
+                                                  " appears in more than one row; cannot create unique index " + ix.name,
+                              ix.name);
+          }
+        }
+      }
+      save_indexes(t);
+      t.data.indexes.push_back(std::move(ix));
+      return {};
+    });
+  }
+
+  /// Drops the index called `name`, whichever table has it (a no-op when none does).
+  auto drop_index(std::string_view name) -> status {
+    return schema_change([&]() -> status {
+      for (auto& [tname, t] : tables_) {
+        auto& ix = t.data.indexes;
+        auto f = std::find_if(ix.begin(), ix.end(), [&](const stored_index& i) { return i.name == name; });
+        if (f == ix.end()) continue;
+        save_indexes(t);
+        ix.erase(f);
+        return {};
+      }
+      return {};
+    });
+  }
+
  private:
   struct table {
     const table_schema* schema = nullptr;  // null until attached (loaded from a store)
@@ -368,13 +643,38 @@ class backend {
     std::vector<std::map<std::vector<value>, std::int64_t, row_less>> uniques;  // parallel to unique indexes
   };
 
-  // Undo log entry: the row `rowid` of `t` had `before` (null: it did not exist).
+  // Undo log entry: the row `rowid` of `t` had `before` (null: it did not exist); or,
+  // for a schema change, `restore` puts back what it changed. Tables never move in
+  // memory (renames and drops move map nodes, not tables), so `t` stays valid.
   struct undo_entry {
     table* t;
     std::int64_t rowid;
     row_ptr before;
     std::int64_t next_id;
+    std::function<void()> restore;
   };
+
+  // Runs one schema change as one write (see the header comment).
+  template <class F>
+  auto schema_change(F&& change) -> status {
+    auto l = lock();
+    std::size_t mark = undo_.size();
+    status st = change();
+    return finish_write(mark, std::move(st));
+  }
+
+  // Before changing `t`'s columns or name: remember it whole for undo, then detach
+  // it from its entity schema (its next use checks the rows and rebuilds the keys).
+  void change_table(table& t) {
+    undo_.push_back({nullptr, 0, nullptr, 0, [&t, saved = std::make_shared<table>(t)] { t = *saved; }});
+    t.schema = nullptr;
+    t.pk.clear();
+    t.uniques.clear();
+  }
+
+  void save_indexes(table& t) {
+    undo_.push_back({nullptr, 0, nullptr, 0, [&t, saved = t.data.indexes] { t.data.indexes = saved; }});
+  }
 
   class snapshot_cursor final : public cursor_source {
    public:
@@ -497,6 +797,7 @@ class backend {
     if (it == tables_.end()) {
       table t{&s, {}, {}, std::vector<std::map<std::vector<value>, std::int64_t, row_less>>(s.indexes.size())};
       for (const auto& c : s.columns) t.data.columns.emplace_back(c.name);
+      adopt_indexes(t.data, s);
       it = tables_.emplace(std::string(s.name), std::move(t)).first;
       return &it->second;
     }
@@ -537,10 +838,24 @@ class backend {
         t.uniques.clear();
         return std::move(checked).error();
       }
+      if (!t.data.indexes_known) adopt_indexes(t.data, s);
     } else {
       t.schema = &s;
     }
     return &t;
+  }
+
+  // Records the indexes of `s` that `d` does not have yet (a new table, or one saved
+  // before indexes were recorded).
+  static void adopt_indexes(table_data& d, const table_schema& s) {
+    for (const auto& ix : s.indexes) {
+      if (std::any_of(d.indexes.begin(), d.indexes.end(), [&](const stored_index& i) { return i.name == ix.name; }))
+        continue;
+      stored_index rec{ix.name, {}, ix.unique};
+      for (std::size_t c : ix.columns) rec.columns.emplace_back(s.columns[c].name);
+      d.indexes.push_back(std::move(rec));
+    }
+    d.indexes_known = true;
   }
 
   auto index_row(table& t, std::int64_t rowid, const row& r) -> status {
@@ -601,7 +916,7 @@ class backend {
     if (s.auto_increment && id >= t.data.next_id) t.data.next_id = id + 1;
     ++t.data.next_rowid;
     t.data.rows.emplace(rowid, std::move(owned));
-    undo_.push_back({&t, rowid, nullptr, next_id_before});
+    undo_.push_back({&t, rowid, nullptr, next_id_before, {}});
     return id;
   }
 
@@ -622,7 +937,7 @@ class backend {
       (void)index_row(t, rowid, *before);
       return refs;
     }
-    undo_.push_back({&t, rowid, before, t.data.next_id});
+    undo_.push_back({&t, rowid, before, t.data.next_id, {}});
     t.data.rows[rowid] = std::make_shared<const row>(std::move(next));
     return {};
   }
@@ -631,7 +946,7 @@ class backend {
     auto it = t.data.rows.find(rowid);
     ORMKIT_TRY(check_not_referenced(t, *it->second, nullptr));
     unindex_row(t, *it->second);
-    undo_.push_back({&t, rowid, it->second, t.data.next_id});
+    undo_.push_back({&t, rowid, it->second, t.data.next_id, {}});
     t.data.rows.erase(it);
     return {};
   }
@@ -712,6 +1027,10 @@ class backend {
     while (undo_.size() > mark) {
       undo_entry e = std::move(undo_.back());
       undo_.pop_back();
+      if (e.restore) {
+        e.restore();
+        continue;
+      }
       table& t = *e.t;
       if (auto it = t.data.rows.find(e.rowid); it != t.data.rows.end()) {
         unindex_row(t, *it->second);

@@ -14,7 +14,10 @@
 //
 // File format (version 1):
 //   {"format":"ormkit-memory","version":1,"tables":{"users":{"columns":[...],
-//    "next_id":3,"rows":[[1,"ann",null,{"x":"00ff"}],...]}}}
+//    "next_id":3,"rows":[[1,"ann",null,{"x":"00ff"}],...],
+//    "indexes":[{"name":"uq_users_email","columns":["email"],"unique":true}]}}}
+// ("indexes" is written for tables that have any; without it a table's indexes are
+// taken from its entity on first use, as for files written before indexes were recorded.)
 // Integers and reals keep their JSON number kind; text that is not valid UTF-8
 // is stored as {"t":"<hex>"}, blobs as {"x":"<hex>"}, non-finite reals as {"r":"nan"|"inf"|"-inf"}.
 //
@@ -198,6 +201,23 @@ class json_file_store final : public durability {
         }
         d.rows.emplace(d.next_rowid++, std::move(out));
       }
+      if (!t.contains("indexes")) {
+        d.indexes_known = false;
+      } else {
+        const auto& ixs = t["indexes"];
+        if (!ixs.is_array()) return corrupt("table " + name + " has malformed indexes");
+        for (const auto& ix : ixs) {
+          if (!ix.is_object() || !ix.contains("name") || !ix["name"].is_string() || !ix.contains("columns") ||
+              !ix["columns"].is_array() || !ix.contains("unique") || !ix["unique"].is_boolean())
+            return corrupt("table " + name + " has a malformed index");
+          stored_index rec{ix["name"].get<std::string>(), {}, ix["unique"].get<bool>()};
+          for (const auto& c : ix["columns"]) {
+            if (!c.is_string()) return corrupt("table " + name + " index " + rec.name + " has a non-text column name");
+            rec.columns.push_back(c.get<std::string>());
+          }
+          d.indexes.push_back(std::move(rec));
+        }
+      }
       s.tables.emplace(name, std::move(d));
     }
     return s;
@@ -212,7 +232,11 @@ class json_file_store final : public durability {
         for (const auto& v : *r) jr.push_back(detail::encode_value(v));
         rows.push_back(std::move(jr));
       }
+      nlohmann::json indexes = nlohmann::json::array();
+      for (const auto& ix : t.indexes)
+        indexes.push_back({{"name", ix.name}, {"columns", ix.columns}, {"unique", ix.unique}});
       tables[name] = {{"columns", t.columns}, {"next_id", t.next_id}, {"rows", std::move(rows)}};
+      if (!t.indexes.empty()) tables[name]["indexes"] = std::move(indexes);
     }
     nlohmann::json doc = {{"format", "ormkit-memory"}, {"version", 1}, {"tables", std::move(tables)}};
     std::string text = doc.dump() + "\n";

@@ -5,43 +5,50 @@
 
 // ormkit/migration/sqlite.hpp
 //
-// The migration engine on SQLite: `ormkit::migrator` runs the steps of
-// ormkit/migration.hpp against one `sqlite::backend` connection and records
-// them in the history table
+// Migrations on SQLite: the driver that lets `ormkit::migrator` (migration/
+// migrator.hpp) run on one `sqlite::backend` connection, and `drift()` there.
 //
-//   ormkit_migrations(version INTEGER PRIMARY KEY, name TEXT, checksum TEXT,
-//                     applied_at INTEGER /* unix seconds */, duration_ms INTEGER)
-//
-// and `ormkit::drift<T...>(db)` compares the live schema with descriptors.
-//
-// Guarantees:
-// - Each step runs in its own transaction (BEGIN IMMEDIATE) together with its
-//   history row: SQLite's DDL is transactional, so a failing step (an SQL
-//   error, a C++ step returning an error or throwing) leaves schema and history
-//   as they were, and the error says `migration <version> "<name>": <why>`.
-// - Migrators on several connections (threads or processes) serialise on the
-//   write lock: BEGIN IMMEDIATE waits up to the connection's busy timeout, and
-//   the history row is read again inside the transaction, so each step runs
-//   once however many migrators race.
-// - Before anything runs, the history is checked: an applied step whose
-//   checksum changed, or an applied version this program does not know, is
-//   errc::schema_mismatch; a destructive step (or, on rollback, a destructive
-//   down) is errc::invalid_argument unless `allow_destructive(true)`; a step
-//   to roll back without a down is errc::unsupported. Nothing runs then.
-// - `plan()`, `status()` and `drift()` change nothing (not even the history
-//   table is created).
+// - Structured actions become SQLite DDL (identifiers always quoted; the only
+//   constants in the text are descriptor DDL defaults). SQL text runs as given;
+//   a C++ step gets the connection (`migration_context::native<sqlite::backend>()`,
+//   or a function taking `sqlite::backend&`).
+// - History: the table
+//     ormkit_migrations(version INTEGER PRIMARY KEY, name TEXT, checksum TEXT,
+//                       applied_at INTEGER /* unix seconds */, duration_ms INTEGER)
+// - Each step runs in BEGIN IMMEDIATE with its history row (SQLite's DDL is
+//   transactional); migrators on other connections, threads or processes wait
+//   for the write lock (up to the busy timeout) and then see the step applied.
+// - Drop column rebuilds the table as SQLite's documentation prescribes
+//   ("Making Other Kinds Of Table Schema Changes"), so indexed, unique and
+//   foreign-key columns can be dropped (ALTER TABLE DROP COLUMN refuses them):
+//   foreign keys are switched off before the step's transaction begins (the
+//   pragma cannot change inside one), then, inside it: CREATE TABLE of the new
+//   shape under a temporary name (the live CREATE TABLE text without the column
+//   and the table constraints over it), INSERT ... SELECT of the rows, the
+//   AUTOINCREMENT counter carried over, DROP TABLE, ALTER TABLE ... RENAME (with
+//   legacy_alter_table on, so other tables' triggers and views referring to the
+//   table are left as they are), the indexes and triggers recreated (those over
+//   the column go with it); `PRAGMA foreign_key_check` runs before COMMIT and
+//   fails the step on a violation; foreign keys are switched back on after it.
+//   Refused, naming what is in the way: the primary key column, a column a
+//   CHECK constraint, a trigger or a view uses, a virtual table.
+// - `plan()` shows the statements migrate() runs (BEGIN/COMMIT, history and the
+//   schema reads aside). A rebuild's statements depend on the table as it is when
+//   the step runs; the plan renders them against a private in-memory copy of the
+//   live schema to which the earlier pending steps are applied (C++ steps are not
+//   run there, so a plan cannot see schema changes made by C++ code).
 //
 // Example:
 //
 //   ormkit::sqlite::backend db({.path = "app.db"});
 //   ormkit::migrator m(db, ormkit::steps_for<user, post>());
-//   for (const auto& p : m.plan().value()) fmt::print("{}: {}\n", p.version, p.sql);
 //   m.migrate().value();
-//   auto diffs = ormkit::drift<user, post>(db).value();   // empty when in step
+//   auto diffs = ormkit::drift<user, post>(db).value();
 
 #include <ormkit/entity.hpp>
 #include <ormkit/error.hpp>
 #include <ormkit/migration.hpp>
+#include <ormkit/migration/migrator.hpp>
 #include <ormkit/result.hpp>
 #include <ormkit/schema.hpp>
 #include <ormkit/sqlite/backend.hpp>
@@ -50,12 +57,9 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
-#include <functional>
-#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,231 +67,442 @@
 #include <variant>
 #include <vector>
 
-namespace ormkit {
+namespace ormkit::sqlite {
 
-/// The name of the history table.
-inline constexpr std::string_view migration_history_table = "ormkit_migrations";
+namespace detail::migration {
 
-/// One step as `status()` sees it.
-struct migration_state {
-  enum class kind {
-    applied,  ///< in the history with the same checksum
-    pending,  ///< not applied yet
-    changed,  ///< applied, but the step's checksum differs now
-    unknown,  ///< applied, but not among this migrator's steps
+inline auto text_of(const value& v) -> std::string {
+  const auto* s = std::get_if<std::string>(&v);
+  return s ? *s : std::string();
+}
+
+inline auto int_of(const value& v) -> std::int64_t {
+  const auto* i = std::get_if<std::int64_t>(&v);
+  return i ? *i : 0;
+}
+
+inline auto same_name(std::string_view a, std::string_view b) -> bool {  // SQLite names: ASCII case-insensitive
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+/// `ALTER TABLE "t" ADD COLUMN ...`. SQLite refuses a NOT NULL column without a
+/// default, and a PRIMARY KEY or UNIQUE one (unique keys are separate indexes here).
+inline auto add_column_sql(std::string_view table, const column_definition& c) -> std::string {
+  std::string sql = "ALTER TABLE ";
+  append_identifier(sql, table);
+  sql += " ADD COLUMN ";
+  append_identifier(sql, c.name);
+  column_schema cs;
+  cs.storage = c.storage;
+  if (auto type = column_type(cs); !type.empty()) {
+    sql += ' ';
+    sql += type;
+  }
+  if (!c.nullable) sql += " NOT NULL";
+  if (c.default_value) {
+    sql += " DEFAULT ";
+    append_literal(sql, *c.default_value);
+  }
+  if (c.references) {
+    sql += " REFERENCES ";
+    append_identifier(sql, c.references->table);
+    sql += '(';
+    append_identifier(sql, c.references->column);
+    sql += ") ON DELETE RESTRICT";
+  }
+  return sql;
+}
+
+/// `CREATE [UNIQUE] INDEX IF NOT EXISTS "name" ON "table" ("c1", ...)`.
+inline auto create_index_sql(std::string_view table, const index_definition& ix) -> std::string {
+  std::string sql = ix.unique ? "CREATE UNIQUE INDEX IF NOT EXISTS " : "CREATE INDEX IF NOT EXISTS ";
+  append_identifier(sql, ix.name);
+  sql += " ON ";
+  append_identifier(sql, table);
+  sql += " (";
+  for (std::size_t k = 0; k < ix.columns.size(); ++k) {
+    if (k) sql += ", ";
+    append_identifier(sql, ix.columns[k]);
+  }
+  sql += ')';
+  return sql;
+}
+
+//--- a tokenizer for the schema's SQL text (enough to take a column out of a CREATE TABLE) ---//
+
+struct token {
+  enum class kind { word, quoted, string, punct } what = kind::punct;
+  std::size_t begin = 0;  // byte range in the text
+  std::size_t end = 0;
+  std::string name;  // the identifier (unquoted) for words and quoted identifiers; the character for punct
+
+  [[nodiscard]] auto is_name() const -> bool { return what == kind::word || what == kind::quoted; }
+  [[nodiscard]] auto is_word(std::string_view w) const -> bool { return what == kind::word && same_name(name, w); }
+  [[nodiscard]] auto is(char c) const -> bool { return what == kind::punct && name.size() == 1 && name[0] == c; }
+};
+
+inline auto tokenize(std::string_view sql) -> std::vector<token> {
+  std::vector<token> out;
+  std::size_t i = 0;
+  auto word_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '$' ||
+           static_cast<unsigned char>(c) >= 0x80;
   };
-  int version = 0;
-  std::string name;
-  kind state = kind::pending;
-  std::int64_t applied_at = 0;  ///< unix seconds; 0 when pending
-  std::int64_t duration_ms = 0;
-};
-
-/// What `status()` reports: every known and every applied version, in order.
-struct migration_status {
-  int current_version = 0;  ///< highest applied version, 0 for none
-  int latest_version = 0;   ///< highest version among the steps
-  std::vector<migration_state> steps;
-
-  [[nodiscard]] auto count(migration_state::kind k) const -> std::size_t {
-    return static_cast<std::size_t>(
-        std::count_if(steps.begin(), steps.end(), [&](const migration_state& s) { return s.state == k; }));
-  }
-};
-
-/// One entry of a dry run: what would run, in order.
-struct planned_step {
-  int version = 0;
-  std::string name;
-  std::string sql;           ///< `action_text` of the up (or down, for a rollback plan)
-  bool destructive = false;  ///< refused unless allow_destructive(true)
-};
-
-/// Called before each step runs: the step, its position among the steps this
-/// call runs (0-based), and their number.
-using migration_progress = std::function<void(const migration_step&, std::size_t index, std::size_t total)>;
-
-/// Runs migration steps on one SQLite connection. Not thread-safe itself (one
-/// connection, one thread); run one migrator per connection to migrate concurrently.
-class migrator {
- public:
-  /// Takes the steps in any order; they run in version order.
-  migrator(sqlite::backend& db, std::vector<migration_step> steps) : db_(db), steps_(std::move(steps)) {
-    std::stable_sort(steps_.begin(), steps_.end(),
-                     [](const migration_step& a, const migration_step& b) { return a.version < b.version; });
-  }
-
-  /// Permits destructive ups (and destructive downs on rollback). Off by default.
-  auto allow_destructive(bool allow = true) -> migrator& {
-    allow_destructive_ = allow;
-    return *this;
-  }
-
-  /// Sets the progress callback, called before each step runs.
-  auto on_progress(migration_progress fn) -> migrator& {
-    progress_ = std::move(fn);
-    return *this;
-  }
-
-  [[nodiscard]] auto steps() const noexcept -> const std::vector<migration_step>& { return steps_; }
-
-  /// Applies every pending step. Returns how many this call ran (steps another
-  /// migrator applied meanwhile are skipped, not counted).
-  /// Errors: schema_mismatch (changed checksum, unknown applied version),
-  /// invalid_argument (destructive step not allowed, duplicate or non-positive
-  /// version), busy (the write lock not granted within the busy timeout), and a
-  /// failing step's own error, its message prefixed `migration <v> "<name>": `.
-  auto migrate() -> result<std::size_t> { return migrate_to(latest_version()); }
-
-  /// Applies the pending steps with version <= `version`. Errors: as migrate().
-  auto migrate_to(int version) -> result<std::size_t> {
-    ORMKIT_TRY(check_steps());
-    ORMKIT_TRY(ensure_history());
-    auto history = read_history();
-    if (!history) return std::move(history).error();
-    ORMKIT_TRY(verify(*history));
-    std::vector<const migration_step*> todo;
-    for (const auto& s : steps_)
-      if (s.version <= version && !history->count(s.version)) todo.push_back(&s);
-    for (const auto* s : todo)
-      if (s->destructive && !allow_destructive_)
-        return step_error(
-            *s, {errc::invalid_argument, "is destructive (it drops data); call allow_destructive(true) to run it"});
-    std::size_t ran = 0;
-    for (std::size_t i = 0; i < todo.size(); ++i) {
-      if (progress_) progress_(*todo[i], i, todo.size());
-      auto done = apply(*todo[i], true);
-      if (!done) return std::move(done).error();
-      if (*done) ++ran;
-    }
-    return ran;
-  }
-
-  /// Undoes the applied steps with version > `version`, newest first, each with
-  /// its down. Returns how many this call undid.
-  /// Errors: unsupported (a step without a down, named), invalid_argument (a
-  /// destructive down not allowed), schema_mismatch, busy, a down's own error.
-  auto rollback_to(int version) -> result<std::size_t> {
-    ORMKIT_TRY(check_steps());
-    auto history = read_history();
-    if (!history) return std::move(history).error();
-    ORMKIT_TRY(verify(*history));
-    auto todo = to_undo(*history, version);
-    if (!todo) return std::move(todo).error();
-    std::size_t ran = 0;
-    for (std::size_t i = 0; i < todo->size(); ++i) {
-      if (progress_) progress_(*(*todo)[i], i, todo->size());
-      auto done = apply(*(*todo)[i], false);
-      if (!done) return std::move(done).error();
-      if (*done) ++ran;
-    }
-    return ran;
-  }
-
-  /// Applied and pending steps, without changing anything.
-  /// Errors: those of reading the history.
-  auto status() -> result<migration_status> {
-    auto history = read_history();
-    if (!history) return std::move(history).error();
-    migration_status out;
-    out.latest_version = latest_version();
-    for (const auto& s : steps_) {
-      migration_state st{s.version, s.name, migration_state::kind::pending, 0, 0};
-      if (auto h = history->find(s.version); h != history->end()) {
-        st.state = h->second.checksum == s.checksum() ? migration_state::kind::applied : migration_state::kind::changed;
-        st.applied_at = h->second.applied_at;
-        st.duration_ms = h->second.duration_ms;
+  while (i < sql.size()) {
+    char c = sql[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+      ++i;
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      while (i < sql.size() && sql[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+      auto end = sql.find("*/", i + 2);
+      i = end == std::string_view::npos ? sql.size() : end + 2;
+    } else if (c == '\'' || c == '"' || c == '`' || c == '[') {
+      const char close = c == '[' ? ']' : c;
+      token t{c == '\'' ? token::kind::string : token::kind::quoted, i, i, {}};
+      ++i;
+      while (i < sql.size()) {
+        if (sql[i] == close) {
+          if (close != ']' && i + 1 < sql.size() && sql[i + 1] == close) {
+            t.name += close;
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        t.name += sql[i++];
       }
-      out.steps.push_back(std::move(st));
+      t.end = i;
+      out.push_back(std::move(t));
+    } else if (word_char(c)) {
+      token t{token::kind::word, i, i, {}};
+      while (i < sql.size() && word_char(sql[i])) ++i;
+      t.end = i;
+      t.name = std::string(sql.substr(t.begin, t.end - t.begin));
+      out.push_back(std::move(t));
+    } else {
+      out.push_back({token::kind::punct, i, i + 1, std::string(1, c)});
+      ++i;
     }
-    for (const auto& [v, h] : *history) {
-      out.current_version = std::max(out.current_version, v);
-      if (!find(v)) out.steps.push_back({v, h.name, migration_state::kind::unknown, h.applied_at, h.duration_ms});
+  }
+  return out;
+}
+
+// True when a name token in [first, last) is `name`.
+inline auto mentions(const std::vector<token>& toks, std::size_t first, std::size_t last, std::string_view name)
+    -> bool {
+  for (std::size_t i = first; i < last && i < toks.size(); ++i)
+    if (toks[i].is_name() && same_name(toks[i].name, name)) return true;
+  return false;
+}
+
+// The first name of each comma-separated element of the parenthesised list that starts
+// at toks[open] (which is "("); `close` receives the index of its ")".
+inline auto list_names(const std::vector<token>& toks, std::size_t open, std::size_t& close)
+    -> std::vector<std::string> {
+  std::vector<std::string> out;
+  int depth = 0;
+  bool want = true;
+  for (std::size_t i = open; i < toks.size(); ++i) {
+    if (toks[i].is('(')) {
+      ++depth;
+      continue;
     }
-    std::stable_sort(out.steps.begin(), out.steps.end(),
-                     [](const migration_state& a, const migration_state& b) { return a.version < b.version; });
-    return out;
-  }
-
-  /// Dry run of migrate(): the pending steps and their SQL, in the order
-  /// migrate() would run them; nothing runs. Errors: as status().
-  auto plan() -> result<std::vector<planned_step>> { return plan_to(latest_version()); }
-
-  /// Dry run of migrate_to(version).
-  auto plan_to(int version) -> result<std::vector<planned_step>> {
-    auto history = read_history();
-    if (!history) return std::move(history).error();
-    std::vector<planned_step> out;
-    for (const auto& s : steps_)
-      if (s.version <= version && !history->count(s.version))
-        out.push_back({s.version, s.name, action_text(s.up), s.destructive});
-    return out;
-  }
-
-  /// Dry run of rollback_to(version): the downs, newest first.
-  /// Errors: unsupported (a step without a down), schema_mismatch.
-  auto plan_rollback(int version) -> result<std::vector<planned_step>> {
-    auto history = read_history();
-    if (!history) return std::move(history).error();
-    ORMKIT_TRY(verify(*history));
-    std::vector<planned_step> out;
-    for (auto it = history->rbegin(); it != history->rend(); ++it) {
-      if (it->first <= version) break;
-      const auto* s = find(it->first);
-      if (!s->down) return step_error(*s, {errc::unsupported, "has no down step; it cannot be rolled back"});
-      out.push_back({s->version, s->name, action_text(*s->down), s->destructive_down});
+    if (toks[i].is(')')) {
+      if (--depth == 0) {
+        close = i;
+        return out;
+      }
+      continue;
     }
-    return out;
-  }
-
-  /// The highest version among the steps (0 for none).
-  [[nodiscard]] auto latest_version() const noexcept -> int { return steps_.empty() ? 0 : steps_.back().version; }
-
- private:
-  struct history_row {
-    std::string name;
-    std::string checksum;
-    std::int64_t applied_at = 0;
-    std::int64_t duration_ms = 0;
-  };
-  using history = std::map<int, history_row>;
-
-  static auto step_error(const migration_step& s, const ormkit::error& why) -> ormkit::error {
-    ormkit::error e = why;
-    e.message = "migration " + std::to_string(s.version) + " \"" + s.name + "\": " + why.message;
-    return e;
-  }
-
-  auto find(int version) const -> const migration_step* {
-    auto it = std::lower_bound(steps_.begin(), steps_.end(), version,
-                               [](const migration_step& s, int v) { return s.version < v; });
-    return it != steps_.end() && it->version == version ? &*it : nullptr;
-  }
-
-  auto check_steps() const -> ormkit::status {
-    for (std::size_t i = 0; i < steps_.size(); ++i) {
-      if (steps_[i].version <= 0) return step_error(steps_[i], {errc::invalid_argument, "version must be positive"});
-      if (i && steps_[i - 1].version == steps_[i].version)
-        return step_error(steps_[i], {errc::invalid_argument, "version " + std::to_string(steps_[i].version) +
-                                                                  " is also used by \"" + steps_[i - 1].name + "\""});
+    if (depth == 1 && toks[i].is(',')) {
+      want = true;
+      continue;
     }
-    return {};
+    if (depth == 1 && want && toks[i].is_name()) {
+      out.push_back(toks[i].name);
+      want = false;
+    }
+  }
+  close = toks.size();
+  return out;
+}
+
+inline auto schema_error(std::string message) -> ormkit::error {
+  return {errc::schema_mismatch, std::move(message)};
+}
+
+/// The statements that drop `column` from `table` by rebuilding it, from the live
+/// schema of `db` (see the header comment). Reads the schema; changes nothing.
+inline auto rebuild_without(backend& db, std::string_view table, std::string_view column)
+    -> result<std::vector<std::string>> {
+  const std::string subject = std::string(table) + "." + std::string(column);
+  std::array<value_view, 1> tname{table};
+  auto created = db.query("SELECT \"sql\" FROM sqlite_master WHERE \"type\" = 'table' AND \"name\" = ?", tname);
+  if (!created) return std::move(created).error();
+  if (created->empty()) return schema_error(subject + ": no such table " + std::string(table));
+  const std::string create = text_of(created->front().at(0));
+  const auto toks = tokenize(create);
+
+  // CREATE [TEMP] TABLE [IF NOT EXISTS] name ( items ) tail
+  std::size_t open = 0;
+  while (open < toks.size() && !toks[open].is('(')) {
+    if (toks[open].is_word("VIRTUAL"))
+      return unexpected(errc::unsupported, subject + ": " + std::string(table) +
+                                               " is a virtual table; drop column cannot rebuild it");
+    ++open;
+  }
+  if (open == toks.size()) return schema_error(subject + ": cannot read the definition of " + std::string(table));
+  std::vector<std::pair<std::size_t, std::size_t>> items;  // token ranges [first, last)
+  std::size_t close = toks.size();
+  {
+    int depth = 0;
+    std::size_t first = open + 1;
+    for (std::size_t i = open; i < toks.size(); ++i) {
+      if (toks[i].is('(')) ++depth;
+      else if (toks[i].is(')') && --depth == 0) {
+        items.emplace_back(first, i);
+        close = i;
+        break;
+      } else if (depth == 1 && toks[i].is(',')) {
+        items.emplace_back(first, i);
+        first = i + 1;
+      }
+    }
+  }
+  if (close == toks.size()) return schema_error(subject + ": cannot read the definition of " + std::string(table));
+
+  std::vector<std::string> kept;
+  bool found = false;
+  bool autoincrement = false;
+  for (const auto& [first, last] : items) {
+    if (first >= last) continue;
+    const std::string text = create.substr(toks[first].begin, toks[last - 1].end - toks[first].begin);
+    const token& head = toks[first];
+    for (std::size_t i = first; i < last; ++i)
+      if (toks[i].is_word("AUTOINCREMENT")) autoincrement = true;
+    const bool constraint = head.what == token::kind::word &&
+                            (head.is_word("CONSTRAINT") || head.is_word("PRIMARY") || head.is_word("UNIQUE") ||
+                             head.is_word("CHECK") || head.is_word("FOREIGN"));
+    if (!constraint) {
+      if (same_name(head.name, column)) {
+        found = true;
+        for (std::size_t i = first + 1; i < last; ++i)
+          if (toks[i].is_word("PRIMARY"))
+            return unexpected(errc::invalid_argument, subject + ": is the primary key; drop column cannot remove it");
+        continue;  // the column goes
+      }
+      kept.push_back(text);
+      continue;
+    }
+    std::size_t k = first;
+    if (toks[k].is_word("CONSTRAINT")) k += 2;  // CONSTRAINT name
+    if (k >= last) {
+      kept.push_back(text);
+      continue;
+    }
+    if (toks[k].is_word("CHECK")) {
+      if (mentions(toks, k + 1, last, column))
+        return unexpected(errc::invalid_argument, subject + ": a CHECK constraint of " + std::string(table) +
+                                                      " uses it; change the table by hand");
+      kept.push_back(text);
+      continue;
+    }
+    std::size_t paren = k;
+    while (paren < last && !toks[paren].is('(')) ++paren;
+    std::size_t end = last;
+    const auto names = paren < last ? list_names(toks, paren, end) : std::vector<std::string>{};
+    const bool covers =
+        std::any_of(names.begin(), names.end(), [&](const std::string& n) { return same_name(n, column); });
+    if (covers && toks[k].is_word("PRIMARY"))
+      return unexpected(errc::invalid_argument, subject + ": is part of the primary key; drop column cannot remove it");
+    if (!covers) kept.push_back(text);  // a UNIQUE or FOREIGN KEY over the column goes with it
+  }
+  if (!found) return schema_error(subject + ": no such column");
+  if (kept.empty() || std::all_of(kept.begin(), kept.end(), [](const std::string& k) {
+        auto t = tokenize(k);
+        return !t.empty() && t[0].what == token::kind::word &&
+               (t[0].is_word("CONSTRAINT") || t[0].is_word("PRIMARY") || t[0].is_word("UNIQUE") ||
+                t[0].is_word("CHECK") || t[0].is_word("FOREIGN"));
+      }))
+    return unexpected(errc::invalid_argument, subject + ": is the only column of " + std::string(table));
+
+  const std::string temp = "ormkit_rebuild_" + std::string(table);
+  std::array<value_view, 1> temp_name{std::string_view(temp)};
+  auto clash = db.query("SELECT 1 FROM sqlite_master WHERE \"name\" = ?", temp_name);
+  if (!clash) return std::move(clash).error();
+  if (!clash->empty()) return schema_error(subject + ": a table named " + temp + " is in the way of the rebuild");
+
+  // Columns to copy: stored ones (generated columns compute themselves).
+  auto cols = db.query("SELECT \"name\" FROM pragma_table_xinfo(?) WHERE \"hidden\" = 0 ORDER BY \"cid\"", tname);
+  if (!cols) return std::move(cols).error();
+  std::string list;
+  for (const auto& r : *cols) {
+    const std::string c = text_of(r.at(0));
+    if (same_name(c, column)) continue;
+    if (!list.empty()) list += ", ";
+    append_identifier(list, c);
   }
 
-  auto history_exists() -> result<bool> {
-    std::array<value_view, 1> name{migration_history_table};
-    auto rows = db_.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name);
+  // Indexes (their SQL: automatic ones come back with the table's constraints) and
+  // triggers on the table; views and other triggers must not use the column.
+  auto others = db.query(
+      "SELECT \"type\", \"name\", \"tbl_name\", \"sql\" FROM sqlite_master WHERE \"sql\" IS NOT NULL AND "
+      "\"type\" IN ('index', 'trigger', 'view') "
+      "ORDER BY CASE \"type\" WHEN 'index' THEN 0 WHEN 'trigger' THEN 1 ELSE 2 END, rowid");  // as in a plan's copy
+  if (!others) return std::move(others).error();
+  std::vector<std::string> recreate;
+  for (const auto& r : *others) {
+    const std::string type = text_of(r.at(0));
+    const std::string name = text_of(r.at(1));
+    const bool own = same_name(text_of(r.at(2)), table);
+    const std::string sql = text_of(r.at(3));
+    const auto t = tokenize(sql);
+    if (type == "index") {
+      if (!own) continue;
+      std::size_t on = 0;
+      while (on < t.size() && !t[on].is_word("ON")) ++on;
+      if (!mentions(t, on + 2, t.size(), column)) recreate.push_back(sql);  // else it goes with the column
+      continue;
+    }
+    if (type == "trigger" && own) {
+      if (mentions(t, 0, t.size(), column))
+        return unexpected(errc::invalid_argument,
+                          subject + ": trigger " + name + " uses it; drop or change the trigger first");
+      recreate.push_back(sql);
+      continue;
+    }
+    if (mentions(t, 0, t.size(), table) && mentions(t, 0, t.size(), column))
+      return unexpected(errc::invalid_argument,
+                        subject + ": " + type + " " + name + " uses it; drop or change the " + type + " first");
+  }
+
+  std::vector<std::string> out;
+  std::string sql = "CREATE TABLE ";
+  append_identifier(sql, temp);
+  sql += " (";
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    if (i) sql += ", ";
+    sql += kept[i];
+  }
+  sql += ')';
+  sql += create.substr(toks[close].end);
+  out.push_back(std::move(sql));
+
+  sql = "INSERT INTO ";
+  append_identifier(sql, temp);
+  sql += " (" + list + ") SELECT " + list + " FROM ";
+  append_identifier(sql, table);
+  out.push_back(std::move(sql));
+
+  if (autoincrement) {  // keys are never reused: carry the counter over
+    sql = "DELETE FROM \"sqlite_sequence\" WHERE \"name\" = ";
+    append_literal(sql, value(temp));
+    out.push_back(std::move(sql));
+    sql = "INSERT INTO \"sqlite_sequence\" (\"name\", \"seq\") SELECT ";
+    append_literal(sql, value(temp));
+    sql += ", \"seq\" FROM \"sqlite_sequence\" WHERE \"name\" = ";
+    append_literal(sql, value(std::string(table)));
+    out.push_back(std::move(sql));
+  }
+
+  out.push_back("DROP TABLE " + quote_identifier(table));
+  out.push_back("PRAGMA legacy_alter_table = ON");
+  out.push_back("ALTER TABLE " + quote_identifier(temp) + " RENAME TO " + quote_identifier(table));
+  out.push_back("PRAGMA legacy_alter_table = OFF");
+  out.insert(out.end(), recreate.begin(), recreate.end());
+  return out;
+}
+
+/// The statements of `a`; `live` is the connection whose schema a table rebuild reads
+/// (null: a drop column is an error).
+inline auto statements(backend* live, const migration_op& a) -> result<std::vector<std::string>> {
+  using namespace migration_ops;
+  std::vector<std::string> out;
+  if (const auto* x = std::get_if<create_table>(&a)) {
+    const table_schema view = ormkit::detail::schema_view(x->table);
+    out = schema_sql(view);
+  } else if (const auto* x = std::get_if<drop_table>(&a)) {
+    out.push_back("DROP TABLE IF EXISTS " + quote_identifier(x->table));
+  } else if (const auto* x = std::get_if<add_column>(&a)) {
+    out.push_back(add_column_sql(x->table, x->column));
+  } else if (const auto* x = std::get_if<drop_column>(&a)) {
+    if (!live)
+      return unexpected(errc::invalid_argument, "drop column " + x->table + "." + x->column +
+                                                    ": the table rebuild depends on the live table; see migrator::plan()");
+    return rebuild_without(*live, x->table, x->column);
+  } else if (const auto* x = std::get_if<rename_column>(&a)) {
+    out.push_back("ALTER TABLE " + quote_identifier(x->table) + " RENAME COLUMN " + quote_identifier(x->from) + " TO " +
+                  quote_identifier(x->to));
+  } else if (const auto* x = std::get_if<rename_table>(&a)) {
+    out.push_back("ALTER TABLE " + quote_identifier(x->from) + " RENAME TO " + quote_identifier(x->to));
+  } else if (const auto* x = std::get_if<create_index>(&a)) {
+    out.push_back(create_index_sql(x->table, x->index));
+  } else if (const auto* x = std::get_if<drop_index>(&a)) {
+    out.push_back("DROP INDEX IF EXISTS " + quote_identifier(x->name));
+  } else if (const auto* x = std::get_if<sql>(&a)) {
+    out.push_back(x->text);
+  } else {
+    out = describe_action(a);  // a C++ function: a comment
+  }
+  return out;
+}
+
+}  // namespace detail::migration
+
+/// The SQL of `action` joined by ";\n", for actions whose SQL does not depend on the
+/// live schema (everything but drop column; use `migrator::plan()` for that).
+/// Errors: invalid_argument (a drop column).
+[[nodiscard]] inline auto migration_sql(const migration_action& action) -> result<std::string> {
+  std::string out;
+  for (const auto& a : action) {
+    auto st = detail::migration::statements(nullptr, a);
+    if (!st) return std::move(st).error();
+    for (const auto& s : *st) {
+      if (!out.empty()) out += ";\n";
+      out += s;
+    }
+  }
+  return out;
+}
+
+/// The migration driver for one SQLite connection (see the header comment).
+class migration_driver final : public ormkit::migration_driver {
+ public:
+  explicit migration_driver(sqlite::backend& db) : ormkit::migration_driver(db), db_(db) {}
+
+  [[nodiscard]] auto supports(const migration_op&) const -> status override { return {}; }
+
+  auto read_history() -> result<migration_history> override {
+    auto exists = history_exists();
+    if (!exists) return std::move(exists).error();
+    migration_history out;
+    if (!*exists) return out;
+    auto rows = db_.query("SELECT \"version\", \"name\", \"checksum\", \"applied_at\", \"duration_ms\" FROM " +
+                          quote_identifier(migration_history_table) + " ORDER BY \"version\"");
     if (!rows) return std::move(rows).error();
-    return !rows->empty();
+    using detail::migration::int_of;
+    using detail::migration::text_of;
+    for (const auto& r : *rows) {
+      if (r.size() < 5) continue;
+      out[static_cast<int>(int_of(r[0]))] = {text_of(r[1]), text_of(r[2]), int_of(r[3]), int_of(r[4])};
+    }
+    return out;
   }
 
-  auto ensure_history() -> ormkit::status {
+  auto ensure_history() -> status override {
     auto exists = history_exists();
     if (!exists) return std::move(exists).error();
     if (*exists) return {};
     // Under BEGIN IMMEDIATE like every write here: a racing migrator waits for it.
     ORMKIT_TRY(db_.begin());
-    auto made = db_.execute("CREATE TABLE IF NOT EXISTS " + sqlite::quote_identifier(migration_history_table) +
+    auto made = db_.execute("CREATE TABLE IF NOT EXISTS " + quote_identifier(migration_history_table) +
                             " (\"version\" INTEGER PRIMARY KEY, \"name\" TEXT NOT NULL, \"checksum\" TEXT NOT NULL, "
                             "\"applied_at\" INTEGER NOT NULL, \"duration_ms\" INTEGER NOT NULL)");
     if (!made) {
@@ -297,178 +512,166 @@ class migrator {
     return db_.commit();
   }
 
-  static auto as_int(const value& v) -> std::int64_t {
-    const auto* i = std::get_if<std::int64_t>(&v);
-    return i ? *i : 0;
-  }
-  static auto as_text(const value& v) -> std::string {
-    const auto* s = std::get_if<std::string>(&v);
-    return s ? *s : std::string();
+  [[nodiscard]] auto in_transaction() const -> bool override { return db_.in_transaction(); }
+
+  // A step that drops a column runs with foreign keys off (they cannot be switched
+  // inside a transaction, and DROP TABLE of a referenced table would trip them).
+  auto prepare_step(const migration_action& action) -> status override {
+    const bool rebuilds = std::any_of(action.begin(), action.end(), [](const migration_op& a) {
+      return std::holds_alternative<migration_ops::drop_column>(a);
+    });
+    if (!rebuilds) return {};
+    auto on = db_.query("PRAGMA foreign_keys");
+    if (!on) return std::move(on).error();
+    if (on->empty() || detail::migration::int_of(on->front().at(0)) == 0) return {};
+    ORMKIT_TRY(db_.execute("PRAGMA foreign_keys = OFF"));
+    restore_foreign_keys_ = true;
+    return {};
   }
 
-  auto read_history() -> result<history> {
-    auto exists = history_exists();
-    if (!exists) return std::move(exists).error();
-    history out;
-    if (!*exists) return out;
-    auto rows = db_.query("SELECT \"version\", \"name\", \"checksum\", \"applied_at\", \"duration_ms\" FROM " +
-                          sqlite::quote_identifier(migration_history_table) + " ORDER BY \"version\"");
+  auto before_commit() -> status override {
+    if (!restore_foreign_keys_) return {};
+    auto bad = db_.query("PRAGMA foreign_key_check");
+    if (!bad) return std::move(bad).error();
+    if (bad->empty()) return {};
+    using detail::migration::int_of;
+    using detail::migration::text_of;
+    const auto& r = bad->front();
+    return unexpected(errc::conflict, "foreign key check failed: " + text_of(r.at(0)) + " row " +
+                                          std::to_string(int_of(r.at(1))) + " has no matching row in " +
+                                          text_of(r.at(2)) + " (" + std::to_string(bad->size()) + " violation" +
+                                          (bad->size() == 1 ? ")" : "s)"),
+                      "foreign key");
+  }
+
+  void finish_step() override {
+    if (!restore_foreign_keys_) return;
+    restore_foreign_keys_ = false;
+    (void)db_.execute("PRAGMA foreign_keys = ON");
+  }
+
+  auto history_checksum(int version) -> result<std::optional<std::string>> override {
+    const std::array<value_view, 1> key{static_cast<std::int64_t>(version)};
+    auto row = db_.query("SELECT \"checksum\" FROM " + quote_identifier(migration_history_table) +
+                             " WHERE \"version\" = ?",
+                         key);
+    if (!row) return std::move(row).error();
+    if (row->empty()) return std::optional<std::string>();
+    return std::optional<std::string>(detail::migration::text_of(row->front().at(0)));
+  }
+
+  auto record(int version, const migration_history_row& h) -> status override {
+    const std::array<value_view, 5> values{static_cast<std::int64_t>(version), std::string_view(h.name),
+                                           std::string_view(h.checksum), h.applied_at, h.duration_ms};
+    auto ins = db_.query("INSERT INTO " + quote_identifier(migration_history_table) +
+                             " (\"version\", \"name\", \"checksum\", \"applied_at\", \"duration_ms\") "
+                             "VALUES (?, ?, ?, ?, ?)",
+                         values);
+    if (!ins) return std::move(ins).error();
+    return {};
+  }
+
+  auto forget(int version) -> status override {
+    const std::array<value_view, 1> key{static_cast<std::int64_t>(version)};
+    auto del = db_.query("DELETE FROM " + quote_identifier(migration_history_table) + " WHERE \"version\" = ?", key);
+    if (!del) return std::move(del).error();
+    return {};
+  }
+
+  auto run(const migration_op& a) -> status override {
+    auto st = detail::migration::statements(&db_, a);
+    if (!st) return std::move(st).error();
+    for (const auto& s : *st) ORMKIT_TRY(db_.execute(s));
+    return {};
+  }
+
+  auto start_plan() -> status override {
+    scratch_.reset();
+    planned_.clear();
+    return {};
+  }
+
+  auto plan(const migration_action& action) -> result<std::vector<std::string>> override {
+    std::vector<std::string> out;
+    for (const auto& a : action) {
+      const bool rebuild = std::holds_alternative<migration_ops::drop_column>(a);
+      if (rebuild && !scratch_) ORMKIT_TRY(open_scratch());
+      auto st = detail::migration::statements(rebuild ? scratch_.get() : nullptr, a);
+      if (!st) return std::move(st).error();
+      if (!is_code(a)) {
+        for (const auto& s : *st) {
+          if (scratch_) (void)scratch_->execute(s);  // data-dependent failures do not matter here
+          else planned_.push_back(s);
+        }
+      }
+      out.insert(out.end(), st->begin(), st->end());
+    }
+    return out;
+  }
+
+  void end_plan() override {
+    scratch_.reset();
+    planned_.clear();
+  }
+
+  [[nodiscard]] auto separator() const -> std::string_view override { return ";\n"; }
+
+  auto drift(const table_schema& s, std::vector<schema_difference>& out) -> status override;
+
+ private:
+  auto history_exists() -> result<bool> {
+    std::array<value_view, 1> name{migration_history_table};
+    auto rows = db_.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name);
     if (!rows) return std::move(rows).error();
-    for (const auto& r : *rows) {
-      if (r.size() < 5) continue;
-      out[static_cast<int>(as_int(r[0]))] = {as_text(r[1]), as_text(r[2]), as_int(r[3]), as_int(r[4])};
-    }
-    return out;
+    return !rows->empty();
   }
 
-  auto check_applied(const migration_step& s, const std::string& stored) const -> ormkit::status {
-    if (stored == s.checksum()) return {};
-    return step_error(s, {errc::schema_mismatch, "was applied with checksum " + stored + " but the step's is now " +
-                                                     s.checksum() + "; applied steps must not change"});
-  }
-
-  auto verify(const history& h) const -> ormkit::status {
-    for (const auto& [v, row] : h) {
-      const auto* s = find(v);
-      if (!s)
-        return unexpected(errc::schema_mismatch, "migration " + std::to_string(v) + " \"" + row.name +
-                                                     "\": applied in the database but unknown to this program");
-      ORMKIT_TRY(check_applied(*s, row.checksum));
-    }
+  // A private in-memory database with the live schema (no data) and what the plan
+  // has rendered so far, on which a rebuild's statements are worked out.
+  auto open_scratch() -> status {
+    auto scratch = sqlite::backend::open({.path = ":memory:"});
+    if (!scratch) return std::move(scratch).error();
+    ORMKIT_TRY((*scratch)->execute("PRAGMA foreign_keys = OFF"));
+    auto schema = db_.query(
+        "SELECT \"sql\" FROM sqlite_master WHERE \"sql\" IS NOT NULL AND \"name\" NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+        "ORDER BY CASE \"type\" WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'view' THEN 2 ELSE 3 END, rowid");
+    if (!schema) return std::move(schema).error();
+    for (const auto& r : *schema) (void)(*scratch)->execute(detail::migration::text_of(r.at(0)));  // best effort
+    for (const auto& s : planned_) (void)(*scratch)->execute(s);
+    planned_.clear();
+    scratch_ = std::move(*scratch);
     return {};
-  }
-
-  auto to_undo(const history& h, int version) const -> result<std::vector<const migration_step*>> {
-    std::vector<const migration_step*> out;
-    for (auto it = h.rbegin(); it != h.rend() && it->first > version; ++it) {
-      const auto* s = find(it->first);  // verify() made sure it is known
-      if (!s->down) return step_error(*s, {errc::unsupported, "has no down step; it cannot be rolled back"});
-      if (s->destructive_down && !allow_destructive_)
-        return step_error(*s, {errc::invalid_argument,
-                               "rolling it back is destructive (it drops data); call allow_destructive(true)"});
-      out.push_back(s);
-    }
-    return out;
-  }
-
-  auto run_action(const migration_action& a) -> ormkit::status {
-    if (const auto* sql = std::get_if<std::string>(&a)) return db_.execute(*sql);
-    const auto& code = std::get<migration_code>(a);
-    if (!code.run) return unexpected(errc::invalid_argument, "has no function to run");
-    try {
-      ORMKIT_TRY(code.run(db_));
-    } catch (const ormkit::exception& e) {
-      return e.error();
-    } catch (const std::exception& e) {
-      return unexpected(errc::backend_error, std::string("threw: ") + e.what());
-    } catch (...) {
-      return unexpected(errc::backend_error, "threw an exception");
-    }
-    if (!db_.in_transaction())
-      return unexpected(errc::transaction_state,
-                        "ended the migration's transaction; a step must not commit or roll back");
-    return {};
-  }
-
-  // Runs one step (up or down) with its history change in one transaction.
-  // Returns false when the history shows another migrator did it meanwhile.
-  auto apply(const migration_step& s, bool up) -> result<bool> {
-    if (auto st = db_.begin(); !st) return step_error(s, st.error());
-    auto failed = [&](const ormkit::error& why) -> ormkit::error {
-      if (db_.in_transaction()) (void)db_.rollback();
-      return step_error(s, why);
-    };
-    const auto table = sqlite::quote_identifier(migration_history_table);
-    const std::array<value_view, 1> key{static_cast<std::int64_t>(s.version)};
-    auto row = db_.query("SELECT \"checksum\" FROM " + table + " WHERE \"version\" = ?", key);
-    if (!row) return failed(row.error());
-    if (up != row->empty()) {  // already applied (up) or already undone (down) by someone else
-      ormkit::status same = row->empty() ? ormkit::status{} : check_applied(s, as_text(row->front().at(0)));
-      (void)db_.rollback();
-      if (!same) return std::move(same).error();
-      return false;
-    }
-    if (!up && as_text(row->front().at(0)) != s.checksum()) {
-      auto e = check_applied(s, as_text(row->front().at(0)));
-      (void)db_.rollback();
-      return std::move(e).error();
-    }
-    const auto started = std::chrono::steady_clock::now();
-    if (auto st = run_action(up ? s.up : *s.down); !st) return failed(st.error());
-    if (up) {
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-      const auto now =
-          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-      const std::string checksum = s.checksum();
-      const std::array<value_view, 5> values{static_cast<std::int64_t>(s.version), std::string_view(s.name),
-                                             std::string_view(checksum), static_cast<std::int64_t>(now.count()),
-                                             static_cast<std::int64_t>(ms.count())};
-      auto ins = db_.query("INSERT INTO " + table +
-                               " (\"version\", \"name\", \"checksum\", \"applied_at\", \"duration_ms\") "
-                               "VALUES (?, ?, ?, ?, ?)",
-                           values);
-      if (!ins) return failed(ins.error());
-    } else {
-      auto del = db_.query("DELETE FROM " + table + " WHERE \"version\" = ?", key);
-      if (!del) return failed(del.error());
-    }
-    if (auto st = db_.commit(); !st) return step_error(s, st.error());
-    return true;
   }
 
   sqlite::backend& db_;
-  std::vector<migration_step> steps_;
-  bool allow_destructive_ = false;
-  migration_progress progress_;
+  bool restore_foreign_keys_ = false;
+  std::unique_ptr<sqlite::backend> scratch_;
+  std::vector<std::string> planned_;  // statements rendered before the scratch was needed
 };
+
+/// The SQLite driver for `db` (found by `ormkit::migrator` and `ormkit::drift`).
+inline auto make_migration_driver(backend& db) -> std::unique_ptr<ormkit::migration_driver> {
+  return std::make_unique<migration_driver>(db);
+}
 
 //=== drift ===//
 
-/// One way the live schema differs from a descriptor.
-struct schema_difference {
-  enum class kind {
-    missing_table,
-    missing_column,
-    extra_column,          ///< in the database, not in the descriptor
-    type_mismatch,         ///< declared type differs from sqlite::column_type
-    nullability_mismatch,  ///< NOT NULL in one, nullable in the other
-    missing_index,
-    index_mismatch,  ///< unique in one, not in the other
-  };
-  kind what = kind::missing_table;
-  std::string table;
-  std::string object;   ///< the column or index; empty for the table
-  std::string message;  ///< e.g. `users.age: type is TEXT, the descriptor says INTEGER`
-};
-
-namespace detail {
-
-inline auto same_type(std::string_view a, std::string_view b) -> bool {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-inline auto drift_of(sqlite::backend& db, const table_schema& s, std::vector<schema_difference>& out) -> status {
+inline auto migration_driver::drift(const table_schema& s, std::vector<schema_difference>& out) -> status {
   using kind = schema_difference::kind;
+  using detail::migration::int_of;
+  using detail::migration::same_name;
+  using detail::migration::text_of;
   const std::string table(s.name);
   std::array<value_view, 1> name{s.name};
-  auto cols = db.query("SELECT \"name\", \"type\", \"notnull\" FROM pragma_table_info(?)", name);
+  auto cols = db_.query("SELECT \"name\", \"type\", \"notnull\" FROM pragma_table_info(?)", name);
   if (!cols) return std::move(cols).error();
   if (cols->empty()) {
     out.push_back({kind::missing_table, table, {}, table + ": table is missing"});
     return {};
   }
-  auto text = [](const value& v) {
-    const auto* p = std::get_if<std::string>(&v);
-    return p ? *p : std::string();
-  };
   auto live_column = [&](std::string_view c) -> const std::vector<value>* {
     for (const auto& r : *cols)
-      if (r.size() >= 3 && text(r[0]) == c) return &r;
+      if (r.size() >= 3 && text_of(r[0]) == c) return &r;
     return nullptr;
   };
   for (std::size_t i = 0; i < s.columns.size(); ++i) {
@@ -479,14 +682,13 @@ inline auto drift_of(sqlite::backend& db, const table_schema& s, std::vector<sch
       out.push_back({kind::missing_column, table, std::string(c.name), subject + ": column is missing"});
       continue;
     }
-    const std::string type = text((*live)[1]);
-    const auto want = sqlite::column_type(c);
-    if (!same_type(type, want))
+    const std::string type = text_of((*live)[1]);
+    const auto want = column_type(c);
+    if (!same_name(type, want))
       out.push_back({kind::type_mismatch, table, std::string(c.name),
                      subject + ": type is " + (type.empty() ? "(none)" : type) + ", the descriptor says " +
                          (want.empty() ? "(none)" : std::string(want))});
-    const auto* nn = std::get_if<std::int64_t>(&(*live)[2]);
-    const bool live_not_null = nn && *nn != 0;
+    const bool live_not_null = int_of((*live)[2]) != 0;
     const bool want_not_null = !c.nullable && !(s.auto_increment && *s.auto_increment == i);
     if (live_not_null != want_not_null)
       out.push_back({kind::nullability_mismatch, table, std::string(c.name),
@@ -494,43 +696,85 @@ inline auto drift_of(sqlite::backend& db, const table_schema& s, std::vector<sch
                                               : ": nullable in the database, NOT NULL in the descriptor")});
   }
   for (const auto& r : *cols) {
-    const std::string c = text(r.at(0));
-    if (!s.find(c))
-      out.push_back({kind::extra_column, table, c, table + "." + c + ": column is not in the descriptor"});
+    const std::string c = text_of(r.at(0));
+    if (!s.find(c)) out.push_back({kind::extra_column, table, c, table + "." + c + ": column is not in the descriptor"});
   }
-  auto indexes = db.query("SELECT \"name\", \"unique\" FROM pragma_index_list(?)", name);
+
+  // Indexes: presence, uniqueness, columns; named indexes the descriptor lacks.
+  auto indexes = db_.query("SELECT \"name\", \"unique\", \"origin\" FROM pragma_index_list(?) ORDER BY \"name\"", name);
   if (!indexes) return std::move(indexes).error();
+  auto join = [](const std::vector<std::string>& v) {
+    std::string o;
+    for (const auto& x : v) o += (o.empty() ? "" : ", ") + x;
+    return o;
+  };
   for (const auto& ix : s.indexes) {
     const std::vector<value>* live = nullptr;
     for (const auto& r : *indexes)
-      if (r.size() >= 2 && text(r[0]) == ix.name) live = &r;
+      if (r.size() >= 3 && text_of(r[0]) == ix.name) live = &r;
     if (!live) {
       out.push_back({kind::missing_index, table, ix.name, table + ": index " + ix.name + " is missing"});
       continue;
     }
-    const auto* u = std::get_if<std::int64_t>(&(*live)[1]);
-    if ((u && *u != 0) != ix.unique)
+    if ((int_of((*live)[1]) != 0) != ix.unique)
       out.push_back({kind::index_mismatch, table, ix.name,
                      table + ": index " + ix.name +
                          (ix.unique ? " is not unique in the database, unique in the descriptor"
                                     : " is unique in the database, not in the descriptor")});
+    std::array<value_view, 1> ixname{std::string_view(ix.name)};
+    auto ixcols = db_.query("SELECT \"name\" FROM pragma_index_info(?) ORDER BY \"seqno\"", ixname);
+    if (!ixcols) return std::move(ixcols).error();
+    std::vector<std::string> have, want;
+    for (const auto& r : *ixcols) have.push_back(r.at(0).index() == 0 ? std::string("<expression>") : text_of(r[0]));
+    for (std::size_t c : ix.columns) want.emplace_back(s.columns.at(c).name);
+    if (have != want)
+      out.push_back({kind::index_columns_mismatch, table, ix.name,
+                     table + ": index " + ix.name + " covers (" + join(have) + ") in the database, (" + join(want) +
+                         ") in the descriptor"});
+  }
+  for (const auto& r : *indexes) {
+    const std::string n = text_of(r.at(0));
+    if (text_of(r.at(2)) != "c") continue;  // automatic (UNIQUE / PRIMARY KEY constraint) indexes
+    bool described = std::any_of(s.indexes.begin(), s.indexes.end(), [&](const index_schema& ix) { return ix.name == n; });
+    if (!described) out.push_back({kind::extra_index, table, n, table + ": index " + n + " is not in the descriptor"});
+  }
+
+  // Foreign keys, column by column.
+  auto fks = db_.query("SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?) ORDER BY \"id\", \"seq\"", name);
+  if (!fks) return std::move(fks).error();
+  auto target_of = [&](const std::vector<value>& r) -> result<std::string> {
+    std::string parent = text_of(r.at(0));
+    if (r.at(2).index() != 0) return parent + "." + text_of(r[2]);
+    // REFERENCES parent without a column: the parent's primary key.
+    std::array<value_view, 1> p{std::string_view(parent)};
+    auto pk = db_.query("SELECT \"name\" FROM pragma_table_info(?) WHERE \"pk\" > 0 ORDER BY \"pk\"", p);
+    if (!pk) return std::move(pk).error();
+    return parent + "." + (pk->empty() ? std::string("rowid") : text_of(pk->front().at(0)));
+  };
+  for (const auto& c : s.columns) {
+    const std::string subject = table + "." + std::string(c.name);
+    if (!live_column(c.name)) continue;  // reported as missing
+    const std::vector<value>* live = nullptr;
+    for (const auto& r : *fks)
+      if (r.size() >= 3 && text_of(r[1]) == c.name) live = &r;
+    std::string want;
+    if (c.references) want = std::string(c.references->table) + "." + std::string(c.references->column);
+    if (!live) {
+      if (!want.empty())
+        out.push_back({kind::missing_foreign_key, table, std::string(c.name),
+                       subject + ": no foreign key in the database, the descriptor references " + want});
+      continue;
+    }
+    auto have = target_of(*live);
+    if (!have) return std::move(have).error();
+    if (want.empty())
+      out.push_back({kind::extra_foreign_key, table, std::string(c.name),
+                     subject + ": references " + *have + " in the database, not in the descriptor"});
+    else if (!same_name(*have, want))
+      out.push_back({kind::foreign_key_mismatch, table, std::string(c.name),
+                     subject + ": references " + *have + " in the database, the descriptor says " + want});
   }
   return {};
 }
 
-}  // namespace detail
-
-/// Compares the live schema (PRAGMA table_info, index_list) with the
-/// descriptors of `Ts...` and lists the differences, tables in the order given;
-/// empty when they agree. Changes nothing. Tables not described are ignored.
-/// Errors: those of the PRAGMA queries.
-template <entity... Ts>
-auto drift(sqlite::backend& db) -> result<std::vector<schema_difference>> {
-  std::vector<schema_difference> out;
-  status st;
-  ((st ? (void)(st = detail::drift_of(db, schema_of<Ts>(), out)) : void()), ...);
-  if (!st) return std::move(st).error();
-  return out;
-}
-
-}  // namespace ormkit
+}  // namespace ormkit::sqlite

@@ -4,10 +4,19 @@
 #   build/asan     Debug with AddressSanitizer + UndefinedBehaviorSanitizer
 # and ends with one line "N passed, N failed" over both CTest runs. Exits non-zero when a
 # configure, build or test fails. Extra arguments go to both ctest runs (e.g. -R compile_fail).
+#
+# The Redis tests run against a redis-server this script starts (scripts/redis.sh: 127.0.0.1,
+# a free port, no persistence, exported as ORMKIT_TEST_REDIS) and stops by its pid when the
+# script exits, whether it succeeds or fails. ORMKIT_SKIP_REDIS=1 skips them instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+
+# shellcheck source=scripts/redis.sh
+source scripts/redis.sh
+trap ormkit_redis_stop EXIT
+ormkit_redis_start
 
 jobs="${ORMKIT_JOBS:-2}"
 export CCACHE_DIR="${CCACHE_DIR:-${HOME:-/tmp}/.cache/ccache}"

@@ -8,7 +8,7 @@
 #include <ormkit/query.hpp>
 #include <ormkit/repository.hpp>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <cstdint>
 #include <optional>

@@ -10,7 +10,7 @@
 #include <ormkit/query.hpp>
 #include <ormkit/repository.hpp>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <array>
 #include <compare>

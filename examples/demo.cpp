@@ -18,7 +18,7 @@
 #include <ormkit/transaction.hpp>
 #include <ormkit/validator.hpp>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <chrono>
 #include <filesystem>

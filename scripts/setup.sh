@@ -14,6 +14,8 @@ ORMKIT_APT_PACKAGES=(
   libsqlitecpp-dev libsoci-dev
   # The Redis cache (hiredis 0.14) and a real server for its tests.
   libhiredis-dev redis-server
+  # A second compiler for the package consumer test (tests/package: find_package.clang).
+  clang
   # later: libpq-dev postgresql libpqxx-dev
 )
 

@@ -149,9 +149,11 @@ class [[nodiscard]] result {
   auto transform(F&& f) const& {
     using U = std::remove_cvref_t<std::invoke_result_t<F, const T&>>;
     if constexpr (std::is_void_v<U>) {
-      if (!ok_) return result<void>(error_);
+      // result<U>, not result<void>: a dependent name, so the explicit specialization
+      // below is found at instantiation (clang instantiates non-dependent ones here).
+      if (!ok_) return result<U>(error_);
       std::forward<F>(f)(value_);
-      return result<void>();
+      return result<U>();
     } else {
       return ok_ ? result<U>(std::forward<F>(f)(value_)) : result<U>(error_);
     }

@@ -53,9 +53,10 @@ constexpr decltype(auto) apply(F&& f, const L& l) {
   }(std::make_index_sequence<L::size>{});
 }
 
-/// Returns `l` with `x` appended.
-template <class... Ts, class U>
-constexpr auto append(const list<Ts...>& l, const U& x) -> list<Ts..., U> {
+/// Returns `l` with `x` appended. The parameter spells out `list_impl` rather than the
+/// `list` alias: clang cannot deduce `Ts...` through `std::index_sequence_for`.
+template <std::size_t... J, class... Ts, class U>
+constexpr auto append(const list_impl<std::index_sequence<J...>, Ts...>& l, const U& x) -> list<Ts..., U> {
   return [&]<std::size_t... I>(std::index_sequence<I...>) -> list<Ts..., U> {
     return {leaf<I, Ts>{get<I>(l)}..., leaf<sizeof...(Ts), U>{x}};
   }(std::index_sequence_for<Ts...>{});

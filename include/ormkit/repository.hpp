@@ -92,8 +92,10 @@ void assign_time(M& member, time_point now) {
 
 // Per-type codecs, out of line so that every column of every entity with the same
 // C++ type shares one copy. member: the address of an entity's member of type M.
+// The everyday pair returns only whether it worked (a `status` per column would cost
+// a check of a non-trivial object); the `_status` pair, called after a failure, says why.
 template <class M>
-[[gnu::noinline]] auto encode_member(const void* member, value* scratch, value_view& out) -> status {
+[[gnu::noinline]] auto encode_member_status(const void* member, value* scratch, value_view& out) -> status {
   if constexpr (has_to_view<M>) {
     out = column_traits<M>::to_view(*static_cast<const M*>(member));
     return {};
@@ -105,80 +107,72 @@ template <class M>
 }
 
 template <class M>
-[[gnu::noinline]] auto decode_member(const value_view& in, void* member) -> status {
-  // The everyday cases straight into the member (the trait decides everything else,
-  // errors included): text into a std::string's own buffer, in-range integers, reals.
-  if constexpr (std::is_same_v<M, std::string>) {
-    if (const auto* t = std::get_if<std::string_view>(&in)) {
-      // Constructed then moved in: cheaper than assign()'s general replace path.
-      *static_cast<M*>(member) = std::string(t->data(), t->size());
-      return {};
-    }
-  } else if constexpr (std::is_same_v<M, std::int64_t> || std::is_same_v<M, double>) {
-    if (const auto* x = std::get_if<M>(&in)) {
-      *static_cast<M*>(member) = *x;
-      return {};
-    }
-  } else if constexpr (std::is_integral_v<M> && !std::is_same_v<M, bool> && sizeof(M) < sizeof(std::int64_t)) {
-    if (const auto* i = std::get_if<std::int64_t>(&in);
-        i && *i >= static_cast<std::int64_t>(std::numeric_limits<M>::min()) &&
-        *i <= static_cast<std::int64_t>(std::numeric_limits<M>::max())) {
-      *static_cast<M*>(member) = static_cast<M>(*i);
-      return {};
-    }
+[[gnu::noinline]] auto encode_member(const void* member, value* scratch, value_view& out) -> bool {
+  if constexpr (has_to_view<M>) {
+    out = column_traits<M>::to_view(*static_cast<const M*>(member));
+    return true;
   }
+  auto v = encode_view(*static_cast<const M*>(member), *scratch);
+  if (!v) return false;
+  out = *v;
+  return true;
+}
+
+template <class M>
+[[gnu::noinline]] auto decode_member_status(const value_view& in, void* member) -> status {
   auto v = ormkit::decode<M>(in);
   if (!v) return std::move(v).error();
   *static_cast<M*>(member) = std::move(*v);
   return {};
 }
 
-// One column of one entity: where its member is and how to convert it.
-struct column_access {
-  void* (*member)(void* entity);
-  status (*encode)(const void* member, value* scratch, value_view& out);  // scratch: null if never needed
-  status (*decode)(const value_view& in, void* member);
-};
+template <class M>
+[[gnu::noinline]] auto decode_member(const value_view& in, void* member) -> bool {
+  // The everyday cases straight into the member (the trait decides everything else,
+  // errors included): text into a std::string's own buffer, in-range integers, reals.
+  if constexpr (std::is_same_v<M, std::string>) {
+    if (const auto* t = std::get_if<std::string_view>(&in)) {
+      // Constructed then moved in: cheaper than assign()'s general replace path.
+      *static_cast<M*>(member) = std::string(t->data(), t->size());
+      return true;
+    }
+  } else if constexpr (std::is_same_v<M, std::int64_t> || std::is_same_v<M, double>) {
+    if (const auto* x = std::get_if<M>(&in)) {
+      *static_cast<M*>(member) = *x;
+      return true;
+    }
+  } else if constexpr (std::is_integral_v<M> && !std::is_same_v<M, bool> && sizeof(M) < sizeof(std::int64_t)) {
+    if (const auto* i = std::get_if<std::int64_t>(&in);
+        i && *i >= static_cast<std::int64_t>(std::numeric_limits<M>::min()) &&
+        *i <= static_cast<std::int64_t>(std::numeric_limits<M>::max())) {
+      *static_cast<M*>(member) = static_cast<M>(*i);
+      return true;
+    }
+  }
+  auto v = ormkit::decode<M>(in);
+  if (!v) return false;
+  *static_cast<M*>(member) = std::move(*v);
+  return true;
+}
 
 template <class T, std::size_t I>
 auto member_address(void* entity) -> void* {
   return &(static_cast<T*>(entity)->*(column_v<T, I>.member));
 }
 
+// Per column: whether its member type converts to a view without scratch room.
+template <class T>
+inline constexpr auto column_has_view_v = []<std::size_t... I>(std::index_sequence<I...>) {
+  return std::array<bool, sizeof...(I)>{has_to_view<column_member_t<T, I>>...};
+}(std::make_index_sequence<column_count_v<T>>{});
+
 template <class T>
 inline constexpr auto column_access_v = []<std::size_t... I>(std::index_sequence<I...>) {
   return std::array<column_access, sizeof...(I)>{
       column_access{&member_address<T, I>, &encode_member<column_member_t<T, I>>,
-                    &decode_member<column_member_t<T, I>>}...};
+                    &decode_member<column_member_t<T, I>>, &encode_member_status<column_member_t<T, I>>,
+                    &decode_member_status<column_member_t<T, I>>}...};
 }(std::make_index_sequence<column_count_v<T>>{});
-
-// "users.age: <problem>", or for a secret column a message that shows nothing of the value.
-inline auto column_error(const table_schema& s, std::size_t column, const ormkit::error& e) -> ormkit::error {
-  const auto& c = s.columns[column];
-  std::string subject = std::string(s.name) + "." + std::string(c.name) + ": ";
-  if (c.has(column_flags::secret)) return {e.code, subject + "value cannot be stored as " + std::string(c.type_name)};
-  return {e.code, subject + e.message, e.native};
-}
-
-inline auto encode_columns(std::span<const column_access> cols, const table_schema& s, const void* entity,
-                           std::span<value> scratch, std::span<value_view> views) -> status {
-  for (std::size_t i = 0; i < cols.size(); ++i) {
-    const void* m = cols[i].member(const_cast<void*>(entity));
-    value* room = i < scratch.size() ? &scratch[i] : nullptr;
-    if (auto st = cols[i].encode(m, room, views[i]); !st) return column_error(s, i, st.error());
-  }
-  return {};
-}
-
-inline auto decode_columns(std::span<const column_access> cols, const table_schema& s,
-                           std::span<const value_view> row, void* entity) -> status {
-  if (row.size() != cols.size())
-    return unexpected(errc::invalid_argument, std::string(s.name) + ": row has " + std::to_string(row.size()) +
-                                                  " values for " + std::to_string(cols.size()) + " columns");
-  for (std::size_t i = 0; i < cols.size(); ++i)
-    if (auto st = cols[i].decode(row[i], cols[i].member(entity)); !st) return column_error(s, i, st.error());
-  return {};
-}
 
 // The per-entity functions behind entity_ops. T: the entity type.
 template <class T>
@@ -194,13 +188,61 @@ struct entity_functions {
   static constexpr bool needs_scratch = []<std::size_t... I>(std::index_sequence<I...>) {
     return !(has_to_view<column_member_t<T, I>> && ...);
   }(std::make_index_sequence<width>{});
-
-  static auto encode(const void* p, std::span<value> scratch, std::span<value_view> views) -> status {
-    return encode_columns(column_access_v<T>, schema_of<T>(), p, scratch, views);
-  }
+  static constexpr bool key_needs_scratch = [] {
+    bool any = false;
+    for (std::size_t k : primary_key_indexes_v<T>) any = any || !column_has_view_v<T>[k];
+    return any;
+  }();
 
   static auto decode(std::span<const value_view> row, void* p) -> status {
-    return decode_columns(column_access_v<T>, schema_of<T>(), row, p);
+    if (row.size() == width && decode_row(row, p)) [[likely]]
+      return {};
+    return decode_columns(column_access_v<T>, schema_of<T>(), row, p);  // says why
+  }
+
+  // The whole row in one call: conversions that cannot fail (column_traits::to_view) are
+  // inlined, the rest go to the per-type codecs. False: a column failed (encode_columns
+  // and decode_columns in the core then say which and why).
+  template <std::size_t I>
+  static auto encode_column(const T& e, std::span<value> scratch, value_view& out) -> bool {
+    using M = column_member_t<T, I>;
+    const M& m = e.*(column_v<T, I>.member);
+    if constexpr (has_to_view<M>) {
+      out = column_traits<M>::to_view(m);
+      return true;
+    } else {
+      return encode_member<M>(&m, &scratch[I], out);  // needs_scratch: `scratch` has a value per column
+    }
+  }
+  static auto encode_row(const void* p, std::span<value> scratch, std::span<value_view> views) -> bool {
+    const T& e = *static_cast<const T*>(p);
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return (encode_column<I>(e, scratch, views[I]) && ...);
+    }(std::make_index_sequence<width>{});
+  }
+
+  template <std::size_t I>
+  static auto decode_column(const value_view& in, T& e) -> bool {
+    using M = column_member_t<T, I>;
+    M& m = e.*(column_v<T, I>.member);
+    if constexpr (std::is_same_v<M, std::int64_t> || std::is_same_v<M, double>) {
+      if (const auto* x = std::get_if<M>(&in)) [[likely]] {
+        m = *x;
+        return true;
+      }
+    } else if constexpr (std::is_same_v<M, bool>) {
+      if (const auto* x = std::get_if<std::int64_t>(&in); x && (*x == 0 || *x == 1)) [[likely]] {
+        m = *x != 0;
+        return true;
+      }
+    }
+    return decode_member<M>(in, &m);
+  }
+  static auto decode_row(std::span<const value_view> row, void* p) -> bool {
+    T& e = *static_cast<T*>(p);
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return (decode_column<I>(row[I], e) && ...);
+    }(std::make_index_sequence<width>{});
   }
 
   static auto validate(const void* p) -> status { return ormkit::check(*static_cast<const T*>(p)); }
@@ -271,9 +313,14 @@ struct entity_functions {
         (
             [&] {
               if (!st) return;
-              auto v = encode_view(key_part<K>(key), scratch[K]);
-              if (v) views[K] = *v;
-              else st = column_error(schema_of<T>(), primary_key_indexes_v<T>[K], v.error());
+              using P = std::remove_cvref_t<decltype(key_part<K>(key))>;
+              if constexpr (has_to_view<P>) {
+                views[K] = column_traits<P>::to_view(key_part<K>(key));  // no scratch: see key_needs_scratch
+              } else {
+                auto v = encode_view(key_part<K>(key), scratch[K]);
+                if (v) views[K] = *v;
+                else st = column_error(schema_of<T>(), primary_key_indexes_v<T>[K], v.error());
+              }
             }(),
             ...);
       }(std::make_index_sequence<key_width>{});
@@ -314,10 +361,10 @@ struct entity_functions {
 
   static auto schema() -> const table_schema& { return schema_of<T>(); }
 
-  static constexpr entity_ops ops{&schema,       &encode,      &decode,     &validate,
-                                  &stamp,        &set_generated, &version,  &set_version,
-                                  &encode_key,   &key_views,   &entity_key,  &deleted_value,
-                                  needs_scratch};
+  static constexpr entity_ops ops{&schema,     column_access_v<T>, &encode_row,    &decode_row,
+                                  &validate,   &stamp,             &set_generated, &version,
+                                  &set_version, &encode_key,       &key_views,     &entity_key,
+                                  &deleted_value, needs_scratch,  key_needs_scratch};
 
   // Sink that decodes rows into a std::vector<T>.
   static auto push_row(void* context, std::span<const value_view> row) -> status {

@@ -22,7 +22,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <new>
+#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -47,12 +49,48 @@ namespace detail {
 
 using time_point = std::chrono::system_clock::time_point;
 
+// One column of one entity: where its member is and how to convert it.
+// `encode` and `decode` return whether they worked; after a failure the `_status`
+// pair is called to say why (so the everyday path carries no error object).
+struct column_access {
+  void* (*member)(void* entity);
+  // scratch: room for a converted value; null when the entity's encoders need none.
+  bool (*encode)(const void* member, value* scratch, value_view& out);
+  bool (*decode)(const value_view& in, void* member);
+  status (*encode_status)(const void* member, value* scratch, value_view& out);
+  status (*decode_status)(const value_view& in, void* member);
+};
+
+// "users.age: <problem>", or for a secret column a message that shows nothing of the value.
+inline auto column_error(const table_schema& s, std::size_t column, const ormkit::error& e) -> ormkit::error {
+  const auto& c = s.columns[column];
+  std::string subject = std::string(s.name) + "." + std::string(c.name) + ": ";
+  if (c.has(column_flags::secret)) return {e.code, subject + "value cannot be stored as " + std::string(c.type_name)};
+  return {e.code, subject + e.message, e.native};
+}
+
+// Decodes `row` into `entity` column by column, saying which column failed and why.
+inline auto decode_columns(std::span<const column_access> cols, const table_schema& s,
+                           std::span<const value_view> row, void* entity) -> status {
+  if (row.size() != cols.size())
+    return unexpected(errc::invalid_argument, std::string(s.name) + ": row has " + std::to_string(row.size()) +
+                                                  " values for " + std::to_string(cols.size()) + " columns");
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    void* m = cols[i].member(entity);
+    if (!cols[i].decode(row[i], m))
+      if (auto st = cols[i].decode_status(row[i], m); !st) return column_error(s, i, st.error());
+  }
+  return {};
+}
+
 // What the untyped core needs to know about one entity type.
 // entity: a T* passed as void*; key: a primary_key_t<T>* passed as void*.
 struct entity_ops {
   const table_schema& (*schema)();
-  status (*encode)(const void* entity, std::span<value> scratch, std::span<value_view> views);
-  status (*decode)(std::span<const value_view> row, void* entity);
+  std::span<const column_access> columns;  // one per column, in schema order
+  // Every column at once (inlined conversions); false when one failed: `columns` says which.
+  bool (*encode_row)(const void* entity, std::span<value> scratch, std::span<value_view> views);
+  bool (*decode_row)(std::span<const value_view> row, void* entity);
   status (*validate)(const void* entity);
   void (*stamp)(void* entity, time_point now, bool inserting);  // timestamps; version 0 -> 1 on insert
   void (*set_generated)(void* entity, std::int64_t id);
@@ -64,6 +102,23 @@ struct entity_ops {
   status (*entity_key)(const void* entity, std::vector<value>& out);
   status (*deleted_value)(time_point now, bool deleted, value& out);  // soft-delete column value
   bool encode_needs_scratch;  // false: every column encodes to a view of the entity (no `value`s needed)
+  bool key_needs_scratch;     // the same for the key's columns
+};
+
+// Room for up to N value views, of which only the first `width` are constructed
+// (value_view is trivially destructible, so nothing needs destroying).
+template <std::size_t N>
+class view_storage {
+ public:
+  static_assert(std::is_trivially_destructible_v<value_view> && std::is_trivially_copyable_v<value_view>);
+  auto first(std::size_t width) -> std::span<value_view> {
+    auto* p = std::launder(reinterpret_cast<value_view*>(bytes_));
+    for (std::size_t i = 0; i < width; ++i) ::new (static_cast<void*>(p + i)) value_view();
+    return {p, width};
+  }
+
+ private:
+  alignas(value_view) unsigned char bytes_[N * sizeof(value_view)];
 };
 
 // Encoding buffers for one row (or key); up to `Inline` columns stay on the stack,
@@ -74,60 +129,69 @@ class basic_row_buffer {
  public:
   // `scratch`: construct the values too (for encoders that need somewhere to put
   // a converted value); otherwise values() is empty.
-  explicit basic_row_buffer(std::size_t width, bool scratch = true) : width_(width), values_width_(scratch ? width : 0) {
+  explicit basic_row_buffer(std::size_t width, bool scratch = true) {
+    const std::size_t n_values = scratch ? width : 0;
     if (width > Inline) {
-      heap_values_.resize(width);
-      heap_views_.resize(width);
-      heap_columns_.resize(width);
+      heap_ = std::make_unique<heap>(heap{std::vector<value>(n_values), std::vector<value_view>(width),
+                                          std::vector<std::size_t>(width)});
+      values_ = heap_->values;
+      views_ = heap_->views;
+      columns_ = heap_->columns;
     } else {
-      for (std::size_t i = 0; i < values_width_; ++i) ::new (slot(i)) value();
+      auto* v = std::launder(reinterpret_cast<value*>(storage_));
+      for (std::size_t i = 0; i < n_values; ++i) ::new (static_cast<void*>(v + i)) value();
+      values_ = {v, n_values};
+      views_ = inline_views_.first(width);
+      columns_ = std::span(inline_columns_).first(width);
     }
   }
   basic_row_buffer(const basic_row_buffer&) = delete;
   auto operator=(const basic_row_buffer&) -> basic_row_buffer& = delete;
   ~basic_row_buffer() {
-    if (width_ <= Inline)
-      for (std::size_t i = 0; i < values_width_; ++i) slot(i)->~value();
+    if (!heap_)
+      for (auto& v : values_) v.~value();
   }
 
-  auto values() -> std::span<value> {
-    return width_ > Inline ? std::span<value>(heap_values_) : std::span<value>(slot(0), values_width_);
-  }
-  auto views() -> std::span<value_view> {
-    return width_ > Inline ? std::span<value_view>(heap_views_) : std::span<value_view>(views_.data(), width_);
-  }
-  auto columns() -> std::span<std::size_t> {
-    return width_ > Inline ? std::span<std::size_t>(heap_columns_) : std::span<std::size_t>(columns_.data(), width_);
-  }
+  auto values() -> std::span<value> { return values_; }
+  auto views() -> std::span<value_view> { return views_; }
+  auto columns() -> std::span<std::size_t> { return columns_; }
 
  private:
-  auto slot(std::size_t i) -> value* { return std::launder(reinterpret_cast<value*>(storage_ + i * sizeof(value))); }
+  struct heap {
+    std::vector<value> values;
+    std::vector<value_view> views;
+    std::vector<std::size_t> columns;
+  };
 
-  std::size_t width_;
-  std::size_t values_width_;
+  std::span<value> values_;
+  std::span<value_view> views_;
+  std::span<std::size_t> columns_;
   alignas(value) unsigned char storage_[Inline * sizeof(value)];
-  std::array<value_view, Inline> views_;
-  std::array<std::size_t, Inline> columns_;
-  std::vector<value> heap_values_;
-  std::vector<value_view> heap_views_;
-  std::vector<std::size_t> heap_columns_;
+  view_storage<Inline> inline_views_;
+  std::array<std::size_t, Inline> inline_columns_;
+  std::unique_ptr<heap> heap_;  // rows wider than Inline
 };
 using row_buffer = basic_row_buffer<16>;
 
 // Views only (trivially destructible): up to 16 on the stack.
 class view_buffer {
  public:
-  explicit view_buffer(std::size_t width) : width_(width) {
-    if (width > inline_views) heap_.resize(width);
+  explicit view_buffer(std::size_t width) {
+    if (width > inline_views) {
+      heap_.resize(width);
+      views_ = heap_;
+    } else {
+      views_ = inline_.first(width);
+    }
   }
-  auto views() -> std::span<value_view> {
-    return width_ > inline_views ? std::span<value_view>(heap_) : std::span<value_view>(views_.data(), width_);
-  }
+  view_buffer(const view_buffer&) = delete;
+  auto operator=(const view_buffer&) -> view_buffer& = delete;
+  auto views() -> std::span<value_view> { return views_; }
 
  private:
   static constexpr std::size_t inline_views = 16;
-  std::size_t width_;
-  std::array<value_view, inline_views> views_;
+  view_storage<inline_views> inline_;
+  std::span<value_view> views_;
   std::vector<value_view> heap_;
 };
 using key_buffer = basic_row_buffer<4>;
@@ -145,8 +209,7 @@ class repository_core {
     if (!as_stored) ops_->stamp(e, now(), true);
     ORMKIT_TRY(ops_->validate(e));
     row_buffer buf(width(), ops_->encode_needs_scratch);
-    ORMKIT_TRY(ops_->encode(e, buf.values(), buf.views()));
-    ORMKIT_TRY(check_sizes(buf.views()));
+    ORMKIT_TRY(encode_row(e, buf.values(), buf.views()));
     auto id = backend_.insert(schema(), buf.views());
     if (!id) return std::move(id).error();
     ops_->set_generated(e, *id);
@@ -164,8 +227,7 @@ class repository_core {
       void* e = base + i * stride;
       ops_->stamp(e, stamp_time, true);
       if (auto st = ops_->validate(e); !st) return with_suffix(std::move(st).error(), i);
-      auto st = ops_->encode(e, std::span(scratch).subspan(i * w, w), std::span(views).subspan(i * w, w));
-      if (st) st = check_sizes(std::span(views).subspan(i * w, w));
+      auto st = encode_row(e, std::span(scratch).subspan(i * w, w), std::span(views).subspan(i * w, w));
       if (!st) return with_suffix(std::move(st).error(), i);
     }
     std::vector<std::int64_t> ids;
@@ -184,14 +246,12 @@ class repository_core {
       if (s.version) ops_->set_version(e, old_version);
       return st;
     }
+    // The columns to set: the chosen ones, version and updated_at; never the key or created_at.
     row_buffer buf(width(), ops_->encode_needs_scratch);
-    ORMKIT_TRY(ops_->encode(e, buf.values(), buf.views()));
-    ORMKIT_TRY(check_sizes(buf.views()));
-    const auto row = buf.views();
     auto cols = buf.columns();
     std::size_t n_cols = 0;
     auto add = [&](std::size_t c) {
-      if (c >= row.size()) return;
+      if (c >= s.columns.size()) return;
       for (std::size_t k : s.primary_key)
         if (k == c) return;
       for (std::size_t i = 0; i < n_cols; ++i)
@@ -203,23 +263,28 @@ class repository_core {
     if (s.version) add(*s.version);
     if (s.updated_at) add(*s.updated_at);
     if (n_cols == 0) return {};
-    // The values to set, gathered in the order of `cols`, and the key's views.
-    view_buffer set(n_cols);
-    for (std::size_t i = 0; i < n_cols; ++i) set.views()[i] = row[cols[i]];
-    view_buffer key(s.primary_key.size());
-    for (std::size_t i = 0; i < s.primary_key.size(); ++i) key.views()[i] = row[s.primary_key[i]];
-    key_spec where{key.views(), std::nullopt, false};
+    // Only those columns and the key are encoded: views [0, n_cols) are the values to
+    // set, in the order of `cols`, and the key's views follow (n_cols + key <= width).
+    const auto views = buf.views();
+    const auto scratch = buf.values();
+    auto room = [&](std::size_t i) { return i < scratch.size() ? &scratch[i] : nullptr; };
+    for (std::size_t i = 0; i < n_cols; ++i) ORMKIT_TRY(encode_column(e, cols[i], room(i), views[i]));
+    const std::size_t key_width = s.primary_key.size();
+    for (std::size_t i = 0; i < key_width; ++i)
+      ORMKIT_TRY(encode_column(e, s.primary_key[i], room(n_cols + i), views[n_cols + i], false));
+    const auto set = views.first(n_cols);
+    const auto key = views.subspan(n_cols, key_width);
+    key_spec where{key, std::nullopt, false};
     if (s.version) where.version = old_version;
-    auto n = backend_.update_key(s, where, cols.first(n_cols), set.views());
+    auto n = backend_.update_key(s, where, cols.first(n_cols), set);
     if (!n) return std::move(n).error();
     if (*n > 0) return {};
     // Nothing matched: tell a missing row from a stale version.
     stored_version probe{s.version.value_or(0), {}};
-    auto found = backend_.get_key(s, key_spec{key.views(), std::nullopt, false},
-                                  row_sink{&probe, &stored_version::read});
+    auto found = backend_.get_key(s, key_spec{key, std::nullopt, false}, row_sink{&probe, &stored_version::read});
     if (!found) return std::move(found).error();
-    if (!*found || !s.version) return not_found(key.views());
-    return unexpected(errc::conflict, std::string(s.name) + ": " + describe_key(key.views()) +
+    if (!*found || !s.version) return not_found(key);
+    return unexpected(errc::conflict, std::string(s.name) + ": " + describe_key(key) +
                                           " was changed by someone else (version " + std::to_string(old_version) +
                                           " is stale, stored version is " + probe.text + ")");
   }
@@ -233,8 +298,7 @@ class repository_core {
     if (!as_stored) ops_->stamp(e, now(), true);
     ORMKIT_TRY(ops_->validate(e));
     row_buffer buf(width(), ops_->encode_needs_scratch);
-    ORMKIT_TRY(ops_->encode(e, buf.values(), buf.views()));
-    ORMKIT_TRY(check_sizes(buf.views()));
+    ORMKIT_TRY(encode_row(e, buf.values(), buf.views()));
     auto cols = buf.columns();
     std::size_t n_cols = 0;
     for (std::size_t i = 0; i < s.columns.size(); ++i) {
@@ -249,7 +313,7 @@ class repository_core {
       // An update kept the stored created_at; read the row back so `e` is what is stored.
       // (Encoded again: the generated key may have just been filled in.)
       row_buffer again(width(), ops_->encode_needs_scratch);
-      ORMKIT_TRY(ops_->encode(e, again.values(), again.views()));
+      ORMKIT_TRY(encode_row(e, again.values(), again.views()));
       view_buffer key(s.primary_key.size());
       for (std::size_t i = 0; i < s.primary_key.size(); ++i) key.views()[i] = again.views()[s.primary_key[i]];
       decode_target into{ops_, e};
@@ -276,7 +340,7 @@ class repository_core {
 
   auto erase_key_impl(const void* key) -> status {
     const auto& s = schema();
-    key_buffer k(s.primary_key.size());
+    key_buffer k(s.primary_key.size(), ops_->key_needs_scratch);
     ORMKIT_TRY(ops_->key_views(key, k.values(), k.views()));
     const key_spec where{k.views(), std::nullopt, false};
     result<std::uint64_t> n = std::uint64_t{0};
@@ -296,7 +360,7 @@ class repository_core {
 
   auto restore_impl(const void* key) -> status {
     const auto& s = schema();
-    key_buffer k(s.primary_key.size());
+    key_buffer k(s.primary_key.size(), ops_->key_needs_scratch);
     ORMKIT_TRY(ops_->key_views(key, k.values(), k.views()));
     value v;
     ORMKIT_TRY(ops_->deleted_value(opts_.clock(), false, v));
@@ -311,7 +375,7 @@ class repository_core {
   // Reads the row with `key` into `out`; false when there is none.
   auto get_impl(const void* key, void* out) const -> result<bool> {
     const auto& s = schema();
-    key_buffer k(s.primary_key.size());
+    key_buffer k(s.primary_key.size(), ops_->key_needs_scratch);
     ORMKIT_TRY(ops_->key_views(key, k.values(), k.views()));
     decode_target into{ops_, out};
     return backend_.get_key(s, key_spec{k.views(), std::nullopt, false}, row_sink{&into, &decode_target::read});
@@ -529,7 +593,9 @@ class repository_core {
     void* entity;
     static auto read(void* self, std::span<const value_view> row) -> status {
       auto& t = *static_cast<decode_target*>(self);
-      return t.ops->decode(row, t.entity);
+      if (row.size() == t.ops->columns.size() && t.ops->decode_row(row, t.entity)) [[likely]]
+        return {};
+      return decode_columns(t.ops->columns, t.ops->schema(), row, t.entity);
     }
   };
 
@@ -544,21 +610,57 @@ class repository_core {
     }
   };
 
-  // Rejects text and blobs over opts_.max_value_bytes before they reach the backend.
-  auto check_sizes(std::span<const value_view> row) const -> status {
-    const auto& s = schema();
-    for (std::size_t i = 0; i < row.size(); ++i) {
+  // Encodes column `c` of entity `e` into `out`; `room` holds a converted value for
+  // encoders that need one (null when none does). Text and blobs over
+  // opts_.max_value_bytes are rejected here, before they reach the backend
+  // (`limit` false: a key, which is only compared, never written).
+  auto encode_column(const void* e, std::size_t c, value* room, value_view& out, bool limit = true) const
+      -> status {
+    const auto& a = ops_->columns[c];
+    const void* m = a.member(const_cast<void*>(e));
+    if (!a.encode(m, room, out)) [[unlikely]] {
+      auto st = a.encode_status(m, room, out);
+      return column_error(schema(), c, st ? ormkit::error{errc::invalid_argument, "cannot be encoded"} : st.error());
+    }
+    if (limit && out.index() >= 3) [[unlikely]]
+      return check_size(c, out);
+    return {};
+  }
+
+  // Every column of `e`, in schema order: one call to the entity's inlined encoder,
+  // then the size limit over text and blobs.
+  auto encode_row(const void* e, std::span<value> scratch, std::span<value_view> views) const -> status {
+    if (!ops_->encode_row(e, scratch, views)) [[unlikely]] {
+      for (std::size_t c = 0; c < views.size(); ++c)
+        ORMKIT_TRY(encode_column(e, c, c < scratch.size() ? &scratch[c] : nullptr, views[c], false));
+    }
+    const std::size_t max = opts_.max_value_bytes;
+    for (std::size_t c = 0; c < views.size(); ++c) {
       std::size_t n = 0;
-      if (const auto* t = std::get_if<std::string_view>(&row[i])) n = t->size();
-      else if (const auto* b = std::get_if<blob_view>(&row[i])) n = b->size();
-      if (n <= opts_.max_value_bytes) continue;
-      const auto& c = s.columns[i];
-      std::string msg = std::string(s.name) + "." + std::string(c.name) + ": value exceeds the limit of " +
-                        std::to_string(opts_.max_value_bytes) + " bytes";
-      if (!c.has(column_flags::secret)) msg += " (got " + std::to_string(n) + " bytes)";
-      return unexpected(errc::invalid_argument, std::move(msg));
+      if (const auto* t = std::get_if<std::string_view>(&views[c])) n = t->size();
+      else if (const auto* b = std::get_if<blob_view>(&views[c])) n = b->size();
+      if (n > max) [[unlikely]]
+        return too_large(c, n);
     }
     return {};
+  }
+
+  // Rejects a text or blob over opts_.max_value_bytes.
+  auto check_size(std::size_t c, const value_view& v) const -> status {
+    std::size_t n = 0;
+    if (const auto* t = std::get_if<std::string_view>(&v)) n = t->size();
+    else if (const auto* b = std::get_if<blob_view>(&v)) n = b->size();
+    if (n <= opts_.max_value_bytes) [[likely]]
+      return {};
+    return too_large(c, n);
+  }
+
+  [[gnu::noinline]] auto too_large(std::size_t c, std::size_t n) const -> ormkit::error {
+    const auto& col = schema().columns[c];
+    std::string msg = std::string(schema().name) + "." + std::string(col.name) + ": value exceeds the limit of " +
+                      std::to_string(opts_.max_value_bytes) + " bytes";
+    if (!col.has(column_flags::secret)) msg += " (got " + std::to_string(n) + " bytes)";
+    return {errc::invalid_argument, std::move(msg)};
   }
 
   static auto with_suffix(ormkit::error e, std::size_t i) -> ormkit::error {

@@ -81,6 +81,7 @@
 #include <ormkit/sqlite/error.hpp>
 #include <ormkit/sqlite/sql.hpp>
 #include <ormkit/sqlite/statement.hpp>
+#include <ormkit/statement_observer.hpp>
 #include <ormkit/value.hpp>
 
 #include <sqlite3.h>
@@ -93,6 +94,7 @@
 #include <deque>
 #include <limits>
 #include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
@@ -129,6 +131,8 @@ struct options {
   /// SQLITE_OPEN_NOMUTEX), which the thread model already requires: one thread uses
   /// a backend at a time. Turn on only to share the native handle across threads.
   bool serialized = false;
+  /// Told about every statement this backend runs (not owned; see statement_observer.hpp).
+  statement_observer* observer = nullptr;
 };
 
 namespace detail {
@@ -231,7 +235,7 @@ inline auto bind(sqlite3_stmt* st, int index, const value_view& v, bool copy) ->
 // per column, where sqlite3_column_type + _text + _bytes would take it three
 // times. SQLite documents the sqlite3_value_* calls on that value as not
 // thread-safe, which is the contract here anyway (one thread per connection).
-inline auto column_view(sqlite3_stmt* st, int i) -> value_view {
+[[gnu::always_inline]] inline auto column_view(sqlite3_stmt* st, int i) -> value_view {
   sqlite3_value* v = sqlite3_column_value(st, i);
   switch (sqlite3_value_type(v)) {
     case SQLITE_INTEGER: return sqlite3_value_int64(v);
@@ -277,21 +281,55 @@ inline void like_function_impl(sqlite3_context* ctx, int argc, sqlite3_value** a
 // A streaming cursor: steps its statement one row at a time. It holds the
 // statement checked out of the cache until the end (or destruction), when it
 // resets the statement at once so the read lock is released.
+// What a cursor tells a statement observer when it ends (or is dropped unfinished).
+struct cursor_observation {
+  statement_observer* observer = nullptr;
+  std::string sql;
+  std::vector<std::string> parameters;
+  std::uint64_t rows = 0;
+  std::chrono::steady_clock::time_point start;
+};
+
+// Tells `o` about a statement; what the observer throws is swallowed.
+inline void notify(statement_observer& o, std::string_view sql, std::span<const std::string> parameters,
+                   std::uint64_t rows, std::chrono::steady_clock::time_point start,
+                   const ormkit::error* failure) noexcept {
+  statement_event e{"sqlite", sql, parameters, rows, std::chrono::steady_clock::now() - start, failure};
+  try {
+    o.executed(e);
+  } catch (...) {  // NOLINT(bugprone-empty-catch): the statement has run; its caller has its result
+  }
+}
+
+// A streaming cursor: steps its statement one row at a time. It holds the
+// statement checked out of the cache until the end (or destruction), when it
+// resets the statement at once so the read lock is released.
 class row_cursor final : public cursor_source {
  public:
-  row_cursor(std::shared_ptr<connection> conn, lease st, std::size_t width, std::string context)
-      : conn_(std::move(conn)), stmt_(std::move(st)), row_(width), context_(std::move(context)) {}
+  row_cursor(std::shared_ptr<connection> conn, lease st, std::size_t width, std::string context,
+             std::unique_ptr<cursor_observation> observation = nullptr)
+      : conn_(std::move(conn)),
+        stmt_(std::move(st)),
+        row_(width),
+        context_(std::move(context)),
+        observation_(std::move(observation)) {}
+  row_cursor(const row_cursor&) = delete;
+  auto operator=(const row_cursor&) -> row_cursor& = delete;
+  ~row_cursor() override { finish(nullptr); }
 
   auto next() -> result<bool> override {
     if (!stmt_) return false;
     int rc = sqlite3_step(stmt_.get());
     if (rc == SQLITE_ROW) {
       for (std::size_t i = 0; i < row_.size(); ++i) row_[i] = column_view(stmt_.get(), static_cast<int>(i));
+      if (observation_) [[unlikely]]
+        ++observation_->rows;
       return true;
     }
     std::optional<ormkit::error> failed;
     if (rc != SQLITE_DONE) failed = describe_failure(*conn_, rc, context_, nullptr, {}, true);
     stmt_.reset();
+    finish(failed ? &*failed : nullptr);
     if (failed) return std::move(*failed);
     return false;
   }
@@ -299,10 +337,17 @@ class row_cursor final : public cursor_source {
   [[nodiscard]] auto row() const -> std::span<const value_view> override { return row_; }
 
  private:
+  void finish(const ormkit::error* failure) noexcept {
+    if (!observation_) return;
+    auto o = std::move(observation_);
+    notify(*o->observer, o->sql, o->parameters, o->rows, o->start, failure);
+  }
+
   std::shared_ptr<connection> conn_;  // declared first: outlives the lease below
   lease stmt_;
   std::vector<value_view> row_;
   std::string context_;
+  std::unique_ptr<cursor_observation> observation_;  // null unless a statement observer is set
 };
 
 }  // namespace detail
@@ -470,7 +515,7 @@ class backend {
       sql_ += " = ?";
     }
     params_.clear();
-    params_.values.assign(values.begin(), values.end());
+    for (std::size_t i = 0; i < values.size(); ++i) params_.add(values[i], columns[i]);
     ORMKIT_TRY(append_where(sql_, s, filter, params_));
     return change(s, written_values{values, columns});
   }
@@ -517,7 +562,21 @@ class backend {
           sqlite3_bind_int64(st.get(), next + 1, offset) != SQLITE_OK)
         return fail(sqlite3_errcode(db()), s.name);
     }
-    return cursor(std::make_unique<detail::row_cursor>(conn_, std::move(st), s.columns.size(), std::string(s.name)));
+    std::unique_ptr<detail::cursor_observation> seen;
+    if (opts_.observer) [[unlikely]] {
+      seen = std::make_unique<detail::cursor_observation>();
+      seen->observer = opts_.observer;
+      const char* text = sqlite3_sql(st.get());
+      seen->sql = text ? text : "";
+      seen->parameters = parameter_texts(&s, params_.values, params_.columns);
+      if (paged) {
+        seen->parameters.push_back(q.limit ? std::to_string(*q.limit) : std::string("-1"));
+        seen->parameters.push_back(std::to_string(q.offset));
+      }
+      seen->start = std::chrono::steady_clock::now();
+    }
+    return cursor(std::make_unique<detail::row_cursor>(conn_, std::move(st), s.columns.size(), std::string(s.name),
+                                                       std::move(seen)));
   }
 
   /// The row `k` addresses, passed to `sink`; false when there is none. One cached
@@ -531,15 +590,37 @@ class backend {
     lease st;
     ORMKIT_TRY(acquire_pinned(slot.sql, slot.pin, st, s.name));
     ORMKIT_TRY(bind_key(st, s, k, 1));
+    const auto start = opts_.observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     int rc = sqlite3_step(st.get());
-    if (rc == SQLITE_DONE) return false;
-    if (rc != SQLITE_ROW) return fail(rc, s.name, &s);
+    if (rc == SQLITE_DONE) {
+      if (opts_.observer) [[unlikely]]
+        report_keyed(st, s, k, {}, {}, 0, start, nullptr);
+      return false;
+    }
+    if (rc != SQLITE_ROW) {
+      auto e = fail(rc, s.name, &s);
+      if (opts_.observer) [[unlikely]]
+        report_keyed(st, s, k, {}, {}, 0, start, &e);
+      return e;
+    }
+    if (opts_.observer) [[unlikely]]
+      report_keyed(st, s, k, {}, {}, 1, start, nullptr);
     const std::size_t width = s.columns.size();
-    std::array<value_view, 16> small;
-    std::vector<value_view> large(width > small.size() ? width : 0);
-    std::span<value_view> row = width > small.size() ? std::span<value_view>(large) : std::span(small).first(width);
-    for (std::size_t i = 0; i < width; ++i) row[i] = detail::column_view(st.get(), static_cast<int>(i));
-    ORMKIT_TRY(sink.fn(sink.context, row));
+    constexpr std::size_t inline_width = 16;
+    // Up to 16 views on the stack, constructed straight from the columns.
+    alignas(value_view) unsigned char small[inline_width * sizeof(value_view)];
+    std::vector<value_view> large;
+    value_view* row = nullptr;
+    if (width > inline_width) {
+      large.reserve(width);
+      for (std::size_t i = 0; i < width; ++i) large.push_back(detail::column_view(st.get(), static_cast<int>(i)));
+      row = large.data();
+    } else {
+      row = std::launder(reinterpret_cast<value_view*>(small));
+      for (std::size_t i = 0; i < width; ++i)
+        ::new (static_cast<void*>(row + i)) value_view(detail::column_view(st.get(), static_cast<int>(i)));
+    }
+    ORMKIT_TRY(sink.fn(sink.context, std::span<const value_view>(row, width)));
     return true;
   }
 
@@ -554,21 +635,30 @@ class backend {
       return unexpected(errc::invalid_argument, std::string(s.name) + ": update got " +
                                                     std::to_string(columns.size()) + " columns and " +
                                                     std::to_string(values.size()) + " values");
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-      if (columns[i] >= s.columns.size()) return bad_column(s);
-      if (!fits(s.columns[columns[i]], values[i])) return misfit(s, columns[i], values[i]);
-    }
+    for (std::size_t c : columns)
+      if (c >= s.columns.size()) return bad_column(s);
     if (columns.empty()) return update(s, columns, values, key_filter_of(s, k));  // counts the match
     auto& slot = (*t)->keyed(s, keyed_kind::update, k, columns);
     lease st;
     ORMKIT_TRY(acquire_pinned(slot.sql, slot.pin, st, s.name));
-    for (std::size_t i = 0; i < values.size(); ++i)
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (!fits(s.columns[columns[i]], values[i])) return misfit(s, columns[i], values[i]);
       if (int rc = detail::bind(st.get(), static_cast<int>(i) + 1, values[i], false); rc != SQLITE_OK)
         return fail(rc, s.name);
+    }
     ORMKIT_TRY(bind_key(st, s, k, static_cast<int>(values.size()) + 1));
+    const auto start = opts_.observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     int rc = sqlite3_step(st.get());
-    if (rc != SQLITE_DONE) return fail(rc, s.name, &s, written_values{values, columns});
-    return static_cast<std::uint64_t>(sqlite3_changes64(db()));
+    if (rc != SQLITE_DONE) {
+      auto e = fail(rc, s.name, &s, written_values{values, columns});
+      if (opts_.observer) [[unlikely]]
+        report_keyed(st, s, k, columns, values, 0, start, &e);
+      return e;
+    }
+    const auto changed = static_cast<std::uint64_t>(sqlite3_changes64(db()));
+    if (opts_.observer) [[unlikely]]
+      report_keyed(st, s, k, columns, values, changed, start, nullptr);
+    return changed;
   }
 
   /// `erase` of the row `k` addresses: one cached statement per table.
@@ -581,9 +671,18 @@ class backend {
     lease st;
     ORMKIT_TRY(acquire_pinned(slot.sql, slot.pin, st, s.name));
     ORMKIT_TRY(bind_key(st, s, k, 1));
+    const auto start = opts_.observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     int rc = sqlite3_step(st.get());
-    if (rc != SQLITE_DONE) return fail(rc, s.name, &s);
-    return static_cast<std::uint64_t>(sqlite3_changes64(db()));
+    if (rc != SQLITE_DONE) {
+      auto e = fail(rc, s.name, &s);
+      if (opts_.observer) [[unlikely]]
+        report_keyed(st, s, k, {}, {}, 0, start, &e);
+      return e;
+    }
+    const auto changed = static_cast<std::uint64_t>(sqlite3_changes64(db()));
+    if (opts_.observer) [[unlikely]]
+      report_keyed(st, s, k, {}, {}, changed, start, nullptr);
+    return changed;
   }
 
   /// Aggregate rows: group values then term values, ordered by the group values.
@@ -637,7 +736,7 @@ class backend {
       ORMKIT_TRY(append_order(sql_, s, order, {}));
     }
     ORMKIT_TRY(check_parameters(s));
-    return rows_of(sql_, params_.values, s.name, &s);
+    return rows_of(sql_, params_.values, s.name, &s, params_.columns);
   }
 
   //=== transactions ===//
@@ -783,6 +882,10 @@ class backend {
   /// read-only database already had).
   [[nodiscard]] auto journal_mode() const -> const std::string& { return journal_mode_; }
 
+  /// Tells `o` about every statement from now on (null: no one). Not owned; it must
+  /// outlive its use. Same thread rules as every other call.
+  void observe_statements(statement_observer* o) noexcept { opts_.observer = o; }
+
   [[nodiscard]] auto path() const -> const std::string& { return opts_.path; }
 
   /// The sqlite3 handle, for what ormkit does not wrap. Do not close it, and do not
@@ -916,19 +1019,38 @@ class backend {
                                     nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) return open_failure(rc);
     // The first read: a file that is not a database fails here, with its path.
-    if (rc = sqlite3_exec(raw, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr); rc != SQLITE_OK)
-      return open_failure(rc);
+    if (rc = exec_retrying_busy(raw, "SELECT count(*) FROM sqlite_master"); rc != SQLITE_OK) return open_failure(rc);
     if (rc = sqlite3_exec(raw, "PRAGMA foreign_keys = ON", nullptr, nullptr, nullptr); rc != SQLITE_OK)
       return open_failure(rc);
     // WAL cannot be switched on by a read-only connection; it keeps the file's mode.
     const bool read_only = sqlite3_db_readonly(raw, "main") == 1;
-    auto mode = rows_of(read_only ? "PRAGMA journal_mode" : "PRAGMA journal_mode = WAL", {}, "sqlite", nullptr);
+    const char* journal = read_only ? "PRAGMA journal_mode" : "PRAGMA journal_mode = WAL";
+    auto mode = rows_of(journal, {}, "sqlite", nullptr);
+    // Two connections opening a new file at once: the switch to WAL needs a lock that
+    // SQLite does not wait for through the busy handler, so wait here, as long as it would.
+    const auto deadline = std::chrono::steady_clock::now() + opts_.busy_timeout;
+    for (int pause = 1; !mode && mode.error().code == errc::busy && std::chrono::steady_clock::now() < deadline;
+         pause = std::min(pause * 2, 50)) {
+      sqlite3_sleep(pause);
+      mode = rows_of(journal, {}, "sqlite", nullptr);
+    }
     if (!mode) return open_failure(mode.error());
     if (!mode->empty() && !mode->front().empty())
       if (const auto* m = std::get_if<std::string>(&mode->front().front())) journal_mode_ = *m;
     const char* sync = opts_.sync == synchronous::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
     if (rc = sqlite3_exec(raw, sync, nullptr, nullptr, nullptr); rc != SQLITE_OK) return open_failure(rc);
     return {};
+  }
+
+  // sqlite3_exec, run again while it reports busy (for up to the busy timeout): the
+  // busy handler does not cover every lock taken while another connection sets up the file.
+  auto exec_retrying_busy(sqlite3* raw, const char* sql) const -> int {
+    const auto deadline = std::chrono::steady_clock::now() + opts_.busy_timeout;
+    for (int pause = 1;; pause = std::min(pause * 2, 50)) {
+      int rc = sqlite3_exec(raw, sql, nullptr, nullptr, nullptr);
+      if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) return rc;
+      sqlite3_sleep(pause);
+    }
   }
 
   auto open_failure(int rc) -> ormkit::error {
@@ -1007,13 +1129,14 @@ class backend {
   }
 
   static auto check_key(const table_schema& s, const key_spec& k) -> status {
-    if (s.primary_key.empty())
-      return unexpected(errc::unsupported, std::string(s.name) + ": the table has no primary key");
-    if (k.key.size() != s.primary_key.size())
-      return unexpected(errc::invalid_argument, std::string(s.name) + ": key has " + std::to_string(k.key.size()) +
-                                                    " values for " + std::to_string(s.primary_key.size()) +
-                                                    " key columns");
-    return {};
+    if (!s.primary_key.empty() && k.key.size() == s.primary_key.size()) [[likely]]
+      return {};
+    return bad_key(s, k);
+  }
+  [[gnu::noinline]] static auto bad_key(const table_schema& s, const key_spec& k) -> ormkit::error {
+    if (s.primary_key.empty()) return {errc::unsupported, std::string(s.name) + ": the table has no primary key"};
+    return {errc::invalid_argument, std::string(s.name) + ": key has " + std::to_string(k.key.size()) +
+                                        " values for " + std::to_string(s.primary_key.size()) + " key columns"};
   }
 
   // Binds the key's values (and the version, when the statement checks it) from `first` on.
@@ -1032,10 +1155,66 @@ class backend {
   auto run(const std::string& sql, std::string_view context) -> status {
     lease st;
     if (int rc = conn_->cache.acquire(sql, st); rc != SQLITE_OK) return fail(rc, context, nullptr, {}, false);
+    const auto start = opts_.observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     int rc = SQLITE_ROW;
     while (rc == SQLITE_ROW) rc = sqlite3_step(st.get());
-    if (rc != SQLITE_DONE) return fail(rc, context, nullptr, {}, false);
+    if (rc != SQLITE_DONE) {
+      auto e = fail(rc, context, nullptr, {}, false);
+      if (opts_.observer) [[unlikely]]
+        report(st, {}, 0, start, &e);
+      return e;
+    }
+    if (opts_.observer) [[unlikely]]
+      report(st, {}, 0, start, nullptr);
     return {};
+  }
+
+  //=== statement observers (called only while opts_.observer is set) ===//
+
+  // Each parameter as an observer sees it: `columns[i]` says which column of `s` it
+  // belongs to (secret ones are redacted); missing or no_column: shown as is.
+  static auto parameter_texts(const table_schema* s, std::span<const value_view> values,
+                              std::span<const std::size_t> columns) -> std::vector<std::string> {
+    std::vector<std::string> out;
+    out.reserve(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i)
+      out.push_back(parameter_text(s, i < columns.size() ? columns[i] : parameters::no_column, values[i]));
+    return out;
+  }
+
+  void report(lease& st, const std::vector<std::string>& parameters, std::uint64_t rows,
+              std::chrono::steady_clock::time_point start, const ormkit::error* failure) noexcept {
+    const char* sql = sqlite3_sql(st.get());
+    detail::notify(*opts_.observer, sql ? sql : "", parameters, rows, start, failure);
+  }
+
+  // A keyed statement: the SET values (update), then the key, then the version.
+  void report_keyed(lease& st, const table_schema& s, const key_spec& k, std::span<const std::size_t> columns,
+                    std::span<const value_view> values, std::uint64_t rows,
+                    std::chrono::steady_clock::time_point start, const ormkit::error* failure) noexcept {
+    try {
+      auto texts = parameter_texts(&s, values, columns);
+      for (std::size_t i = 0; i < k.key.size(); ++i)
+        texts.push_back(parameter_text(&s, s.primary_key[i], k.key[i]));
+      if (k.version && s.version) texts.push_back(std::to_string(*k.version));
+      report(st, texts, rows, start, failure);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory while describing; the statement has run
+    }
+  }
+
+  void report_insert(lease& st, const table_schema& s, std::span<const value_view> r, bool generated, bool omits_key,
+                     std::uint64_t rows, std::chrono::steady_clock::time_point start,
+                     const ormkit::error* failure) noexcept {
+    try {
+      std::vector<std::string> texts;
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        const bool key = generated && i == *s.auto_increment;
+        if (key && omits_key) continue;
+        texts.push_back(key ? std::string("NULL") : parameter_text(&s, i, r[i]));
+      }
+      report(st, texts, rows, start, failure);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): as above
+    }
   }
 
   auto bind_all(lease& st, const table_schema& s, std::span<const value_view> values, bool copy, int first = 1)
@@ -1047,8 +1226,9 @@ class backend {
   }
 
   // Runs `sql` and collects every row as owning values.
+  // `columns[i]`: the column of `s` parameter i belongs to (for statement observers).
   auto rows_of(const std::string& sql, std::span<const value_view> params, std::string_view context,
-               const table_schema* s) -> result<value_rows> {
+               const table_schema* s, std::span<const std::size_t> columns = {}) -> result<value_rows> {
     lease st;
     if (int rc = conn_->cache.acquire(sql, st); rc != SQLITE_OK) return fail(rc, context, s, {}, s != nullptr);
     for (std::size_t i = 0; i < params.size(); ++i)
@@ -1056,10 +1236,20 @@ class backend {
         return fail(rc, context);
     value_rows out;
     const int n = sqlite3_column_count(st.get());
+    const auto start = opts_.observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     for (;;) {
       int rc = sqlite3_step(st.get());
-      if (rc == SQLITE_DONE) return out;
-      if (rc != SQLITE_ROW) return fail(rc, context, s, {}, s != nullptr);
+      if (rc == SQLITE_DONE) {
+        if (opts_.observer) [[unlikely]]
+          report(st, parameter_texts(s, params, columns), out.size(), start, nullptr);
+        return out;
+      }
+      if (rc != SQLITE_ROW) {
+        auto e = fail(rc, context, s, {}, s != nullptr);
+        if (opts_.observer) [[unlikely]]
+          report(st, parameter_texts(s, params, columns), out.size(), start, &e);
+        return e;
+      }
       std::vector<value> r;
       r.reserve(static_cast<std::size_t>(n));
       for (int i = 0; i < n; ++i) r.push_back(own(detail::column_view(st.get(), i)));
@@ -1203,15 +1393,11 @@ class backend {
     return !id || *id == 0;
   }
 
+  // The row's width; each value's fit to its column is checked as it is bound (insert_row).
   static auto check_row(const table_schema& s, std::span<const value_view> r) -> status {
     if (r.size() != s.columns.size())
       return unexpected(errc::invalid_argument, std::string(s.name) + ": row has " + std::to_string(r.size()) +
                                                     " values for " + std::to_string(s.columns.size()) + " columns");
-    const bool generated = generates_key(s, r);
-    for (std::size_t c = 0; c < r.size(); ++c) {
-      if (generated && c == *s.auto_increment) continue;  // SQLite fills it in
-      if (!fits(s.columns[c], r[c])) return misfit(s, c, r[c]);
-    }
     return {};
   }
 
@@ -1222,18 +1408,26 @@ class backend {
     const bool generated = generates_key(s, r);
     int index = 1;
     for (std::size_t i = 0; i < r.size(); ++i) {
-      const bool key = generated && i == *s.auto_increment;
+      const bool key = generated && i == *s.auto_increment;  // SQLite fills it in
       if (key && omits_key) continue;
+      // Checked here, in the loop that binds, so a row is walked once. A value that does
+      // not fit leaves earlier ones bound, which is harmless: every step rebinds them all.
+      if (!key && !fits(s.columns[i], r[i])) return misfit(s, i, r[i]);
       int rc = key ? sqlite3_bind_null(st.get(), index) : detail::bind(st.get(), index, r[i], false);
       if (rc != SQLITE_OK) return fail(rc, s.name);
       ++index;
     }
+    const auto start = opts_.observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     int rc = sqlite3_step(st.get());
     if (rc != SQLITE_DONE) {
       auto e = fail(rc, s.name, &s, written_values{r, {}});
+      if (opts_.observer) [[unlikely]]
+        report_insert(st, s, r, generated, omits_key, 0, start, &e);
       st.rewind();
       return e;
     }
+    if (opts_.observer) [[unlikely]]
+      report_insert(st, s, r, generated, omits_key, 1, start, nullptr);
     st.rewind();
     if (!s.auto_increment) return std::int64_t{0};
     if (generated) return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db()));
@@ -1246,9 +1440,18 @@ class backend {
     lease st;
     ORMKIT_TRY(acquire(sql_, st, s.name));
     ORMKIT_TRY(bind_all(st, s, params_.values, false));
+    const auto start = opts_.observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     int rc = sqlite3_step(st.get());
-    if (rc != SQLITE_DONE) return fail(rc, s.name, &s, w);
-    return static_cast<std::uint64_t>(sqlite3_changes64(db()));
+    if (rc != SQLITE_DONE) {
+      auto e = fail(rc, s.name, &s, w);
+      if (opts_.observer) [[unlikely]]
+        report(st, parameter_texts(&s, params_.values, params_.columns), 0, start, &e);
+      return e;
+    }
+    const auto changed = static_cast<std::uint64_t>(sqlite3_changes64(db()));
+    if (opts_.observer) [[unlikely]]
+      report(st, parameter_texts(&s, params_.values, params_.columns), changed, start, nullptr);
+    return changed;
   }
 
   auto count_matching(const table_schema& s, const expr& filter) -> result<std::uint64_t> {
@@ -1256,7 +1459,7 @@ class backend {
     append_identifier(sql_, s.name);
     params_.clear();
     ORMKIT_TRY(append_where(sql_, s, filter, params_));
-    auto rows = rows_of(sql_, params_.values, s.name, &s);
+    auto rows = rows_of(sql_, params_.values, s.name, &s, params_.columns);
     if (!rows) return std::move(rows).error();
     const auto* n = rows->empty() || rows->front().empty() ? nullptr : std::get_if<std::int64_t>(&rows->front()[0]);
     return n ? static_cast<std::uint64_t>(*n) : std::uint64_t{0};

@@ -268,12 +268,22 @@ inline void append_literal(std::string& out, const value& v) {
 
 /// The values of a statement's `?` parameters, in order. `owned` keeps values the
 /// SQL generator derived itself (LIKE prefix bounds) alive as long as the views.
+/// `columns[i]` is the column `values[i]` is compared with or written to (statement
+/// observers redact `secret` ones; no_column when it is tied to none).
 struct parameters {
+  static constexpr std::size_t no_column = static_cast<std::size_t>(-1);
+
   std::vector<value_view> values;
+  std::vector<std::size_t> columns;
   std::deque<std::string> owned;
 
+  void add(value_view v, std::size_t column) {
+    values.push_back(v);
+    columns.push_back(column);
+  }
   void clear() {
     values.clear();
+    columns.clear();
     owned.clear();
   }
 };
@@ -310,7 +320,7 @@ inline auto append_condition(std::string& sql, const table_schema& s, const expr
     detail::append_column(sql, s, e.column);
     sql += op;
     sql += '?';
-    params.values.push_back(view(e.operands[0]));
+    params.add(view(e.operands[0]), e.column);
     return {};
   };
   switch (e.kind) {
@@ -330,19 +340,19 @@ inline auto append_condition(std::string& sql, const table_schema& s, const expr
         sql += '(';
         detail::append_column(sql, s, e.column);
         sql += " >= ? AND ";
-        params.values.push_back(std::string_view(params.owned.emplace_back(prefix)));
+        params.add(std::string_view(params.owned.emplace_back(prefix)), e.column);
         std::string upper = prefix_upper_bound(std::move(prefix));
         if (!upper.empty()) {
           detail::append_column(sql, s, e.column);
           sql += " < ? AND ";
-          params.values.push_back(std::string_view(params.owned.emplace_back(std::move(upper))));
+          params.add(std::string_view(params.owned.emplace_back(std::move(upper))), e.column);
         }
       }
       sql += like_function;
       sql += '(';
       detail::append_column(sql, s, e.column);
       sql += ", ?)";
-      params.values.push_back(view(e.operands[0]));
+      params.add(view(e.operands[0]), e.column);
       if (ranged) sql += ')';
       return {};
     }
@@ -358,7 +368,7 @@ inline auto append_condition(std::string& sql, const table_schema& s, const expr
       sql += " IN (";
       for (std::size_t i = 0; i < padded; ++i) {
         sql += i ? ", ?" : "?";
-        params.values.push_back(view(e.operands[i < n ? i : n - 1]));
+        params.add(view(e.operands[i < n ? i : n - 1]), e.column);
       }
       sql += ')';
       return {};
@@ -373,8 +383,8 @@ inline auto append_condition(std::string& sql, const table_schema& s, const expr
       ORMKIT_TRY(leaf_ok(2));
       detail::append_column(sql, s, e.column);
       sql += " BETWEEN ? AND ?";
-      params.values.push_back(view(e.operands[0]));
-      params.values.push_back(view(e.operands[1]));
+      params.add(view(e.operands[0]), e.column);
+      params.add(view(e.operands[1]), e.column);
       return {};
     case op::and_:
     case op::or_: {

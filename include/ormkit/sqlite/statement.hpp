@@ -164,12 +164,14 @@ class statement_cache {
   /// cached for the connection's life), so that later calls with the same `pin`
   /// skip the lookup by text. `pin` starts null; `sql` must be the same text each time.
   auto acquire_pinned(const std::string& sql, detail::statement_slot*& pin, lease& out) -> int {
-    if (pin != nullptr && !pin->in_use) {
+    if (pin != nullptr && !pin->in_use) [[likely]] {
+      // Pinned slots are never evicted, so their last use need not be tracked.
       if (out) out.reset();
       ++stats_.cache_hits;
       pin->in_use = true;
-      pin->last_used = ++tick_;
-      out = lease(pin->stmt, pin);
+      out.stmt_ = pin->stmt;
+      out.slot_ = pin;
+      out.rewound_ = true;  // statements come back reset
       return SQLITE_OK;
     }
     int rc = acquire(sql, out);

@@ -203,21 +203,29 @@ struct entity_functions {
   // The whole row in one call: conversions that cannot fail (column_traits::to_view) are
   // inlined, the rest go to the per-type codecs. False: a column failed (encode_columns
   // and decode_columns in the core then say which and why).
+  // `max_bytes`: the largest text or blob accepted (only text and blob columns are checked).
   template <std::size_t I>
-  static auto encode_column(const T& e, std::span<value> scratch, value_view& out) -> bool {
+  static auto encode_column(const T& e, std::span<value> scratch, value_view& out, std::size_t max_bytes) -> bool {
     using M = column_member_t<T, I>;
     const M& m = e.*(column_v<T, I>.member);
     if constexpr (has_to_view<M>) {
       out = column_traits<M>::to_view(m);
-      return true;
     } else {
-      return encode_member<M>(&m, &scratch[I], out);  // needs_scratch: `scratch` has a value per column
+      if (!encode_member<M>(&m, &scratch[I], out)) return false;  // needs_scratch: a value per column
     }
+    constexpr auto stored = column_traits<M>::storage;
+    if constexpr (stored == storage::text) {
+      if (const auto* t = std::get_if<std::string_view>(&out)) return t->size() <= max_bytes;
+    } else if constexpr (stored == storage::blob) {
+      if (const auto* b = std::get_if<blob_view>(&out)) return b->size() <= max_bytes;
+    }
+    return true;
   }
-  static auto encode_row(const void* p, std::span<value> scratch, std::span<value_view> views) -> bool {
+  static auto encode_row(const void* p, std::span<value> scratch, std::span<value_view> views, std::size_t max_bytes)
+      -> bool {
     const T& e = *static_cast<const T*>(p);
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return (encode_column<I>(e, scratch, views[I]) && ...);
+      return (encode_column<I>(e, scratch, views[I], max_bytes) && ...);
     }(std::make_index_sequence<width>{});
   }
 

@@ -88,8 +88,9 @@ inline auto decode_columns(std::span<const column_access> cols, const table_sche
 struct entity_ops {
   const table_schema& (*schema)();
   std::span<const column_access> columns;  // one per column, in schema order
-  // Every column at once (inlined conversions); false when one failed: `columns` says which.
-  bool (*encode_row)(const void* entity, std::span<value> scratch, std::span<value_view> views);
+  // Every column at once (inlined conversions); false when one failed or a text or blob
+  // is over `max_bytes`: encoding column by column through `columns` then says which.
+  bool (*encode_row)(const void* entity, std::span<value> scratch, std::span<value_view> views, std::size_t max_bytes);
   bool (*decode_row)(std::span<const value_view> row, void* entity);
   status (*validate)(const void* entity);
   void (*stamp)(void* entity, time_point now, bool inserting);  // timestamps; version 0 -> 1 on insert
@@ -194,7 +195,31 @@ class view_buffer {
   std::span<value_view> views_;
   std::vector<value_view> heap_;
 };
-using key_buffer = basic_row_buffer<4>;
+// A key's views (up to 4 on the stack) and, when its encoders need them, scratch values.
+class key_buffer {
+ public:
+  key_buffer(std::size_t width, bool scratch) {
+    if (width <= inline_width) [[likely]] {
+      views_ = inline_views_.first(width);
+    } else {
+      heap_views_.resize(width);
+      views_ = heap_views_;
+    }
+    if (scratch) values_.resize(width);
+  }
+  key_buffer(const key_buffer&) = delete;
+  auto operator=(const key_buffer&) -> key_buffer& = delete;
+
+  auto values() -> std::span<value> { return values_; }
+  auto views() -> std::span<value_view> { return views_; }
+
+ private:
+  static constexpr std::size_t inline_width = 4;
+  view_storage<inline_width> inline_views_;
+  std::span<value_view> views_;
+  std::vector<value_view> heap_views_;
+  std::vector<value> values_;
+};
 
 class repository_core {
  public:
@@ -627,21 +652,13 @@ class repository_core {
     return {};
   }
 
-  // Every column of `e`, in schema order: one call to the entity's inlined encoder,
-  // then the size limit over text and blobs.
+  // Every column of `e`, in schema order: one call to the entity's inlined encoder; when
+  // it fails, column by column to find which column and why.
   auto encode_row(const void* e, std::span<value> scratch, std::span<value_view> views) const -> status {
-    if (!ops_->encode_row(e, scratch, views)) [[unlikely]] {
-      for (std::size_t c = 0; c < views.size(); ++c)
-        ORMKIT_TRY(encode_column(e, c, c < scratch.size() ? &scratch[c] : nullptr, views[c], false));
-    }
-    const std::size_t max = opts_.max_value_bytes;
-    for (std::size_t c = 0; c < views.size(); ++c) {
-      std::size_t n = 0;
-      if (const auto* t = std::get_if<std::string_view>(&views[c])) n = t->size();
-      else if (const auto* b = std::get_if<blob_view>(&views[c])) n = b->size();
-      if (n > max) [[unlikely]]
-        return too_large(c, n);
-    }
+    if (ops_->encode_row(e, scratch, views, opts_.max_value_bytes)) [[likely]]
+      return {};
+    for (std::size_t c = 0; c < views.size(); ++c)
+      ORMKIT_TRY(encode_column(e, c, c < scratch.size() ? &scratch[c] : nullptr, views[c]));
     return {};
   }
 

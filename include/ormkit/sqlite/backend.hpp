@@ -210,7 +210,7 @@ inline auto describe_failure(const connection& c, int rc, std::string_view conte
 // Binds `v` to parameter `index`. `copy`: SQLite keeps its own copy of text and
 // blobs (for statements that outlive the caller's values); otherwise they are
 // bound in place (SQLITE_STATIC) and must live until the statement is reset.
-inline auto bind(sqlite3_stmt* st, int index, const value_view& v, bool copy) -> int {
+[[gnu::always_inline]] inline auto bind(sqlite3_stmt* st, int index, const value_view& v, bool copy) -> int {
   switch (v.index()) {
     case 1: return sqlite3_bind_int64(st, index, std::get<1>(v));
     case 2: return sqlite3_bind_double(st, index, std::get<2>(v));
@@ -1406,16 +1406,22 @@ class backend {
   auto insert_row(const table_schema& s, lease& st, std::span<const value_view> r, bool omits_key = false)
       -> result<std::int64_t> {
     const bool generated = generates_key(s, r);
+    // The column SQLite fills in (none: past the end).
+    const std::size_t filled = generated ? *s.auto_increment : r.size();
+    sqlite3_stmt* stmt = st.get();
     int index = 1;
     for (std::size_t i = 0; i < r.size(); ++i) {
-      const bool key = generated && i == *s.auto_increment;  // SQLite fills it in
-      if (key && omits_key) continue;
+      if (i == filled) [[unlikely]] {
+        if (omits_key) continue;
+        if (int rc = sqlite3_bind_null(stmt, index++); rc != SQLITE_OK) return fail(rc, s.name);
+        continue;
+      }
       // Checked here, in the loop that binds, so a row is walked once. A value that does
       // not fit leaves earlier ones bound, which is harmless: every step rebinds them all.
-      if (!key && !fits(s.columns[i], r[i])) return misfit(s, i, r[i]);
-      int rc = key ? sqlite3_bind_null(st.get(), index) : detail::bind(st.get(), index, r[i], false);
-      if (rc != SQLITE_OK) return fail(rc, s.name);
-      ++index;
+      if (!fits(s.columns[i], r[i])) [[unlikely]]
+        return misfit(s, i, r[i]);
+      if (int rc = detail::bind(stmt, index++, r[i], false); rc != SQLITE_OK) [[unlikely]]
+        return fail(rc, s.name);
     }
     const auto start = opts_.observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     int rc = sqlite3_step(st.get());

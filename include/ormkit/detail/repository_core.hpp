@@ -174,50 +174,40 @@ class basic_row_buffer {
 };
 using row_buffer = basic_row_buffer<16>;
 
-// Views only (trivially destructible): up to 16 on the stack.
-class view_buffer {
+// Views only (trivially destructible): up to N on the stack, more on the heap.
+template <std::size_t N>
+class basic_view_buffer {
  public:
-  explicit view_buffer(std::size_t width) {
-    if (width > inline_views) {
+  explicit basic_view_buffer(std::size_t width) {
+    if (width <= N) [[likely]] {
+      views_ = inline_.first(width);
+    } else {
       heap_.resize(width);
       views_ = heap_;
-    } else {
-      views_ = inline_.first(width);
     }
   }
-  view_buffer(const view_buffer&) = delete;
-  auto operator=(const view_buffer&) -> view_buffer& = delete;
+  basic_view_buffer(const basic_view_buffer&) = delete;
+  auto operator=(const basic_view_buffer&) -> basic_view_buffer& = delete;
   auto views() -> std::span<value_view> { return views_; }
 
  private:
-  static constexpr std::size_t inline_views = 16;
-  view_storage<inline_views> inline_;
+  view_storage<N> inline_;
   std::span<value_view> views_;
   std::vector<value_view> heap_;
 };
+using view_buffer = basic_view_buffer<16>;
+
 // A key's views (up to 4 on the stack) and, when its encoders need them, scratch values.
 class key_buffer {
  public:
-  key_buffer(std::size_t width, bool scratch) {
-    if (width <= inline_width) [[likely]] {
-      views_ = inline_views_.first(width);
-    } else {
-      heap_views_.resize(width);
-      views_ = heap_views_;
-    }
+  key_buffer(std::size_t width, bool scratch) : views_(width) {
     if (scratch) values_.resize(width);
   }
-  key_buffer(const key_buffer&) = delete;
-  auto operator=(const key_buffer&) -> key_buffer& = delete;
-
   auto values() -> std::span<value> { return values_; }
-  auto views() -> std::span<value_view> { return views_; }
+  auto views() -> std::span<value_view> { return views_.views(); }
 
  private:
-  static constexpr std::size_t inline_width = 4;
-  view_storage<inline_width> inline_views_;
-  std::span<value_view> views_;
-  std::vector<value_view> heap_views_;
+  basic_view_buffer<4> views_;
   std::vector<value> values_;
 };
 

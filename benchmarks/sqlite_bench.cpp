@@ -34,6 +34,18 @@
 
 #include <sqlite3.h>
 
+// Phase marks for benchmarks/callgrind_sqlite.sh: under valgrind's callgrind each timed
+// phase is dumped as its own part ("<side>/<phase>"), so instruction counts per phase can be
+// compared whatever else the machine is doing. Outside valgrind these do nothing.
+#if __has_include(<valgrind/callgrind.h>)
+#  include <valgrind/callgrind.h>
+#  define ORMKIT_BENCH_PHASE_START() CALLGRIND_ZERO_STATS
+#  define ORMKIT_BENCH_PHASE_END(label) CALLGRIND_DUMP_STATS_AT(label)
+#else
+#  define ORMKIT_BENCH_PHASE_START() ((void)0)
+#  define ORMKIT_BENCH_PHASE_END(label) ((void)(label))
+#endif
+
 #if ORMKIT_BENCH_HAVE_SQLITECPP
 #include <SQLiteCpp/SQLiteCpp.h>
 #endif
@@ -629,6 +641,11 @@ void check_rows(const std::vector<User>& got, const std::vector<User>& want, con
 template <class Side>
 auto run_side(const mode& m, const std::string& file_path, const std::vector<User>& data,
               const std::vector<std::size_t>& order, std::uint64_t want_digest) -> phase_times {
+  // Ends a phase for callgrind_sqlite.sh (the label must outlive the client request).
+  auto mark = [&](std::size_t phase) {
+    const std::string label = std::string(Side::name) + "/" + m.label + "/" + phase_names[phase];
+    ORMKIT_BENCH_PHASE_END(label.c_str());
+  };
   const std::string path = m.kind == storage::file ? file_path : ":memory:";
   current_what = std::string(Side::name) + ", " + m.label;
   current_path = path;
@@ -638,13 +655,16 @@ auto run_side(const mode& m, const std::string& file_path, const std::vector<Use
     Side side(path, m.kind);
     std::vector<User> users = data;
 
+    ORMKIT_BENCH_PHASE_START();
     stopwatch w0;
     side.insert_all(users);
     t[0] = w0.seconds();
+    mark(0);
     for (std::size_t i = 0; i < users.size(); ++i)
       if (users[i].id <= (i ? users[i - 1].id : 0)) die("insert: the generated ids are not increasing");
 
     std::uint64_t got_digest = 0;
+    ORMKIT_BENCH_PHASE_START();
     stopwatch w1;
     for (std::size_t i : order) {
       const User u = side.get(users[i].id);
@@ -652,23 +672,30 @@ auto run_side(const mode& m, const std::string& file_path, const std::vector<Use
       got_digest += digest(u);
     }
     t[1] = w1.seconds();
+    mark(1);
     if constexpr (requires { side.end_reads(); }) side.end_reads();
     check(got_digest == want_digest, "get: the rows read differ from the rows written");
 
+    ORMKIT_BENCH_PHASE_START();
     stopwatch w2;
     const std::vector<User> all = side.find_all();
     t[2] = w2.seconds();
+    mark(2);
     check_rows(all, users, "find_all");
 
     for (auto& u : users) u.score += 1.5;
+    ORMKIT_BENCH_PHASE_START();
     stopwatch w3;
     side.update_scores(users);
     t[3] = w3.seconds();
+    mark(3);
     check_rows(side.find_all(), users, "update");
 
+    ORMKIT_BENCH_PHASE_START();
     stopwatch w4;
     side.erase_all(users);
     t[4] = w4.seconds();
+    mark(4);
     check(side.count() == 0, "erase: rows are left");
   }
   remove_db(path);

@@ -16,7 +16,8 @@ ORMKIT_APT_PACKAGES=(
   libhiredis-dev redis-server
   # A second compiler for the package consumer test (tests/package: find_package.clang).
   clang
-  # later: libpq-dev postgresql libpqxx-dev
+  # The PostgreSQL backend (libpq 15) and a real server for its tests (scripts/postgres.sh).
+  libpq-dev postgresql
 )
 
 is_installed() {

@@ -8,6 +8,9 @@
 # The Redis tests run against a redis-server this script starts (scripts/redis.sh: 127.0.0.1,
 # a free port, no persistence, exported as ORMKIT_TEST_REDIS) and stops by its pid when the
 # script exits, whether it succeeds or fails. ORMKIT_SKIP_REDIS=1 skips them instead.
+# The PostgreSQL tests likewise run against a server this script starts (scripts/postgres.sh:
+# a cluster in a temporary directory, 127.0.0.1, a free port, exported as ORMKIT_TEST_POSTGRES)
+# and stops with `pg_ctl stop` on exit. ORMKIT_SKIP_POSTGRES=1 skips them instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,8 +18,15 @@ bash scripts/setup.sh
 
 # shellcheck source=scripts/redis.sh
 source scripts/redis.sh
-trap ormkit_redis_stop EXIT
+# shellcheck source=scripts/postgres.sh
+source scripts/postgres.sh
+ormkit_stop_servers() {
+  ormkit_postgres_stop || true
+  ormkit_redis_stop || true
+}
+trap ormkit_stop_servers EXIT
 ormkit_redis_start
+ormkit_postgres_start
 
 jobs="${ORMKIT_JOBS:-2}"
 export CCACHE_DIR="${CCACHE_DIR:-${HOME:-/tmp}/.cache/ccache}"

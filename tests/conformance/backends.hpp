@@ -26,6 +26,17 @@
 #ifdef ORMKIT_HAS_SQLITE
 #  include <ormkit/sqlite.hpp>
 #endif
+#ifdef ORMKIT_HAS_POSTGRES
+#  include <ormkit/postgres.hpp>
+#  include <unistd.h>
+
+#  include <atomic>
+#  include <chrono>
+#  include <optional>
+#  include <random>
+
+#  include "../support/catch.hpp"
+#endif
 
 #include <cstdlib>
 #include <filesystem>
@@ -124,13 +135,94 @@ struct sqlite_file_fixture {
 };
 #endif
 
+#ifdef ORMKIT_HAS_POSTGRES
+/// The options of the PostgreSQL server the tests use (ORMKIT_TEST_POSTGRES, a libpq
+/// conninfo string that scripts/test.sh exports), or nullopt when ORMKIT_SKIP_POSTGRES=1.
+/// Without either variable this throws: a missing server is a failure, never a skip.
+inline auto postgres_test_options() -> std::optional<ormkit::postgres::options> {
+  if (const char* skip = std::getenv("ORMKIT_SKIP_POSTGRES"); skip && std::string_view(skip) == "1")
+    return std::nullopt;
+  const char* conninfo = std::getenv("ORMKIT_TEST_POSTGRES");
+  if (conninfo == nullptr || *conninfo == '\0')
+    throw std::runtime_error(
+        "ORMKIT_TEST_POSTGRES is not set. Run the tests through scripts/test.sh (it starts a PostgreSQL "
+        "server), or `bash scripts/postgres.sh run <test binary>`, or export ORMKIT_SKIP_POSTGRES=1 to skip "
+        "the PostgreSQL tests on purpose.");
+  ormkit::postgres::options o;
+  o.conninfo = conninfo;
+  o.connect_timeout = std::chrono::seconds(10);
+  o.call_timeout = std::chrono::seconds(60);
+  return o;
+}
+
+/// A schema name no other test (process) uses: ctest runs test cases in parallel.
+inline auto unique_schema_name(std::string_view prefix) -> std::string {
+  static std::atomic<unsigned> counter{0};
+  static const auto salt = std::random_device{}();
+  return std::string(prefix) + "_" + std::to_string(::getpid()) + "_" + std::to_string(salt % 100000) + "_" +
+         std::to_string(++counter);
+}
+
+/// A fresh, empty schema on the test server (search_path points at it), dropped with
+/// everything in it on destruction; `reopen()` closes the connection and opens a new one.
+/// With ORMKIT_SKIP_POSTGRES=1 the cases run against a memory backend instead, with a
+/// warning (Catch2 v2 cannot skip a test from a fixture).
+struct postgres_fixture {
+  static constexpr std::string_view name = "postgres";
+
+  postgres_fixture() {
+    auto o = postgres_test_options();
+    if (!o) {
+      WARN("ORMKIT_SKIP_POSTGRES=1: this postgres_fixture case runs against the memory backend instead");
+      fallback = std::make_unique<ormkit::memory::backend>();
+      return;
+    }
+    o->schema = unique_schema_name("ormkit_conf");
+    opts = *o;
+    db = ormkit::postgres::backend::open(opts).value();
+    db->execute("CREATE SCHEMA " + ormkit::postgres::quote_identifier(opts.schema)).value();
+  }
+  postgres_fixture(const postgres_fixture&) = delete;
+  auto operator=(const postgres_fixture&) -> postgres_fixture& = delete;
+  ~postgres_fixture() {
+    if (opts.schema.empty()) return;
+    db.reset();
+    if (auto admin = ormkit::postgres::backend::open(opts))
+      (void)(*admin)->execute("DROP SCHEMA IF EXISTS " + ormkit::postgres::quote_identifier(opts.schema) + " CASCADE");
+  }
+
+  auto backend() -> ormkit::backend_ref {
+    if (fallback) return *fallback;
+    return *db;
+  }
+  /// PostgreSQL text holds UTF-8 without NUL bytes only; other text is rejected (types.cpp).
+  [[nodiscard]] auto utf8_text_only() const -> bool { return fallback == nullptr; }
+  void reopen() {
+    if (fallback) return;
+    db.reset();
+    db = ormkit::postgres::backend::open(opts).value();
+  }
+
+  ormkit::postgres::options opts;
+  std::unique_ptr<ormkit::postgres::backend> db;
+  std::unique_ptr<ormkit::memory::backend> fallback;
+};
+#endif
+
 }  // namespace ormkit_test
 
 /// The fixtures every conformance test runs against. Add a backend's fixture here.
-#ifdef ORMKIT_HAS_SQLITE
+#if defined(ORMKIT_HAS_SQLITE) && defined(ORMKIT_HAS_POSTGRES)
+#  define ORMKIT_CONFORMANCE_BACKENDS                                                              \
+    ormkit_test::memory_fixture, ormkit_test::memory_file_fixture, ormkit_test::sqlite_memory_fixture, \
+        ormkit_test::sqlite_file_fixture, ormkit_test::postgres_fixture
+#elif defined(ORMKIT_HAS_SQLITE)
 #  define ORMKIT_CONFORMANCE_BACKENDS                                                              \
     ormkit_test::memory_fixture, ormkit_test::memory_file_fixture, ormkit_test::sqlite_memory_fixture, \
         ormkit_test::sqlite_file_fixture
+#elif defined(ORMKIT_HAS_POSTGRES)
+#  define ORMKIT_CONFORMANCE_BACKENDS \
+    ormkit_test::memory_fixture, ormkit_test::memory_file_fixture, ormkit_test::postgres_fixture
 #else
 #  define ORMKIT_CONFORMANCE_BACKENDS ormkit_test::memory_fixture, ormkit_test::memory_file_fixture
 #endif

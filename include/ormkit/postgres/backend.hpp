@@ -1,0 +1,1261 @@
+// Copyright (c) 2026 The ormkit authors
+// SPDX-License-Identifier: MIT
+
+#pragma once
+
+// ormkit/postgres/backend.hpp
+//
+// The PostgreSQL backend: a peer of the memory and SQLite backends that answers
+// every call the same way (the conformance suite runs all of them), for
+// applications whose processes on many hosts share one database.
+//
+// A `backend` is one connection (postgres/connection.hpp: non-blocking libpq with a
+// deadline on every call, prepared statements cached per connection, values bound
+// in binary form). `pool` (postgres/pool.hpp) shares a set of them between threads.
+//
+// Tables are created on first use, as on the other backends: the first call that
+// names a schema looks its table and indexes up in the catalog and, when something
+// is missing, creates it (CREATE ... IF NOT EXISTS under an advisory lock, so that
+// processes starting together do not race), once per schema per connection.
+//
+// Writes inside a transaction run under a savepoint of their own, so that a failed
+// write (a unique-key conflict, say) changes nothing and leaves the transaction
+// usable, as on the other backends; PostgreSQL would otherwise abort the whole
+// transaction at the first error.
+//
+// Errors carry the SQLSTATE in `error::native`; unique-key conflicts are worded as
+// on the memory backend (`users.email: value "a@b.c" already exists (uq_users_email)`,
+// `<secret>` for secret columns), and never include the server's DETAIL (which would
+// show a secret value). Serialization failures and deadlocks are errc::busy, which
+// `ormkit::transact` retries; a connection lost during COMMIT is errc::commit_unknown.
+//
+// Where this backend differs from the memory backend, by design:
+// - text must be valid UTF-8 without NUL bytes (PostgreSQL's text type), and time
+//   points must be after 4714 BC: other values are rejected before anything is sent;
+// - rows with explicit keys come back in key order, not insertion order, when no
+//   ORDER BY decides; tables without a primary key in the server's order;
+// - a query's cursor holds its whole result (read at once), so writes on the same
+//   connection while it is open cannot change what it returns.
+//
+// Threads: one backend is one connection; use it from one thread at a time, or use
+// `postgres::pool`.
+//
+// Example:
+//
+//   auto db = ormkit::postgres::backend::open({.conninfo = "host=db dbname=app user=app"}).value();
+//   ormkit::repository<user> users(*db);
+//   auto ann = users.insert({.email = "ann@example.com", .name = "Ann", .age = 31}).value();
+
+#include <ormkit/backend.hpp>
+#include <ormkit/error.hpp>
+#include <ormkit/postgres/connection.hpp>
+#include <ormkit/postgres/error.hpp>
+#include <ormkit/postgres/sql.hpp>
+#include <ormkit/query.hpp>
+#include <ormkit/result.hpp>
+#include <ormkit/schema.hpp>
+#include <ormkit/value.hpp>
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <deque>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace ormkit::postgres {
+
+/// The advisory lock key (pg_advisory_xact_lock) that serialises table creation.
+inline constexpr std::int64_t ensure_lock_key = 0x6f726d6b69740001;  // "ormkit" 0001
+
+namespace detail {
+
+// A cursor over a whole result: decodes one row per `next()`.
+class result_cursor final : public cursor_source {
+ public:
+  result_cursor(result_ptr r, std::size_t width, std::string context)
+      : result_(std::move(r)), row_(width), context_(std::move(context)) {}
+
+  auto next() -> result<bool> override {
+    if (!result_ || row_index_ >= PQntuples(result_.get())) {
+      result_.reset();
+      return false;
+    }
+    const int n = std::min(PQnfields(result_.get()), static_cast<int>(row_.size()));
+    for (int c = 0; c < n; ++c) {
+      auto v = field(result_.get(), row_index_, c);
+      if (!v) return std::move(v).error();
+      row_[static_cast<std::size_t>(c)] = *v;
+    }
+    ++row_index_;
+    return true;
+  }
+  [[nodiscard]] auto row() const -> std::span<const value_view> override { return row_; }
+
+ private:
+  result_ptr result_;
+  int row_index_ = 0;
+  std::vector<value_view> row_;
+  std::string context_;
+};
+
+inline auto affected(const PGresult* r) -> std::uint64_t {
+  const char* n = PQcmdTuples(const_cast<PGresult*>(r));
+  return n && *n ? std::strtoull(n, nullptr, 10) : 0;
+}
+
+}  // namespace detail
+
+/// The PostgreSQL backend. Satisfies `ormkit::backend`; see the header comment.
+class backend {
+ public:
+  /// Connects. Throws: `ormkit::exception` with the errors of `open`.
+  explicit backend(options opts) : opts_(std::move(opts)) {
+    if (auto st = conn_.open(opts_); !st) throw exception(std::move(st).error());
+  }
+
+  /// Connects within `opts.connect_timeout`.
+  /// Errors: cannot_open (wrong password, unknown user, missing database), unavailable
+  /// (unreachable server), timeout, invalid_argument (malformed connection string);
+  /// messages name host, port, database and user, never the password.
+  static auto open(options opts) -> result<std::unique_ptr<backend>> {
+    std::unique_ptr<backend> b(new backend(deferred{}, std::move(opts)));
+    ORMKIT_TRY(b->conn_.open(b->opts_));
+    return b;
+  }
+
+  backend(const backend&) = delete;
+  auto operator=(const backend&) -> backend& = delete;
+  /// Rolls back an open transaction (by closing the connection).
+  ~backend() = default;
+
+  [[nodiscard]] auto name() const -> std::string_view { return "postgres"; }
+
+  /// Creates the table and its indexes when they do not exist; otherwise a no-op.
+  auto ensure_table(const table_schema& s) -> status {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    return {};
+  }
+
+  /// Inserts one row; see `ormkit::backend`. An auto-increment key of 0 is generated
+  /// by the server (RETURNING); an explicit one moves the key sequence past it, so
+  /// generated keys never collide with it. Errors: conflict (message as the memory
+  /// backend's), invalid_argument (NULL in a NOT NULL column, wrong storage class, text
+  /// PostgreSQL cannot store), timeout, unavailable.
+  auto insert(const table_schema& s, std::span<const value_view> r) -> result<std::int64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    ORMKIT_TRY(check_row(s, r));
+    ORMKIT_TRY(references_ready(s, **t));
+    return guarded(s.name, [&] { return insert_row(s, **t, r, (*t)->insert_sql, (*t)->insert_generated_sql); });
+  }
+
+  /// Inserts `count` rows in one transaction (a savepoint inside an open one): all or
+  /// nothing. Errors: as insert, with " (batch item i)" added to the message.
+  auto insert_many(const table_schema& s, std::span<const value_view> rows, std::size_t count,
+                   std::vector<std::int64_t>& ids) -> status {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    const std::size_t width = s.columns.size();
+    if (rows.size() != width * count)
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": insert_many got a malformed batch");
+    if (count == 0) return {};
+    ORMKIT_TRY(references_ready(s, **t));
+    for (std::size_t i = 0; i < count; ++i)
+      if (auto st = check_row(s, rows.subspan(i * width, width)); !st) return batch_error(std::move(st).error(), i);
+    std::vector<std::int64_t> out;
+    out.reserve(count);
+    // Fast path: multi-row INSERTs of up to `batch_rows` rows each, when every row either
+    // gives its key or has it generated (the two need different column lists).
+    bool all_generated = true, none_generated = true;
+    for (std::size_t i = 0; i < count; ++i) {
+      const bool g = generates_key(s, rows.subspan(i * width, width));
+      all_generated = all_generated && g;
+      none_generated = none_generated && !g;
+    }
+    if (count > 1 && (all_generated || none_generated)) {
+      auto fast = scoped(s.name, [&]() -> status { return insert_chunks(s, **t, rows, count, all_generated, out); });
+      if (fast) {
+        ids.insert(ids.end(), out.begin(), out.end());
+        return {};
+      }
+      // A multi-row statement does not say which row failed: run the batch row by row
+      // (it is all undone already) to name the item, or to hit a transient error again.
+      if (!fast.error().is(errc::conflict) && !fast.error().is(errc::invalid_argument)) return fast;
+      out.clear();
+    }
+    auto st = scoped(s.name, [&]() -> status {
+      for (std::size_t i = 0; i < count; ++i) {
+        auto id = insert_row(s, **t, rows.subspan(i * width, width), (*t)->insert_sql, (*t)->insert_generated_sql);
+        if (!id) return batch_error(std::move(id).error(), i);
+        out.push_back(*id);
+      }
+      return {};
+    });
+    if (!st) return st;
+    ids.insert(ids.end(), out.begin(), out.end());
+    return {};
+  }
+
+  /// Inserts, or on a primary-key conflict updates `update_columns`
+  /// (`INSERT ... ON CONFLICT (key) DO UPDATE SET c = EXCLUDED.c`). Returns the key as
+  /// `insert` does. Errors: as insert (another unique key is a conflict, not an update).
+  auto upsert(const table_schema& s, std::span<const value_view> r, std::span<const std::size_t> update_columns)
+      -> result<std::int64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    ORMKIT_TRY(check_row(s, r));
+    ORMKIT_TRY(references_ready(s, **t));
+    if (s.primary_key.empty())
+      return guarded(s.name, [&] { return insert_row(s, **t, r, (*t)->insert_sql, (*t)->insert_generated_sql); });
+    std::string suffix = " ON CONFLICT (";
+    for (std::size_t k = 0; k < s.primary_key.size(); ++k) {
+      if (k) suffix += ", ";
+      append_identifier(suffix, s.columns[s.primary_key[k]].name);
+    }
+    if (update_columns.empty()) {
+      suffix += ") DO NOTHING";
+    } else {
+      suffix += ") DO UPDATE SET ";
+      for (std::size_t i = 0; i < update_columns.size(); ++i) {
+        if (update_columns[i] >= s.columns.size()) return bad_column(s);
+        if (i) suffix += ", ";
+        append_identifier(suffix, s.columns[update_columns[i]].name);
+        suffix += " = EXCLUDED.";
+        append_identifier(suffix, s.columns[update_columns[i]].name);
+      }
+    }
+    std::string given = (*t)->insert_sql + suffix;
+    std::string generated = (*t)->insert_generated_sql;
+    if (!generated.empty()) {
+      // RETURNING goes last: after the ON CONFLICT clause.
+      auto at = generated.rfind(" RETURNING ");
+      generated.insert(at, suffix);
+    }
+    return guarded(s.name, [&] { return insert_row(s, **t, r, given, generated); });
+  }
+
+  /// Sets `columns[i] = values[i]` in every row matching `filter`; returns how many rows
+  /// matched. Errors: conflict (unique key), invalid_argument.
+  auto update(const table_schema& s, std::span<const std::size_t> columns, std::span<const value_view> values,
+              const expr& filter) -> result<std::uint64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    ORMKIT_TRY(check_set(s, columns, values));
+    if (columns.empty()) return count_matching(s, filter);
+    ORMKIT_TRY(references_ready(s, **t));
+    sql_ = "UPDATE ";
+    append_identifier(sql_, s.name);
+    sql_ += " SET ";
+    params_.clear();
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      if (i) sql_ += ", ";
+      append_identifier(sql_, s.columns[columns[i]].name);
+      ORMKIT_TRY(params_.add(column_oid(s.columns[columns[i]]), values[i], postgres::detail::subject(s, columns[i])));
+      sql_ += " = $" + std::to_string(params_.size());
+    }
+    ORMKIT_TRY(append_where(sql_, s, filter, params_));
+    return change(s, values, columns);
+  }
+
+  /// Deletes matching rows; returns how many. Errors: conflict (rows elsewhere still
+  /// reference a deleted row).
+  auto erase(const table_schema& s, const expr& filter) -> result<std::uint64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    sql_ = "DELETE FROM ";
+    append_identifier(sql_, s.name);
+    params_.clear();
+    ORMKIT_TRY(append_where(sql_, s, filter, params_));
+    return change(s, {}, {});
+  }
+
+  /// A cursor over matching rows, all columns, in `q` order (NULLs first ascending, last
+  /// descending, text bytewise, ties by the generated key). The whole result is read
+  /// when the call returns; a row's views are valid until the next `next()`.
+  auto select(const table_schema& s, const query_spec& q) -> result<cursor> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    sql_ = (*t)->select_sql;
+    params_.clear();
+    ORMKIT_TRY(append_where(sql_, s, q.where, params_));
+    ORMKIT_TRY(append_order(sql_, s, q.order));
+    if (q.limit || q.offset > 0) {
+      constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+      value_view limit = q.limit ? value_view(static_cast<std::int64_t>(std::min(*q.limit, max))) : value_view();
+      ORMKIT_TRY(params_.add(oid::int8, limit, s.name));
+      sql_ += " LIMIT $" + std::to_string(params_.size());
+      ORMKIT_TRY(params_.add(oid::int8, static_cast<std::int64_t>(std::min(q.offset, max)), s.name));
+      sql_ += " OFFSET $" + std::to_string(params_.size());
+    }
+    auto r = run(sql_, s);
+    if (!r) return std::move(r).error();
+    return cursor(std::make_unique<detail::result_cursor>(std::move(*r), s.columns.size(), std::string(s.name)));
+  }
+
+  /// The row `k` addresses, passed to `sink`; false when there is none. One prepared
+  /// statement per table (and soft-delete choice).
+  auto get_key(const table_schema& s, const key_spec& k, row_sink sink) -> result<bool> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    ORMKIT_TRY(check_key(s, k));
+    const auto& sql = (*t)->keyed(s, keyed_kind::get, k, {});
+    params_.clear();
+    ORMKIT_TRY(bind_key(s, k));
+    auto r = run(sql, s);
+    if (!r) return std::move(r).error();
+    if (PQntuples(r->get()) == 0) return false;
+    const std::size_t width = s.columns.size();
+    std::array<value_view, 16> small;
+    std::vector<value_view> large(width > small.size() ? width : 0);
+    std::span<value_view> row = width > small.size() ? std::span<value_view>(large) : std::span(small).first(width);
+    for (std::size_t i = 0; i < width; ++i) {
+      auto v = field(r->get(), 0, static_cast<int>(i));
+      if (!v) return std::move(v).error();
+      row[i] = *v;
+    }
+    ORMKIT_TRY(sink.fn(sink.context, row));
+    return true;
+  }
+
+  /// `update` of the row `k` addresses: one prepared statement per table and column list.
+  auto update_key(const table_schema& s, const key_spec& k, std::span<const std::size_t> columns,
+                  std::span<const value_view> values) -> result<std::uint64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    ORMKIT_TRY(check_key(s, k));
+    ORMKIT_TRY(check_set(s, columns, values));
+    if (columns.empty()) return count_matching(s, key_filter_of(s, k));
+    ORMKIT_TRY(references_ready(s, **t));
+    const auto& sql = (*t)->keyed(s, keyed_kind::update, k, columns);
+    params_.clear();
+    for (std::size_t i = 0; i < columns.size(); ++i)
+      ORMKIT_TRY(params_.add(column_oid(s.columns[columns[i]]), values[i], postgres::detail::subject(s, columns[i])));
+    ORMKIT_TRY(bind_key(s, k));
+    return guarded(s.name, [&]() -> result<std::uint64_t> {
+      auto r = run(sql, s, values, columns);
+      if (!r) return std::move(r).error();
+      return detail::affected(r->get());
+    });
+  }
+
+  /// `erase` of the row `k` addresses: one prepared statement per table.
+  auto erase_key(const table_schema& s, const key_spec& k) -> result<std::uint64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    ORMKIT_TRY(check_key(s, k));
+    const auto& sql = (*t)->keyed(s, keyed_kind::erase, k, {});
+    params_.clear();
+    ORMKIT_TRY(bind_key(s, k));
+    return guarded(s.name, [&]() -> result<std::uint64_t> {
+      auto r = run(sql, s);
+      if (!r) return std::move(r).error();
+      return detail::affected(r->get());
+    });
+  }
+
+  /// Aggregate rows: group values then term values, ordered by the group values.
+  /// COUNT(*), COUNT(c), SUM (bigint for integer columns), AVG (double precision), MIN,
+  /// MAX with SQL's NULL rules. Errors: invalid_argument ("<table>: sum: integer overflow").
+  auto aggregate(const table_schema& s, const aggregate_spec& a) -> result<value_rows> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    if (a.group_by.empty() && a.terms.empty()) return value_rows{std::vector<value>{}};
+    sql_ = "SELECT ";
+    bool first = true;
+    auto sep = [&] {
+      if (!first) sql_ += ", ";
+      first = false;
+    };
+    for (std::size_t g : a.group_by) {
+      if (g >= s.columns.size()) return bad_column(s);
+      sep();
+      append_identifier(sql_, s.columns[g].name);
+    }
+    for (const auto& term : a.terms) {
+      sep();
+      if (term.fn == aggregate_fn::count_all) {
+        sql_ += "COUNT(*)";
+        continue;
+      }
+      if (term.column >= s.columns.size()) return bad_column(s);
+      const Oid type = column_oid(s.columns[term.column]);
+      std::string col = quote_identifier(s.columns[term.column].name);
+      // Booleans are 0/1 integers everywhere else; PostgreSQL has no MIN/SUM of boolean.
+      if (type == oid::boolean) col += "::int4";
+      switch (term.fn) {
+        case aggregate_fn::count: sql_ += "COUNT(" + col + ")"; break;
+        case aggregate_fn::sum:
+          sql_ += type == oid::float8 ? "SUM(" + col + ")" : "SUM(" + col + ")::int8";
+          break;
+        case aggregate_fn::avg: sql_ += "AVG(" + col + ")::float8"; break;
+        case aggregate_fn::min: sql_ += "MIN(" + col + ")"; break;
+        default: sql_ += "MAX(" + col + ")"; break;
+      }
+    }
+    sql_ += " FROM ";
+    append_identifier(sql_, s.name);
+    params_.clear();
+    ORMKIT_TRY(append_where(sql_, s, a.where, params_));
+    if (!a.group_by.empty()) {
+      sql_ += " GROUP BY ";
+      for (std::size_t i = 0; i < a.group_by.size(); ++i) {
+        if (i) sql_ += ", ";
+        append_identifier(sql_, s.columns[a.group_by[i]].name);
+      }
+      std::vector<order_term> order;
+      for (std::size_t g : a.group_by) order.push_back({g, false});
+      ORMKIT_TRY(append_order(sql_, s, order, false));
+    }
+    auto r = run(sql_, s);
+    if (!r) {
+      auto e = std::move(r).error();
+      if (e.native == "22003") e.message = std::string(s.name) + ": sum: integer overflow";
+      return e;
+    }
+    return rows_of(r->get());
+  }
+
+  //=== transactions ===//
+
+  /// BEGIN with `opts.default_isolation`. Errors: transaction_state (already in a
+  /// transaction: use a savepoint), unavailable, timeout.
+  auto begin() -> status { return begin(opts_.default_isolation); }
+
+  /// BEGIN ISOLATION LEVEL `level`. Under repeatable_read and serializable a transaction
+  /// can fail with errc::busy (SQLSTATE 40001); `ormkit::transact` runs it again.
+  auto begin(isolation level) -> status {
+    if (tx_ != tx::none)
+      return unexpected(errc::transaction_state,
+                        "postgres: a transaction is already active on this connection; use a savepoint");
+    ORMKIT_TRY(reconnect_if_needed());
+    const char* sql = level == isolation::serializable      ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
+                      : level == isolation::repeatable_read ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
+                                                            : "BEGIN ISOLATION LEVEL READ COMMITTED";
+    auto r = conn_.simple(sql, "postgres");
+    if (!r) return std::move(r).error();
+    tx_ = tx::active;
+    savepoints_.clear();
+    return {};
+  }
+
+  /// Commits. The transaction is over either way. Errors: transaction_state (none active,
+  /// or an earlier error aborted it: it is rolled back), busy (serialization failure at
+  /// commit), commit_unknown (the connection failed while the COMMIT was in flight:
+  /// it may or may not have been applied), unavailable.
+  auto commit() -> status {
+    if (tx_ == tx::none) return unexpected(errc::transaction_state, "postgres: commit without an active transaction");
+    if (!conn_.is_open()) {
+      end_transaction(false);
+      return unexpected(errc::transaction_state,
+                        "postgres: the connection was lost during the transaction, which the server rolled back; "
+                        "run it again");
+    }
+    if (conn_.transaction_failed()) {
+      (void)conn_.simple("ROLLBACK", "postgres");
+      end_transaction(false);
+      return unexpected(errc::transaction_state,
+                        "postgres: the transaction was aborted by an earlier error and has been rolled back");
+    }
+    auto r = conn_.simple("COMMIT", "postgres", true);
+    if (!r) {
+      if (conn_.is_open() && conn_.in_server_transaction()) (void)conn_.simple("ROLLBACK", "postgres");
+      end_transaction(false);
+      return std::move(r).error();
+    }
+    if (std::string_view(PQcmdStatus(r->get())) == "ROLLBACK") {
+      end_transaction(false);
+      return unexpected(errc::transaction_state, "postgres: the server rolled the transaction back at COMMIT");
+    }
+    end_transaction(true);
+    return {};
+  }
+
+  /// Rolls back (just ends the transaction when the connection is already gone: the
+  /// server rolled it back). Errors: transaction_state (none active).
+  auto rollback() -> status {
+    if (tx_ == tx::none)
+      return unexpected(errc::transaction_state, "postgres: rollback without an active transaction");
+    status st;
+    if (conn_.is_open() && conn_.in_server_transaction()) {
+      auto r = conn_.simple("ROLLBACK", "postgres");
+      if (!r && !r.error().is(errc::unavailable) && !r.error().is(errc::timeout)) st = std::move(r).error();
+    }
+    end_transaction(false);
+    return st;
+  }
+
+  /// SAVEPOINT "name" inside the active transaction. Errors: transaction_state.
+  auto savepoint(std::string_view name) -> status {
+    if (tx_ == tx::none)
+      return unexpected(errc::transaction_state, "postgres: savepoint " + std::string(name) + " outside a transaction");
+    ORMKIT_TRY(usable());
+    auto r = conn_.simple("SAVEPOINT " + quote_identifier(name), "postgres");
+    if (!r) return std::move(r).error();
+    savepoints_.emplace_back(name);
+    return {};
+  }
+
+  /// RELEASE SAVEPOINT "name" (and every savepoint opened after it).
+  auto release(std::string_view name) -> status {
+    auto i = find_savepoint(name);
+    if (!i) return unexpected(errc::transaction_state, "postgres: no savepoint named " + std::string(name));
+    ORMKIT_TRY(usable());
+    auto r = conn_.simple("RELEASE SAVEPOINT " + quote_identifier(name), "postgres");
+    if (!r) return std::move(r).error();
+    savepoints_.resize(*i);
+    return {};
+  }
+
+  /// ROLLBACK TO SAVEPOINT "name": undoes everything since it; the savepoint stays open.
+  /// Also recovers a transaction that an error aborted after the savepoint.
+  auto rollback_to(std::string_view name) -> status {
+    auto i = find_savepoint(name);
+    if (!i) return unexpected(errc::transaction_state, "postgres: no savepoint named " + std::string(name));
+    if (!conn_.is_open())
+      return unexpected(errc::transaction_state, "postgres: the connection was lost; the transaction is gone");
+    auto r = conn_.simple("ROLLBACK TO SAVEPOINT " + quote_identifier(name), "postgres");
+    if (!r) return std::move(r).error();
+    savepoints_.resize(*i + 1);
+    forget_tables_made_in_transaction();
+    return {};
+  }
+
+  /// True between begin() and commit()/rollback().
+  [[nodiscard]] auto in_transaction() const noexcept -> bool { return tx_ != tx::none; }
+
+  //=== beyond the backend concept ===//
+
+  /// Runs SQL text without values (DDL, several statements allowed). For migrations and
+  /// tools; never put a value into `sql`, and do not control transactions this way.
+  auto execute(std::string_view sql) -> status {
+    ORMKIT_TRY(usable());
+    auto r = conn_.simple(std::string(sql), "postgres");
+    if (!r) return std::move(r).error();
+    return {};
+  }
+
+  /// Runs one statement with `params` bound to `$1`, `$2`... (typed by their storage
+  /// class: bigint, double precision, text, bytea) and returns every row. Result columns
+  /// must be of a type ormkit reads (see `field`). Errors: those of the statement.
+  auto query(std::string_view sql, std::span<const value_view> params = {}) -> result<value_rows> {
+    ORMKIT_TRY(usable());
+    parameters p;
+    for (std::size_t i = 0; i < params.size(); ++i)
+      ORMKIT_TRY(p.add(storage_oid(storage_of(params[i])), params[i], "postgres: parameter $" + std::to_string(i + 1)));
+    auto r = conn_.run_once(std::string(sql), p, "postgres");
+    if (!r) return std::move(r).error();
+    return rows_of(r->get());
+  }
+
+  /// Prepared-statement counters of the connection.
+  [[nodiscard]] auto statistics() const -> statement_statistics { return conn_.statistics(); }
+  /// Whether the connection is open (a failed or timed-out call closes it; the next call
+  /// outside a transaction opens a new one).
+  [[nodiscard]] auto connected() const noexcept -> bool { return conn_.is_open(); }
+  /// Opens the connection again when it was closed. Errors: those of `open`.
+  auto reconnect() -> status {
+    if (tx_ != tx::none) end_transaction(false);
+    forget_tables();
+    return conn_.open(opts_);
+  }
+  /// Where the connection goes (never the password).
+  [[nodiscard]] auto where() const noexcept -> const endpoint& { return conn_.where(); }
+  [[nodiscard]] auto settings() const noexcept -> const options& { return opts_; }
+  /// The libpq handle, for what ormkit does not wrap. Do not close it, and do not begin
+  /// or end transactions through it. It changes when the connection is reopened.
+  [[nodiscard]] auto native_handle() const noexcept -> PGconn* { return conn_.native_handle(); }
+
+ private:
+  struct deferred {};
+  explicit backend(deferred, options opts) : opts_(std::move(opts)) {}
+
+  enum class tx { none, active };
+  enum class keyed_kind : unsigned char { get, update, erase };
+
+  struct keyed_statement {
+    keyed_kind kind{};
+    bool versioned = false;
+    bool include_deleted = false;
+    std::vector<std::size_t> columns;
+    std::string sql;
+  };
+
+  struct table_state {
+    std::uint64_t hash = 0;
+    std::string_view name;
+    std::string insert_sql;            // INSERT INTO "t" ("a", "b") VALUES ($1, $2)
+    std::string insert_generated_sql;  // without the auto-increment column, RETURNING it
+    std::string select_sql;            // SELECT "a", "b" FROM "t"
+    std::string bump_sql;              // moves the key sequence past an explicit key
+    std::string multi_sql;             // insert_many: batch_rows rows with their keys
+    std::string multi_generated_sql;   // insert_many: batch_rows rows, keys generated
+    std::string absent_reference;      // a table a foreign key references, not there yet
+    std::deque<keyed_statement> keyed_statements;
+    std::array<keyed_statement*, 3> last_keyed{};
+
+    auto keyed(const table_schema& s, keyed_kind kind, const key_spec& k, std::span<const std::size_t> columns)
+        -> const std::string& {
+      const bool versioned = k.version.has_value() && s.version.has_value();
+      const bool include_deleted = k.include_deleted || !s.soft_delete;
+      auto same = [&](const keyed_statement& ks) {
+        return ks.kind == kind && ks.versioned == versioned && ks.include_deleted == include_deleted &&
+               std::equal(ks.columns.begin(), ks.columns.end(), columns.begin(), columns.end());
+      };
+      auto& last = last_keyed[static_cast<std::size_t>(kind)];
+      if (last != nullptr && same(*last)) return last->sql;
+      for (auto& ks : keyed_statements)
+        if (same(ks)) return (last = &ks)->sql;
+      keyed_statement ks{kind, versioned, include_deleted, {columns.begin(), columns.end()}, {}};
+      int n = 0;
+      switch (kind) {
+        case keyed_kind::get: ks.sql = select_sql; break;
+        case keyed_kind::update:
+          ks.sql = "UPDATE ";
+          append_identifier(ks.sql, s.name);
+          ks.sql += " SET ";
+          for (std::size_t i = 0; i < columns.size(); ++i) {
+            if (i) ks.sql += ", ";
+            append_identifier(ks.sql, s.columns[columns[i]].name);
+            ks.sql += " = $" + std::to_string(++n);
+          }
+          break;
+        case keyed_kind::erase:
+          ks.sql = "DELETE FROM ";
+          append_identifier(ks.sql, s.name);
+          break;
+      }
+      ks.sql += " WHERE ";
+      for (std::size_t i = 0; i < s.primary_key.size(); ++i) {
+        if (i) ks.sql += " AND ";
+        append_identifier(ks.sql, s.columns[s.primary_key[i]].name);
+        ks.sql += " = $" + std::to_string(++n);
+      }
+      if (versioned) {
+        ks.sql += " AND ";
+        append_identifier(ks.sql, s.columns[*s.version].name);
+        ks.sql += " = $" + std::to_string(++n);
+      }
+      if (!include_deleted) {
+        ks.sql += " AND ";
+        append_identifier(ks.sql, s.columns[*s.soft_delete].name);
+        ks.sql += column_oid(s.columns[*s.soft_delete]) == oid::boolean ? " = FALSE" : " IS NULL";
+      }
+      keyed_statements.push_back(std::move(ks));
+      return (last = &keyed_statements.back())->sql;
+    }
+  };
+
+  //--- connection state ---//
+
+  auto reconnect_if_needed() -> status {
+    if (conn_.is_open()) return {};
+    forget_tables();
+    return conn_.open(opts_);
+  }
+
+  // Refuses to run inside a transaction the server no longer has; reconnects outside one.
+  auto usable() -> status {
+    if (tx_ == tx::active) {
+      if (!conn_.is_open())
+        return unexpected(errc::transaction_state,
+                          "postgres: the connection was lost during the transaction, which the server rolled back; "
+                          "roll back and run it again");
+      if (conn_.transaction_failed())
+        return unexpected(errc::transaction_state,
+                          "postgres: the transaction was aborted by an earlier error; roll back (or to a savepoint) "
+                          "and start again");
+      return {};
+    }
+    return reconnect_if_needed();
+  }
+
+  void end_transaction(bool committed) {
+    if (!committed) forget_tables_made_in_transaction();
+    tables_made_in_tx_.clear();
+    savepoints_.clear();
+    tx_ = tx::none;
+  }
+
+  void forget_tables() {
+    tables_.clear();
+    tables_made_in_tx_.clear();
+    last_schema_ = nullptr;
+    last_table_ = nullptr;
+  }
+
+  void forget_tables_made_in_transaction() {
+    for (const auto* s : tables_made_in_tx_) tables_.erase(s);
+    last_schema_ = nullptr;
+    last_table_ = nullptr;
+    tables_made_in_tx_.clear();
+  }
+
+  [[nodiscard]] auto find_savepoint(std::string_view name) const -> std::optional<std::size_t> {
+    if (tx_ == tx::none) return std::nullopt;
+    for (std::size_t i = savepoints_.size(); i-- > 0;)
+      if (savepoints_[i] == name) return i;
+    return std::nullopt;
+  }
+
+  // Runs `fn` (a write) so that its failure changes nothing and leaves an open
+  // transaction usable: under a savepoint inside a transaction, as is outside one.
+  template <class F>
+  auto guarded(std::string_view context, F&& fn) -> decltype(fn()) {
+    if (!conn_.in_server_transaction()) return fn();
+    if (auto sp = conn_.simple("SAVEPOINT ormkit_write", context); !sp) return std::move(sp).error();
+    auto out = fn();
+    if (!conn_.is_open()) return out;
+    if (out) {
+      if (auto rel = conn_.simple("RELEASE SAVEPOINT ormkit_write", context); !rel) return std::move(rel).error();
+    } else {
+      (void)conn_.simple("ROLLBACK TO SAVEPOINT ormkit_write; RELEASE SAVEPOINT ormkit_write", context);
+    }
+    return out;
+  }
+
+  // Runs `fn` all or nothing: in a transaction of its own, or a savepoint inside one.
+  template <class F>
+  auto scoped(std::string_view context, F&& fn) -> status {
+    const bool own = !conn_.in_server_transaction();
+    if (auto b = conn_.simple(own ? "BEGIN" : "SAVEPOINT ormkit_batch", context); !b) return std::move(b).error();
+    status st = fn();
+    if (st) {
+      auto done = conn_.simple(own ? "COMMIT" : "RELEASE SAVEPOINT ormkit_batch", context, own);
+      if (done) return {};
+      st = std::move(done).error();
+    }
+    if (conn_.is_open() && conn_.in_server_transaction())
+      (void)conn_.simple(own ? "ROLLBACK" : "ROLLBACK TO SAVEPOINT ormkit_batch; RELEASE SAVEPOINT ormkit_batch",
+                         context);
+    return st;
+  }
+
+  //--- statements ---//
+
+  // Runs a prepared statement with params_; maps a failure with the table's context.
+  auto run(const std::string& sql, const table_schema& s, std::span<const value_view> written = {},
+           std::span<const std::size_t> columns = {}) -> result<result_ptr> {
+    auto r = conn_.run(sql, params_, s.name);
+    if (!r) return describe(std::move(r).error(), s, written, columns);
+    return r;
+  }
+
+  // Rewrites a server error for table `s` in the other backends' words.
+  auto describe(ormkit::error e, const table_schema& s, std::span<const value_view> written,
+                std::span<const std::size_t> columns) -> ormkit::error {
+    const std::string state = e.native;
+    const std::string constraint = conn_.last_diagnostics().constraint;
+    if (!constraint.empty()) e.native += " " + constraint;
+    if (state == "23505") return unique_conflict(s, constraint, written, columns, std::move(e));
+    if (state == "23503") {
+      const std::string table = conn_.last_diagnostics().table;
+      if (table == s.name && !written.empty()) {
+        for (std::size_t c = 0; c < s.columns.size(); ++c) {
+          const auto& ref = s.columns[c].references;
+          if (!ref) continue;
+          const value_view* v = find_written(written, columns, c);
+          if (!v || v->index() == 0) continue;
+          if (!constraint.empty() && constraint != std::string(s.name) + "_" + std::string(s.columns[c].name) + "_fkey")
+            continue;
+          std::string shown = s.columns[c].has(column_flags::secret) ? std::string("<secret>") : to_display(*v);
+          e.message = std::string(s.name) + "." + std::string(s.columns[c].name) + ": value " + shown +
+                      " has no matching " + std::string(ref->table) + "." + std::string(ref->column) +
+                      " (foreign key " + constraint + ")";
+          return e;
+        }
+      }
+      e.message = std::string(s.name) + ": rows of " + table + " still reference it (foreign key " + constraint + ")";
+      if (table == s.name)
+        e.message = std::string(s.name) + ": foreign key " + constraint +
+                    " failed (the referenced row does not exist, or other rows still reference this one)";
+      return e;
+    }
+    if (state == "23502") {
+      const std::string column = conn_.last_diagnostics().column;
+      if (!column.empty()) e.message = std::string(s.name) + "." + column + ": NULL in a NOT NULL column";
+      return e;
+    }
+    if (state == "42P01" || state == "42703")
+      e.message += " (the stored table differs from the entity)";
+    return e;
+  }
+
+  static auto find_written(std::span<const value_view> written, std::span<const std::size_t> columns, std::size_t c)
+      -> const value_view* {
+    if (columns.empty()) return c < written.size() ? &written[c] : nullptr;
+    for (std::size_t i = 0; i < columns.size() && i < written.size(); ++i)
+      if (columns[i] == c) return &written[i];
+    return nullptr;
+  }
+
+  // `users.email: value "a@b.c" already exists (uq_users_email)`, `(primary key)` for the
+  // primary key, `<secret>` for secret columns, no value when the write did not set it.
+  auto unique_conflict(const table_schema& s, const std::string& constraint, std::span<const value_view> written,
+                       std::span<const std::size_t> columns, ormkit::error e) -> ormkit::error {
+    std::vector<std::size_t> cols;
+    std::string what;
+    for (const auto& ix : s.indexes)
+      if (ix.unique && ix.name == constraint) {
+        cols = ix.columns;
+        what = ix.name;
+      }
+    if (cols.empty()) {
+      cols = s.primary_key;
+      what = "primary key";
+    }
+    if (cols.empty()) return e;
+    std::string subject = std::string(s.name) + ".";
+    std::string shown;
+    bool known = true;
+    if (cols.size() > 1) subject += "(", shown += "(";
+    for (std::size_t i = 0; i < cols.size(); ++i) {
+      if (i) subject += ", ", shown += ", ";
+      const auto& col = s.columns[cols[i]];
+      subject += col.name;
+      const value_view* v = find_written(written, columns, cols[i]);
+      if (!v) known = false;
+      else shown += col.has(column_flags::secret) ? std::string("<secret>") : to_display(*v);
+    }
+    if (cols.size() > 1) subject += ")", shown += ")";
+    e.code = make_error_code(errc::conflict);
+    e.message = subject + ": value " + (known ? shown + " " : std::string()) + "already exists (" + what + ")";
+    return e;
+  }
+
+  auto check_key(const table_schema& s, const key_spec& k) -> status {
+    if (s.primary_key.empty())
+      return unexpected(errc::unsupported, std::string(s.name) + ": the table has no primary key");
+    if (k.key.size() != s.primary_key.size())
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": key has " + std::to_string(k.key.size()) +
+                                                    " values for " + std::to_string(s.primary_key.size()) +
+                                                    " key columns");
+    return {};
+  }
+
+  auto bind_key(const table_schema& s, const key_spec& k) -> status {
+    for (std::size_t i = 0; i < k.key.size(); ++i)
+      ORMKIT_TRY(params_.add(column_oid(s.columns[s.primary_key[i]]), k.key[i],
+                             postgres::detail::subject(s, s.primary_key[i])));
+    if (k.version && s.version)
+      ORMKIT_TRY(params_.add(column_oid(s.columns[*s.version]), *k.version, postgres::detail::subject(s, *s.version)));
+    return {};
+  }
+
+  auto check_set(const table_schema& s, std::span<const std::size_t> columns, std::span<const value_view> values)
+      -> status {
+    if (columns.size() != values.size())
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": update got " +
+                                                    std::to_string(columns.size()) + " columns and " +
+                                                    std::to_string(values.size()) + " values");
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      if (columns[i] >= s.columns.size()) return bad_column(s);
+      if (!fits(s.columns[columns[i]], values[i])) return misfit(s, columns[i], values[i]);
+    }
+    return {};
+  }
+
+  // Runs the UPDATE / DELETE in sql_ with params_ (under a savepoint in a transaction).
+  auto change(const table_schema& s, std::span<const value_view> written, std::span<const std::size_t> columns)
+      -> result<std::uint64_t> {
+    return guarded(s.name, [&]() -> result<std::uint64_t> {
+      auto r = run(sql_, s, written, columns);
+      if (!r) return std::move(r).error();
+      return detail::affected(r->get());
+    });
+  }
+
+  auto count_matching(const table_schema& s, const expr& filter) -> result<std::uint64_t> {
+    sql_ = "SELECT COUNT(*) FROM ";
+    append_identifier(sql_, s.name);
+    params_.clear();
+    ORMKIT_TRY(append_where(sql_, s, filter, params_));
+    auto r = run(sql_, s);
+    if (!r) return std::move(r).error();
+    auto v = field(r->get(), 0, 0);
+    if (!v) return std::move(v).error();
+    const auto* n = std::get_if<std::int64_t>(&*v);
+    return n ? static_cast<std::uint64_t>(*n) : std::uint64_t{0};
+  }
+
+  static auto rows_of(const PGresult* r) -> result<value_rows> {
+    value_rows out;
+    const int rows = PQntuples(r), cols = PQnfields(r);
+    out.reserve(static_cast<std::size_t>(rows));
+    for (int i = 0; i < rows; ++i) {
+      std::vector<value> row;
+      row.reserve(static_cast<std::size_t>(cols));
+      for (int c = 0; c < cols; ++c) {
+        auto v = field(r, i, c);
+        if (!v) return std::move(v).error();
+        row.push_back(own(*v));
+      }
+      out.push_back(std::move(row));
+    }
+    return out;
+  }
+
+  // Binds and runs an INSERT of `r`: `generated_sql` (RETURNING the key) when the
+  // auto-increment key is to be generated, else `given_sql`.
+  auto insert_row(const table_schema& s, table_state& t, std::span<const value_view> r, const std::string& given_sql,
+                  const std::string& generated_sql) -> result<std::int64_t> {
+    const bool generated = generates_key(s, r);
+    params_.clear();
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (generated && i == *s.auto_increment) continue;
+      ORMKIT_TRY(params_.add(column_oid(s.columns[i]), r[i], postgres::detail::subject(s, i)));
+    }
+    auto res = run(generated ? generated_sql : given_sql, s, r);
+    if (!res) return std::move(res).error();
+    if (!s.auto_increment) return std::int64_t{0};
+    if (generated) {
+      if (PQntuples(res->get()) < 1) return unexpected(errc::backend_error, std::string(s.name) + ": no key returned");
+      auto v = field(res->get(), 0, 0);
+      if (!v) return std::move(v).error();
+      const auto* id = std::get_if<std::int64_t>(&*v);
+      if (!id) return unexpected(errc::backend_error, std::string(s.name) + ": the returned key is not an integer");
+      return *id;
+    }
+    const auto id = std::get<std::int64_t>(r[*s.auto_increment]);
+    params_.clear();
+    ORMKIT_TRY(params_.add(oid::int8, id, s.name));
+    auto bumped = run(t.bump_sql, s);
+    if (!bumped) return std::move(bumped).error();
+    return id;
+  }
+
+  // Rows per multi-row INSERT: a fixed size, so the statement is prepared once per table;
+  // the remainder goes in one statement of its own size.
+  static constexpr std::size_t batch_rows = 256;
+
+  // INSERT INTO "t" (<columns>) VALUES (...), (...) [RETURNING "key"] for `n` rows.
+  static auto multi_insert_sql(const table_schema& s, std::size_t n, bool generated) -> std::string {
+    std::string sql = "INSERT INTO ";
+    append_identifier(sql, s.name);
+    sql += " (";
+    bool first = true;
+    std::size_t width = 0;
+    for (std::size_t c = 0; c < s.columns.size(); ++c) {
+      if (generated && c == *s.auto_increment) continue;
+      if (!first) sql += ", ";
+      append_identifier(sql, s.columns[c].name);
+      first = false;
+      ++width;
+    }
+    sql += ") VALUES ";
+    std::size_t p = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      sql += r ? ", (" : "(";
+      for (std::size_t c = 0; c < width; ++c) sql += (c ? ", $" : "$") + std::to_string(++p);
+      sql += ')';
+    }
+    if (generated) {
+      sql += " RETURNING ";
+      append_identifier(sql, s.columns[*s.auto_increment].name);
+    }
+    return sql;
+  }
+
+  // The multi-row INSERTs of insert_many's fast path; appends the keys to `out`.
+  auto insert_chunks(const table_schema& s, table_state& t, std::span<const value_view> rows, std::size_t count,
+                     bool generated, std::vector<std::int64_t>& out) -> status {
+    const std::size_t width = s.columns.size();
+    std::int64_t highest = 0;
+    for (std::size_t done = 0; done < count;) {
+      const std::size_t n = std::min(batch_rows, count - done);
+      std::string once;
+      const std::string* sql = nullptr;
+      if (n == batch_rows) {
+        auto& cached = generated ? t.multi_generated_sql : t.multi_sql;
+        if (cached.empty()) cached = multi_insert_sql(s, n, generated);
+        sql = &cached;
+      } else {
+        once = multi_insert_sql(s, n, generated);
+        sql = &once;
+      }
+      params_.clear();
+      for (std::size_t r = done; r < done + n; ++r) {
+        auto row = rows.subspan(r * width, width);
+        for (std::size_t c = 0; c < width; ++c) {
+          if (generated && c == *s.auto_increment) continue;
+          ORMKIT_TRY(params_.add(column_oid(s.columns[c]), row[c], postgres::detail::subject(s, c)));
+        }
+      }
+      auto res = run(*sql, s);
+      if (!res) return std::move(res).error();
+      for (std::size_t r = done; r < done + n; ++r) {
+        if (!s.auto_increment) {
+          out.push_back(0);
+        } else if (generated) {
+          const int i = static_cast<int>(r - done);
+          if (PQntuples(res->get()) <= i)
+            return unexpected(errc::backend_error, std::string(s.name) + ": fewer keys returned than rows inserted");
+          auto v = field(res->get(), i, 0);
+          if (!v) return std::move(v).error();
+          const auto* id = std::get_if<std::int64_t>(&*v);
+          if (!id) return unexpected(errc::backend_error, std::string(s.name) + ": a returned key is not an integer");
+          out.push_back(*id);
+        } else {
+          const auto id = std::get<std::int64_t>(rows[r * width + *s.auto_increment]);
+          highest = std::max(highest, id);
+          out.push_back(id);
+        }
+      }
+      done += n;
+    }
+    if (s.auto_increment && !generated && highest > 0) {
+      params_.clear();
+      ORMKIT_TRY(params_.add(oid::int8, highest, s.name));
+      auto bumped = run(t.bump_sql, s);
+      if (!bumped) return std::move(bumped).error();
+    }
+    return {};
+  }
+
+  static auto generates_key(const table_schema& s, std::span<const value_view> r) -> bool {
+    if (!s.auto_increment) return false;
+    const auto* id = std::get_if<std::int64_t>(&r[*s.auto_increment]);
+    return !id || *id == 0;
+  }
+
+  static auto fits(const column_schema& col, const value_view& v) noexcept -> bool {
+    if (v.index() == 0) return col.nullable;
+    auto got = storage_of(v);
+    return got == col.storage || (col.storage == storage::real && got == storage::integer);
+  }
+
+  static auto misfit(const table_schema& s, std::size_t c, const value_view& v) -> ormkit::error {
+    const auto& col = s.columns[c];
+    std::string subject = std::string(s.name) + "." + std::string(col.name) + ": ";
+    if (v.index() == 0) return {errc::invalid_argument, subject + "NULL in a NOT NULL column"};
+    return {errc::invalid_argument, subject + "expected " + std::string(to_string(col.storage)) + ", got " +
+                                        std::string(to_string(storage_of(v)))};
+  }
+
+  static auto check_row(const table_schema& s, std::span<const value_view> r) -> status {
+    if (r.size() != s.columns.size())
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": row has " + std::to_string(r.size()) +
+                                                    " values for " + std::to_string(s.columns.size()) + " columns");
+    const bool generated = generates_key(s, r);
+    for (std::size_t c = 0; c < r.size(); ++c) {
+      if (generated && c == *s.auto_increment) continue;
+      if (!fits(s.columns[c], r[c])) return misfit(s, c, r[c]);
+    }
+    return {};
+  }
+
+  static auto batch_error(ormkit::error e, std::size_t i) -> ormkit::error {
+    e.message += " (batch item " + std::to_string(i) + ")";
+    return e;
+  }
+
+  static auto bad_column(const table_schema& s) -> ormkit::error {
+    return {errc::invalid_argument, std::string(s.name) + ": column index out of range"};
+  }
+
+  //--- tables ---//
+
+  auto table_for(const table_schema& s) -> result<table_state*> {
+    if (last_schema_ == &s && last_table_->hash == s.hash) return last_table_;
+    if (auto it = tables_.find(&s); it != tables_.end() && it->second.hash == s.hash && it->second.name == s.name) {
+      last_schema_ = &s;
+      last_table_ = &it->second;
+      return &it->second;
+    }
+    auto absent = ensure(s);
+    if (!absent) return std::move(absent).error();
+    table_state t;
+    t.absent_reference = std::move(*absent);
+    t.hash = s.hash;
+    t.name = s.name;
+    t.insert_sql = "INSERT INTO ";
+    append_identifier(t.insert_sql, s.name);
+    t.insert_sql += " (";
+    t.select_sql = "SELECT ";
+    for (std::size_t i = 0; i < s.columns.size(); ++i) {
+      if (i) t.insert_sql += ", ", t.select_sql += ", ";
+      append_identifier(t.insert_sql, s.columns[i].name);
+      append_identifier(t.select_sql, s.columns[i].name);
+    }
+    t.insert_sql += ") VALUES (";
+    for (std::size_t i = 0; i < s.columns.size(); ++i) t.insert_sql += (i ? ", $" : "$") + std::to_string(i + 1);
+    t.insert_sql += ')';
+    t.select_sql += " FROM ";
+    append_identifier(t.select_sql, s.name);
+    if (s.auto_increment) {
+      const auto& key = s.columns[*s.auto_increment].name;
+      t.insert_generated_sql = "INSERT INTO ";
+      append_identifier(t.insert_generated_sql, s.name);
+      if (s.columns.size() == 1) {
+        t.insert_generated_sql += " DEFAULT VALUES";
+      } else {
+        t.insert_generated_sql += " (";
+        bool first = true;
+        for (std::size_t i = 0; i < s.columns.size(); ++i) {
+          if (i == *s.auto_increment) continue;
+          if (!first) t.insert_generated_sql += ", ";
+          append_identifier(t.insert_generated_sql, s.columns[i].name);
+          first = false;
+        }
+        t.insert_generated_sql += ") VALUES (";
+        for (std::size_t i = 0; i + 1 < s.columns.size(); ++i)
+          t.insert_generated_sql += (i ? ", $" : "$") + std::to_string(i + 1);
+        t.insert_generated_sql += ')';
+      }
+      t.insert_generated_sql += " RETURNING ";
+      append_identifier(t.insert_generated_sql, key);
+      // setval only ever moves the sequence forward; it is not undone by a rollback, so
+      // keys are never reused (as on the other backends).
+      std::string seq = "pg_catalog.pg_get_serial_sequence(" + sql_string(quote_identifier(s.name)) + ", " +
+                        sql_string(key) + ")";
+      t.bump_sql = "SELECT pg_catalog.setval(" + seq + ", $1) WHERE $1 > COALESCE(pg_catalog.pg_sequence_last_value(" +
+                   seq + "), 0)";
+    }
+    if (tx_ != tx::none) tables_made_in_tx_.push_back(&s);
+    auto& slot = tables_[&s];
+    slot = std::move(t);
+    last_schema_ = &s;
+    last_table_ = &slot;
+    return &slot;
+  }
+
+  // A SQL string literal of a name from a descriptor (checked identifiers).
+  static auto sql_string(std::string_view s) -> std::string {
+    std::string out = "'";
+    for (char c : s) {
+      if (c == '\'') out += '\'';
+      out += c;
+    }
+    out += '\'';
+    return out;
+  }
+
+  // Creates what of `s` the catalog does not show: the table, its indexes, its foreign
+  // keys. A foreign key whose table does not exist yet is left out (reads of the table
+  // work, as on the other backends; writes wait for it, see references_ready). Returns the
+  // name of such a missing table, or "".
+  auto ensure(const table_schema& s) -> result<std::string> {
+    if (s.columns.empty())
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": a table needs at least one column");
+    parameters p;
+    ORMKIT_TRY(p.add(oid::text, std::string_view(s.name), s.name));
+    auto present = conn_.run(
+        "SELECT c.relname::text FROM pg_catalog.pg_class c WHERE c.relnamespace = (SELECT n.oid FROM "
+        "pg_catalog.pg_namespace n WHERE n.nspname = pg_catalog.current_schema()) AND (c.relname = $1 OR c.oid IN "
+        "(SELECT i.indexrelid FROM pg_catalog.pg_index i WHERE i.indrelid = "
+        "pg_catalog.to_regclass(pg_catalog.quote_ident($1)))) UNION ALL SELECT k.conname::text FROM "
+        "pg_catalog.pg_constraint k WHERE k.contype = 'f' AND k.conrelid = "
+        "pg_catalog.to_regclass(pg_catalog.quote_ident($1))",
+        p, s.name);
+    if (!present) return std::move(present).error();
+    auto has = [&](std::string_view n) {
+      for (int i = 0; i < PQntuples(present->get()); ++i)
+        if (std::string_view(PQgetvalue(present->get(), i, 0),
+                             static_cast<std::size_t>(PQgetlength(present->get(), i, 0))) == n)
+          return true;
+      return false;
+    };
+    const bool table = has(s.name);
+    bool complete = table;
+    for (const auto& ix : s.indexes) complete = complete && has(ix.name);
+    std::vector<std::size_t> missing_references;  // foreign keys not in the catalog
+    for (std::size_t c = 0; c < s.columns.size(); ++c)
+      if (s.columns[c].references && !has(foreign_key_name(s, c))) missing_references.push_back(c);
+    if (complete && missing_references.empty()) return std::string();
+
+    // Which of the referenced tables exist (a table referencing itself will).
+    std::vector<std::size_t> without;
+    std::string absent;
+    for (std::size_t c : missing_references) {
+      const auto parent = s.columns[c].references->table;
+      if (parent == s.name) continue;
+      parameters q;
+      ORMKIT_TRY(q.add(oid::text, parent, s.name));
+      auto exists = conn_.run("SELECT (pg_catalog.to_regclass(pg_catalog.quote_ident($1)) IS NOT NULL)", q, s.name);
+      if (!exists) return std::move(exists).error();
+      auto v = field(exists->get(), 0, 0);
+      if (!v) return std::move(v).error();
+      if (const auto* yes = std::get_if<std::int64_t>(&*v); yes && *yes == 0) {
+        without.push_back(c);
+        if (absent.empty()) absent = std::string(parent);
+      }
+    }
+    const bool own = !conn_.in_server_transaction();
+    std::string script = own ? "BEGIN; " : "SAVEPOINT ormkit_ensure; ";
+    script += "SELECT pg_catalog.pg_advisory_xact_lock(" + std::to_string(ensure_lock_key) + "); ";
+    if (!table) {
+      auto statements = schema_sql(s, without);
+      if (!statements) return std::move(statements).error();
+      for (const auto& st : *statements) script += st + "; ";
+    } else {
+      for (const auto& ix : s.indexes) script += create_index_sql(s, ix) + "; ";
+      for (std::size_t c : missing_references)
+        if (std::find(without.begin(), without.end(), c) == without.end())
+          // Another connection may have added it meanwhile: that is success too.
+          script += "DO $ormkit$ BEGIN " + add_foreign_key_sql(s, c) +
+                    "; EXCEPTION WHEN duplicate_object THEN NULL; END $ormkit$; ";
+    }
+    script += own ? "COMMIT" : "RELEASE SAVEPOINT ormkit_ensure";
+    auto done = conn_.simple(script, s.name);
+    if (!done) {
+      if (conn_.is_open() && conn_.in_server_transaction())
+        (void)conn_.simple(own ? "ROLLBACK" : "ROLLBACK TO SAVEPOINT ormkit_ensure; RELEASE SAVEPOINT ormkit_ensure",
+                           s.name);
+      auto e = std::move(done).error();
+      e.message = std::string(s.name) + ": cannot create the table or its indexes: " + e.message;
+      return e;
+    }
+    return absent;
+  }
+
+  // Before a write: the foreign keys of the table must exist, so the write is checked.
+  // Errors: schema_mismatch (a referenced table does not exist yet), as on SQLite.
+  auto references_ready(const table_schema& s, table_state& t) -> status {
+    if (t.absent_reference.empty()) return {};
+    auto absent = ensure(s);
+    if (!absent) return std::move(absent).error();
+    t.absent_reference = std::move(*absent);
+    if (t.absent_reference.empty()) return {};
+    return unexpected(errc::schema_mismatch, std::string(s.name) + ": the table " + t.absent_reference +
+                                                 " that a foreign key references does not exist yet; use its "
+                                                 "repository (or ensure_table) first");
+  }
+
+  options opts_;
+  connection conn_;
+  tx tx_ = tx::none;
+  std::vector<std::string> savepoints_;
+  std::unordered_map<const table_schema*, table_state> tables_;
+  const table_schema* last_schema_ = nullptr;
+  table_state* last_table_ = nullptr;
+  std::vector<const table_schema*> tables_made_in_tx_;
+  std::string sql_;
+  parameters params_;
+};
+
+static_assert(ormkit::backend<backend>);
+
+}  // namespace ormkit::postgres

@@ -1,0 +1,761 @@
+// Copyright (c) 2026 The ormkit authors
+// SPDX-License-Identifier: MIT
+
+#pragma once
+
+// ormkit/postgres/connection.hpp
+//
+// One libpq connection with client-side deadlines: the layer under the PostgreSQL
+// backend. Every exchange with the server is non-blocking libpq driven by poll(2)
+// against a deadline, because a stopped server does not time out by itself: over
+// loopback the kernel still acknowledges the bytes, and statement_timeout needs a
+// running server (reliability.md finding 8). When a deadline passes the connection
+// is closed (errc::timeout) and reopened by the next call. libpq 15's PQcancel would
+// block without a deadline of its own on a stopped postmaster, so it is not used;
+// instead every session sets `client_connection_check_interval`, with which the
+// server ends the work of a client that went away even while a query runs.
+//
+// Values travel as bound parameters in binary form, typed by the column they are
+// written to or compared with (int8, float8, bool, text, bytea, timestamptz, jsonb);
+// results come back in binary form and are read in place (text and bytea views point
+// into the libpq result). Statements are prepared once per connection and kept in a
+// cache keyed by their text and parameter types.
+//
+// Text reaches PostgreSQL only when it is valid UTF-8 without NUL bytes (the server
+// rejects both; reliability.md finding 14); otherwise the call fails before anything
+// is sent, naming the column and the byte offset.
+//
+// Passwords never appear in a message: errors name the host, port, database and
+// user, and libpq's own text only where it cannot contain the password.
+
+#include <ormkit/error.hpp>
+#include <ormkit/postgres/error.hpp>
+#include <ormkit/result.hpp>
+#include <ormkit/schema.hpp>
+#include <ormkit/value.hpp>
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace ormkit::postgres {
+
+/// Transaction isolation levels (`SET TRANSACTION ISOLATION LEVEL ...`).
+enum class isolation { read_committed, repeatable_read, serializable };
+
+/// How to connect.
+struct options {
+  /// A libpq connection string, "host=db.example port=5432 dbname=app user=app" or a URI
+  /// "postgresql://app@db.example/app?sslmode=verify-full". TLS and every other libpq
+  /// setting pass through unchanged. A password in it is used, never shown.
+  std::string conninfo;
+  /// The schema tables are created in and looked up from (`SET search_path`); empty keeps
+  /// the server's default (usually "public").
+  std::string schema;
+  /// Deadline for opening a connection (DNS, TCP, TLS, authentication).
+  std::chrono::milliseconds connect_timeout{5000};
+  /// Client-side deadline of every call: past it the call returns errc::timeout and the
+  /// connection is closed (the next call opens a new one), even when the server is stopped.
+  std::chrono::milliseconds call_timeout{30000};
+  /// Server-side `statement_timeout` (0: the server's default). A statement running longer
+  /// is canceled by the server: errc::timeout, SQLSTATE 57014, the connection stays usable.
+  std::chrono::milliseconds statement_timeout{0};
+  /// Isolation of transactions begun with `begin()`.
+  isolation default_isolation = isolation::read_committed;
+  /// Prepared statements kept per connection (least recently used ones are deallocated).
+  std::size_t statement_cache = 256;
+};
+
+namespace oid {
+// Built-in type OIDs (src/include/catalog/pg_type.dat); stable across server versions.
+inline constexpr Oid boolean = 16;
+inline constexpr Oid bytea = 17;
+inline constexpr Oid char_ = 18;
+inline constexpr Oid name = 19;
+inline constexpr Oid int8 = 20;
+inline constexpr Oid int2 = 21;
+inline constexpr Oid int4 = 23;
+inline constexpr Oid text = 25;
+inline constexpr Oid oid = 26;
+inline constexpr Oid json = 114;
+inline constexpr Oid float4 = 700;
+inline constexpr Oid float8 = 701;
+inline constexpr Oid bpchar = 1042;
+inline constexpr Oid varchar = 1043;
+inline constexpr Oid timestamp = 1114;
+inline constexpr Oid timestamptz = 1184;
+inline constexpr Oid jsonb = 3802;
+}  // namespace oid
+
+/// The PostgreSQL type a column is stored as, from its `sql_kind` and storage class.
+[[nodiscard]] constexpr auto column_oid(const column_schema& c) noexcept -> Oid {
+  switch (c.storage) {
+    case storage::integer:
+      if (c.kind == sql_kind::boolean) return oid::boolean;
+      if (c.kind == sql_kind::timestamp) return oid::timestamptz;
+      return oid::int8;
+    case storage::real: return oid::float8;
+    case storage::text: return c.kind == sql_kind::json ? oid::jsonb : oid::text;
+    case storage::blob: return oid::bytea;
+    case storage::null: break;
+  }
+  return oid::text;
+}
+
+/// The parameter type for a value of storage class `s` with no column to follow.
+[[nodiscard]] constexpr auto storage_oid(storage s) noexcept -> Oid {
+  switch (s) {
+    case storage::integer: return oid::int8;
+    case storage::real: return oid::float8;
+    case storage::blob: return oid::bytea;
+    default: return oid::text;
+  }
+}
+
+/// Microseconds between 1970-01-01 and 2000-01-01, PostgreSQL's timestamp epoch.
+inline constexpr std::int64_t epoch_offset_us = 946'684'800'000'000;
+/// The earliest instant a timestamptz holds (4714-11-24 BC), in microseconds since 1970.
+inline constexpr std::int64_t min_timestamp_us = -211'813'488'000'000'000 + epoch_offset_us;
+
+namespace detail {
+
+/// The byte offset of the first invalid UTF-8 sequence in `s`, or npos (overlongs,
+/// surrogates and code points above U+10FFFF are invalid, as PostgreSQL says).
+[[nodiscard]] inline auto invalid_utf8_at(std::string_view s) noexcept -> std::size_t {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) len = 2;
+    else if (c == 0xe0) len = 3, lo = 0xa0;
+    else if (c >= 0xe1 && c <= 0xec) len = 3;
+    else if (c == 0xed) len = 3, hi = 0x9f;
+    else if (c >= 0xee && c <= 0xef) len = 3;
+    else if (c == 0xf0) len = 4, lo = 0x90;
+    else if (c >= 0xf1 && c <= 0xf3) len = 4;
+    else if (c == 0xf4) len = 4, hi = 0x8f;
+    else return i;
+    if (i + len > n) return i;
+    if (p[i + 1] < lo || p[i + 1] > hi) return i;
+    for (std::size_t k = 2; k < len; ++k)
+      if (p[i + k] < 0x80 || p[i + k] > 0xbf) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+/// Why `s` cannot be PostgreSQL text, or empty when it can.
+[[nodiscard]] inline auto text_problem(std::string_view s) -> std::string {
+  if (auto z = s.find('\0'); z != std::string_view::npos)
+    return "text contains a NUL byte at offset " + std::to_string(z) +
+           ", which PostgreSQL text cannot store (use a byte-vector column for binary data)";
+  if (auto b = invalid_utf8_at(s); b != std::string_view::npos)
+    return "text is not valid UTF-8 at byte offset " + std::to_string(b) +
+           ", which PostgreSQL text cannot store (use a byte-vector column for binary data)";
+  return {};
+}
+
+inline void put_be64(char* out, std::uint64_t v) noexcept {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(static_cast<unsigned char>(v & 0xffu));
+    v >>= 8;
+  }
+}
+
+[[nodiscard]] inline auto get_be(const char* p, int n) noexcept -> std::uint64_t {
+  std::uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+struct result_deleter {
+  void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+
+}  // namespace detail
+
+/// An owned libpq result.
+using result_ptr = std::unique_ptr<PGresult, detail::result_deleter>;
+
+/// The bound parameters of one statement, in binary form. Text and bytea point at the
+/// caller's data (which must live until the statement has run); numbers are encoded
+/// into storage the object owns.
+class parameters {
+ public:
+  void clear() {
+    types_.clear();
+    values_.clear();
+    lengths_.clear();
+    scratch_.clear();
+    owned_.clear();
+  }
+  [[nodiscard]] auto size() const noexcept -> std::size_t { return types_.size(); }
+  /// Keeps `text` alive as long as the parameters (for values the SQL generator derives).
+  auto keep(std::string text) -> std::string_view { return owned_.emplace_back(std::move(text)); }
+  [[nodiscard]] auto types() const noexcept -> std::span<const Oid> { return types_; }
+  [[nodiscard]] auto values() const noexcept -> const char* const* { return values_.data(); }
+  [[nodiscard]] auto lengths() const noexcept -> const int* { return lengths_.data(); }
+  [[nodiscard]] auto formats() const -> const int* {
+    if (formats_.size() < types_.size()) formats_.resize(types_.size(), 1);
+    return formats_.data();
+  }
+
+  /// Adds `v` as a parameter of type `type`. `subject` ("users.email") names the value in
+  /// errors. Errors: invalid_argument (a value the type cannot hold: NUL or invalid UTF-8
+  /// in text, a timestamp before 4714 BC, a storage class the column does not take).
+  auto add(Oid type, const value_view& v, std::string_view subject) -> status {
+    if (v.index() == 0) {
+      push(type, nullptr, 0);
+      return {};
+    }
+    switch (type) {
+      case oid::int8: {
+        if (const auto* i = std::get_if<std::int64_t>(&v)) return push_be(type, static_cast<std::uint64_t>(*i));
+        break;
+      }
+      case oid::float8: {
+        if (const auto* d = std::get_if<double>(&v)) return push_be(type, std::bit_cast<std::uint64_t>(*d));
+        if (const auto* i = std::get_if<std::int64_t>(&v))
+          return push_be(type, std::bit_cast<std::uint64_t>(static_cast<double>(*i)));
+        break;
+      }
+      case oid::boolean: {
+        if (const auto* i = std::get_if<std::int64_t>(&v)) {
+          push(type, *i != 0 ? "\x01" : "\x00", 1);
+          return {};
+        }
+        break;
+      }
+      case oid::timestamptz: {
+        if (const auto* i = std::get_if<std::int64_t>(&v)) {
+          if (*i < min_timestamp_us)
+            return unexpected(errc::invalid_argument,
+                              std::string(subject) + ": timestamp " + std::to_string(*i) +
+                                  " us since 1970 is before 4714-11-24 BC, the earliest PostgreSQL can store");
+          return push_be(type, static_cast<std::uint64_t>(*i - epoch_offset_us));
+        }
+        break;
+      }
+      case oid::text:
+      case oid::jsonb: {
+        if (const auto* s = std::get_if<std::string_view>(&v)) {
+          if (auto why = detail::text_problem(*s); !why.empty())
+            return unexpected(errc::invalid_argument, std::string(subject) + ": " + why);
+          if (s->size() > static_cast<std::size_t>(std::numeric_limits<int>::max() - 1))
+            return unexpected(errc::invalid_argument, std::string(subject) + ": text of " +
+                                                          std::to_string(s->size()) + " bytes is too long");
+          if (type == oid::jsonb) {
+            auto& j = owned_.emplace_back("\x01", 1);  // jsonb's binary form: version 1, then the text
+            j.append(*s);
+            push(type, j.data(), static_cast<int>(j.size()));
+          } else {
+            push(type, s->data() ? s->data() : "", static_cast<int>(s->size()));
+          }
+          return {};
+        }
+        break;
+      }
+      case oid::bytea: {
+        if (const auto* b = std::get_if<blob_view>(&v)) {
+          if (b->size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+            return unexpected(errc::invalid_argument, std::string(subject) + ": a blob of " +
+                                                          std::to_string(b->size()) + " bytes is too long");
+          push(type, b->empty() ? "" : reinterpret_cast<const char*>(b->data()), static_cast<int>(b->size()));
+          return {};
+        }
+        break;
+      }
+      default: break;
+    }
+    return unexpected(errc::invalid_argument, std::string(subject) + ": a " + std::string(to_string(storage_of(v))) +
+                                                  " value cannot be bound as PostgreSQL type oid " +
+                                                  std::to_string(type));
+  }
+
+ private:
+  void push(Oid type, const char* data, int length) {
+    types_.push_back(type);
+    values_.push_back(data);
+    lengths_.push_back(length);
+  }
+  auto push_be(Oid type, std::uint64_t bits) -> status {
+    auto& slot = scratch_.emplace_back();
+    detail::put_be64(slot.data(), bits);
+    push(type, slot.data(), 8);
+    return {};
+  }
+
+  std::vector<Oid> types_;
+  std::vector<const char*> values_;
+  std::vector<int> lengths_;
+  mutable std::vector<int> formats_;
+  std::deque<std::array<char, 8>> scratch_;  // a deque: pointers into it stay valid
+  std::deque<std::string> owned_;
+};
+
+/// Reads field (`row`, `col`) of a binary-format result as a `value_view` pointing into
+/// `r`. Errors: unsupported (a type ormkit does not read: cast it in SQL).
+[[nodiscard]] inline auto field(const PGresult* r, int row, int col) -> result<value_view> {
+  if (PQgetisnull(r, row, col)) return value_view(std::monostate{});
+  const char* p = PQgetvalue(r, row, col);
+  const int n = PQgetlength(r, row, col);
+  switch (PQftype(r, col)) {
+    case oid::int8:
+      if (n == 8) return value_view(static_cast<std::int64_t>(detail::get_be(p, 8)));
+      break;
+    case oid::int4:
+      if (n == 4) return value_view(static_cast<std::int64_t>(static_cast<std::int32_t>(detail::get_be(p, 4))));
+      break;
+    case oid::int2:
+      if (n == 2) return value_view(static_cast<std::int64_t>(static_cast<std::int16_t>(detail::get_be(p, 2))));
+      break;
+    case oid::oid:
+      if (n == 4) return value_view(static_cast<std::int64_t>(detail::get_be(p, 4)));
+      break;
+    case oid::float8:
+      if (n == 8) return value_view(std::bit_cast<double>(detail::get_be(p, 8)));
+      break;
+    case oid::float4:
+      if (n == 4)
+        return value_view(static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(detail::get_be(p, 4)))));
+      break;
+    case oid::boolean:
+      if (n == 1) return value_view(std::int64_t{p[0] != 0 ? 1 : 0});
+      break;
+    case oid::timestamptz:
+    case oid::timestamp:
+      if (n == 8) {
+        auto t = static_cast<std::int64_t>(detail::get_be(p, 8));
+        // +-infinity are INT64_MAX / INT64_MIN; anything else is in range after the shift.
+        if (t == std::numeric_limits<std::int64_t>::max() || t == std::numeric_limits<std::int64_t>::min())
+          return value_view(t);
+        return value_view(t + epoch_offset_us);
+      }
+      break;
+    case oid::text:
+    case oid::varchar:
+    case oid::bpchar:
+    case oid::name:
+    case oid::char_:
+    case oid::json: return value_view(std::string_view(p, static_cast<std::size_t>(n)));
+    case oid::jsonb:
+      if (n >= 1 && p[0] == 1) return value_view(std::string_view(p + 1, static_cast<std::size_t>(n - 1)));
+      break;
+    case oid::bytea: return value_view(blob_view(reinterpret_cast<const std::byte*>(p), static_cast<std::size_t>(n)));
+    default:
+      return unexpected(errc::unsupported, std::string("postgres: result column \"") + PQfname(r, col) +
+                                               "\" has type oid " + std::to_string(PQftype(r, col)) +
+                                               ", which ormkit does not read; cast it to bigint, double "
+                                               "precision, boolean, text, bytea, timestamptz or jsonb");
+  }
+  return unexpected(errc::corrupt, std::string("postgres: result column \"") + PQfname(r, col) +
+                                       "\" has a malformed binary value of " + std::to_string(n) + " bytes");
+}
+
+/// Where a connection goes, for messages: host, port, database, user; never the password.
+struct endpoint {
+  std::string host;
+  std::string port;
+  std::string dbname;
+  std::string user;
+
+  [[nodiscard]] auto describe() const -> std::string {
+    std::string out = "database \"" + dbname + "\" on " + (host.empty() ? std::string("the default host") : host);
+    if (!port.empty()) out += ":" + port;
+    if (!user.empty()) out += " as user \"" + user + "\"";
+    return out;
+  }
+};
+
+/// Names the server attached to its last error (empty when it named none).
+struct diagnostics {
+  std::string constraint;
+  std::string table;
+  std::string column;
+};
+
+/// Statement cache counters of one connection.
+struct statement_statistics {
+  std::uint64_t prepares = 0;
+  std::uint64_t hits = 0;
+  std::uint64_t evictions = 0;
+  std::size_t cached = 0;
+};
+
+/// One libpq connection with deadlines and a prepared-statement cache. Not thread-safe:
+/// one thread at a time (the pool hands connections to threads).
+class connection {
+ public:
+  connection() = default;
+  connection(const connection&) = delete;
+  auto operator=(const connection&) -> connection& = delete;
+  ~connection() { close(); }
+
+  /// Opens a connection within `opts.connect_timeout` and applies the session settings
+  /// (search_path, statement_timeout, client_connection_check_interval).
+  /// Errors: cannot_open (wrong password, unknown user, missing database), unavailable
+  /// (server unreachable), timeout (no answer within the deadline), invalid_argument (a
+  /// malformed connection string). Each message names host, port, database and user.
+  auto open(const options& opts) -> status {
+    close();
+    opts_ = &opts;
+    ORMKIT_TRY(parse(opts.conninfo));
+    const auto deadline = std::chrono::steady_clock::now() + opts.connect_timeout;
+    const char* const keys[] = {"dbname", "client_encoding", "fallback_application_name", nullptr};
+    const char* const vals[] = {opts.conninfo.c_str(), "UTF8", "ormkit", nullptr};
+    conn_ = PQconnectStartParams(keys, vals, 1);
+    if (!conn_) return unexpected(errc::unavailable, "postgres: cannot allocate a connection");
+    if (PQstatus(conn_) == CONNECTION_BAD) return connect_failure();
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+      if (st == PGRES_POLLING_FAILED) return connect_failure();
+      const int ready = wait_socket(static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT), deadline);
+      if (ready < 0) {
+        close();
+        return unexpected(errc::unavailable, "postgres: cannot connect to " + where_.describe() + ": poll failed");
+      }
+      if (ready == 0) {
+        close();
+        return unexpected(errc::timeout, "postgres: cannot connect to " + where_.describe() + ": no answer within " +
+                                             std::to_string(opts.connect_timeout.count()) + " ms");
+      }
+      st = PQconnectPoll(conn_);
+    }
+    if (PQsetnonblocking(conn_, 1) != 0) return connect_failure();
+    // NOTICEs ("drop cascades to ...") are not errors: keep them off stderr.
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    where_.host = PQhost(conn_) ? PQhost(conn_) : where_.host;
+    where_.port = PQport(conn_) ? PQport(conn_) : where_.port;
+    std::string setup = "SET client_connection_check_interval = 1000";
+    if (opts.statement_timeout.count() > 0)
+      setup += "; SET statement_timeout = " + std::to_string(opts.statement_timeout.count());
+    if (!opts.schema.empty()) {
+      setup += "; SET search_path TO ";
+      append_quoted(setup, opts.schema);
+    }
+    auto r = simple(setup, "postgres");
+    if (!r) {
+      close();
+      return std::move(r).error();
+    }
+    return {};
+  }
+
+  [[nodiscard]] auto is_open() const noexcept -> bool { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }
+  [[nodiscard]] auto native_handle() const noexcept -> PGconn* { return conn_; }
+  [[nodiscard]] auto where() const noexcept -> const endpoint& { return where_; }
+  /// The constraint, table and column the server named in its last error.
+  [[nodiscard]] auto last_diagnostics() const noexcept -> const diagnostics& { return diag_; }
+  [[nodiscard]] auto statistics() const noexcept -> statement_statistics {
+    auto s = stats_;
+    s.cached = cache_.size();
+    return s;
+  }
+  /// True when the server has an open transaction on this connection (idle, or aborted).
+  [[nodiscard]] auto in_server_transaction() const noexcept -> bool {
+    if (!conn_) return false;
+    auto t = PQtransactionStatus(conn_);
+    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+  }
+  /// True when the server has aborted the open transaction (an error happened in it).
+  [[nodiscard]] auto transaction_failed() const noexcept -> bool {
+    return conn_ != nullptr && PQtransactionStatus(conn_) == PQTRANS_INERROR;
+  }
+
+  void close() noexcept {
+    if (conn_) PQfinish(conn_);
+    conn_ = nullptr;
+    cache_.clear();
+  }
+
+  /// Runs `sql` (several statements allowed, no parameters) through the simple query
+  /// protocol; returns the last result. For session settings and transaction control.
+  auto simple(const std::string& sql, std::string_view context, bool committing = false) -> result<result_ptr> {
+    ORMKIT_TRY(ready(context));
+    if (!PQsendQuery(conn_, sql.c_str())) return lost(context, committing);
+    return finish(context, committing, call_deadline());
+  }
+
+  /// Runs the prepared form of `sql` with `params` (preparing it on first use) and returns
+  /// its result, binary format. Errors: those of the statement (see `errc_of`), timeout,
+  /// unavailable (connection lost), commit_unknown (lost during a COMMIT).
+  auto run(const std::string& sql, const parameters& params, std::string_view context) -> result<result_ptr> {
+    ORMKIT_TRY(ready(context));
+    const auto deadline = call_deadline();
+    auto name = prepared(sql, params.types(), context, deadline);
+    if (!name) return std::move(name).error();
+    if (!PQsendQueryPrepared(conn_, (*name)->c_str(), static_cast<int>(params.size()), params.values(),
+                             params.lengths(), params.formats(), 1))
+      return lost(context, false);
+    return finish(context, false, deadline);
+  }
+
+  /// Runs `sql` once without preparing it (DDL, one-off statements), binary results.
+  auto run_once(const std::string& sql, const parameters& params, std::string_view context) -> result<result_ptr> {
+    ORMKIT_TRY(ready(context));
+    if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), params.types().data(),
+                           params.values(), params.lengths(), params.formats(), 1))
+      return lost(context, false);
+    return finish(context, false, call_deadline());
+  }
+
+  /// The SQLSTATE of a failed result, or "" when there is none.
+  [[nodiscard]] static auto sqlstate(const PGresult* r) -> std::string_view {
+    const char* s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    return s ? std::string_view(s) : std::string_view();
+  }
+
+  /// Appends `name` double-quoted, embedded quotes doubled.
+  static void append_quoted(std::string& out, std::string_view name) {
+    out += '"';
+    for (char c : name) {
+      if (c == '"') out += '"';
+      out += c;
+    }
+    out += '"';
+  }
+
+ private:
+  struct cached_statement {
+    std::string name;
+    std::uint64_t used = 0;
+  };
+
+  [[nodiscard]] auto call_deadline() const -> std::chrono::steady_clock::time_point {
+    return std::chrono::steady_clock::now() + (opts_ ? opts_->call_timeout : std::chrono::milliseconds(30000));
+  }
+
+  auto ready(std::string_view context) -> status {
+    diag_ = {};
+    if (!conn_ || PQstatus(conn_) != CONNECTION_OK)
+      return unexpected(errc::unavailable, std::string(context) + ": not connected to " + where_.describe(), "08003");
+    return {};
+  }
+
+  // Waits until the socket is ready for `events` or the deadline passes: 1 ready, 0 timed
+  // out, -1 failed.
+  auto wait_socket(short events, std::chrono::steady_clock::time_point deadline) const -> int {
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return 0;
+      pollfd p{PQsocket(conn_), events, 0};
+      if (p.fd < 0) return -1;
+      const int ms = static_cast<int>(std::min<std::chrono::milliseconds::rep>(left.count() + 1, 60'000));
+      const int n = ::poll(&p, 1, ms);
+      if (n > 0) return 1;
+      if (n < 0 && errno != EINTR) return -1;
+    }
+  }
+
+  // The name of the prepared statement for (sql, types), preparing it when needed.
+  auto prepared(const std::string& sql, std::span<const Oid> types, std::string_view context,
+                std::chrono::steady_clock::time_point deadline) -> result<const std::string*> {
+    key_.assign(sql);
+    key_.push_back('\0');
+    for (Oid t : types) key_.append(reinterpret_cast<const char*>(&t), sizeof t);
+    if (auto it = cache_.find(key_); it != cache_.end()) {
+      ++stats_.hits;
+      it->second.used = ++clock_;
+      return &it->second.name;
+    }
+    const std::size_t capacity = opts_ ? std::max<std::size_t>(opts_->statement_cache, 1) : 256;
+    if (cache_.size() >= capacity) {
+      auto oldest = cache_.begin();
+      for (auto it = cache_.begin(); it != cache_.end(); ++it)
+        if (it->second.used < oldest->second.used) oldest = it;
+      std::string dealloc = "DEALLOCATE ";
+      append_quoted(dealloc, oldest->second.name);
+      cache_.erase(oldest);
+      ++stats_.evictions;
+      if (!PQsendQuery(conn_, dealloc.c_str())) return lost(context, false);
+      auto done = finish(context, false, deadline);
+      if (!done) return std::move(done).error();
+    }
+    std::string name = "ormkit_" + std::to_string(++serial_);
+    if (!PQsendPrepare(conn_, name.c_str(), sql.c_str(), static_cast<int>(types.size()), types.data()))
+      return lost(context, false);
+    auto done = finish(context, false, deadline);
+    if (!done) return std::move(done).error();
+    ++stats_.prepares;
+    auto& slot = cache_[key_];
+    slot.name = std::move(name);
+    slot.used = ++clock_;
+    return &slot.name;
+  }
+
+  // Sends what is buffered and collects every result of the command; returns the first
+  // error, or the last result.
+  auto finish(std::string_view context, bool committing, std::chrono::steady_clock::time_point deadline)
+      -> result<result_ptr> {
+    for (;;) {
+      const int f = PQflush(conn_);
+      if (f == 0) break;
+      if (f < 0) return lost(context, committing);
+      const int w = wait_socket(static_cast<short>(POLLOUT | POLLIN), deadline);
+      if (w == 0) return timed_out(context, committing);
+      if (w < 0 || !PQconsumeInput(conn_)) return lost(context, committing);
+    }
+    result_ptr last, failed;
+    for (;;) {
+      while (PQisBusy(conn_)) {
+        const int w = wait_socket(POLLIN, deadline);
+        if (w == 0) return timed_out(context, committing);
+        if (w < 0 || !PQconsumeInput(conn_)) return lost(context, committing);
+      }
+      PGresult* r = PQgetResult(conn_);
+      if (!r) break;
+      const auto st = PQresultStatus(r);
+      if ((st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE) && !failed) failed.reset(r);
+      else last.reset(r);
+      if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) break;  // caller drives COPY
+    }
+    if (PQstatus(conn_) != CONNECTION_OK) return lost(context, committing, failed.get());
+    if (failed) return server_error(failed.get(), context);
+    if (!last) return unexpected(errc::backend_error, std::string(context) + ": the server sent no result");
+    return last;
+  }
+
+  auto server_error(const PGresult* r, std::string_view context) -> ormkit::error {
+    const auto state = sqlstate(r);
+    auto get = [&](int code) {
+      const char* v = PQresultErrorField(r, code);
+      return v ? std::string(v) : std::string();
+    };
+    diag_ = {get(PG_DIAG_CONSTRAINT_NAME), get(PG_DIAG_TABLE_NAME), get(PG_DIAG_COLUMN_NAME)};
+    const char* primary = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    std::string msg = std::string(context) + ": " + (primary ? primary : "the statement failed");
+    return {errc_of(state), std::move(msg), std::string(state)};
+  }
+
+  auto timed_out(std::string_view context, bool committing) -> ormkit::error {
+    const auto ms = opts_ ? opts_->call_timeout.count() : 0;
+    close();
+    if (committing)
+      return {errc::commit_unknown,
+              std::string(context) + ": no answer to COMMIT within " + std::to_string(ms) + " ms from " +
+                  where_.describe() + "; the transaction may or may not have been committed (connection closed)",
+              "08006"};
+    return {errc::timeout,
+            std::string(context) + ": no answer within " + std::to_string(ms) + " ms from " + where_.describe() +
+                " (connection closed; the server rolls back its open transaction)",
+            "57014"};
+  }
+
+  auto lost(std::string_view context, bool committing, const PGresult* r = nullptr) -> ormkit::error {
+    std::string why = conn_ ? PQerrorMessage(conn_) : "";
+    if (auto nl = why.find('\n'); nl != std::string::npos) why.erase(nl);
+    std::string state(r ? sqlstate(r) : std::string_view());
+    close();
+    if (committing)
+      return {errc::commit_unknown,
+              std::string(context) + ": the connection to " + where_.describe() +
+                  " was lost during COMMIT; the transaction may or may not have been committed" +
+                  (why.empty() ? std::string() : " (" + why + ")"),
+              state.empty() ? std::string("08006") : state};
+    return {errc::unavailable,
+            std::string(context) + ": the connection to " + where_.describe() + " was lost" +
+                (why.empty() ? std::string() : " (" + why + ")"),
+            state.empty() ? std::string("08006") : state};
+  }
+
+  // Host, port, database and user for messages, from the connection string and libpq's
+  // defaults. libpq's parse message is kept only without quoted parts (which could be a
+  // misplaced password).
+  auto parse(const std::string& conninfo) -> status {
+    where_ = {};
+    char* err = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &err);
+    if (!parsed) {
+      std::string why = err ? err : "out of memory";
+      PQfreemem(err);
+      if (auto nl = why.find('\n'); nl != std::string::npos) why.erase(nl);
+      if (why.find('"') != std::string::npos) why = "a keyword or value is malformed";
+      return unexpected(errc::invalid_argument, "postgres: invalid connection string: " + why);
+    }
+    for (auto* o = parsed; o->keyword; ++o) {
+      if (!o->val) continue;
+      std::string_view k = o->keyword;
+      if (k == "host" || (k == "hostaddr" && where_.host.empty())) where_.host = o->val;
+      else if (k == "port") where_.port = o->val;
+      else if (k == "dbname") where_.dbname = o->val;
+      else if (k == "user") where_.user = o->val;
+    }
+    PQconninfoFree(parsed);
+    if (PQconninfoOption* defaults = PQconndefaults()) {
+      for (auto* o = defaults; o->keyword; ++o) {
+        if (!o->val) continue;
+        std::string_view k = o->keyword;
+        if (k == "host" && where_.host.empty()) where_.host = o->val;
+        else if (k == "port" && where_.port.empty()) where_.port = o->val;
+        else if (k == "user" && where_.user.empty()) where_.user = o->val;
+      }
+      PQconninfoFree(defaults);
+    }
+    if (where_.dbname.empty()) where_.dbname = where_.user;
+    return {};
+  }
+
+  auto connect_failure() -> ormkit::error {
+    std::string why = conn_ ? PQerrorMessage(conn_) : "cannot allocate a connection";
+    if (conn_) {
+      if (const char* h = PQhost(conn_); h && *h) where_.host = h;
+      if (const char* p = PQport(conn_); p && *p) where_.port = p;
+    }
+    close();
+    // libpq: 'connection to server at "h" (addr), port p failed: FATAL:  <server message>'.
+    if (auto p = why.find("failed: "); p != std::string::npos) why.erase(0, p + 8);
+    if (why.rfind("FATAL:", 0) == 0) why.erase(0, 6);
+    while (!why.empty() && (why.front() == ' ')) why.erase(0, 1);
+    if (auto nl = why.find('\n'); nl != std::string::npos) why.erase(nl);
+    const std::string subject = "postgres: cannot connect to " + where_.describe() + ": ";
+    if (why.find("password authentication failed") != std::string::npos ||
+        why.find("no password supplied") != std::string::npos || why.find("password") != std::string::npos)
+      return {errc::cannot_open,
+              subject + "authentication failed: the password is wrong or missing (passwords are never shown)",
+              "28P01"};
+    if (why.find("role") != std::string::npos && why.find("does not exist") != std::string::npos)
+      return {errc::cannot_open, subject + "the user does not exist", "28000"};
+    if (why.find("database") != std::string::npos && why.find("does not exist") != std::string::npos)
+      return {errc::cannot_open, subject + "the database does not exist", "3D000"};
+    if (why.find("authentication") != std::string::npos || why.find("pg_hba.conf") != std::string::npos)
+      return {errc::cannot_open, subject + why, "28000"};
+    return {errc::unavailable, subject + "the server cannot be reached (" + why + ")", "08001"};
+  }
+
+  PGconn* conn_ = nullptr;
+  const options* opts_ = nullptr;
+  endpoint where_;
+  diagnostics diag_;
+  std::unordered_map<std::string, cached_statement> cache_;
+  std::string key_;
+  std::uint64_t serial_ = 0;
+  std::uint64_t clock_ = 0;
+  statement_statistics stats_;
+};
+
+}  // namespace ormkit::postgres

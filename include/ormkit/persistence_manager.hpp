@@ -27,6 +27,12 @@
 // swallowed (the write has happened). Inside a transaction an after-hook runs
 // before the commit: it sees what was written, not that it was committed.
 //
+// Caching: `use_cache(store)` makes every registered entity's repository read
+// through `store` (cache-aside, ormkit/cache/aside.hpp) with the policy of
+// `options.cache` or `cache_policy_for<T>(...)`; the cache statistics appear in
+// `metrics_prometheus()` / `metrics_json()` and the store's reachability in
+// `health()`.
+//
 // Register parents before children (the order of the template arguments is the
 // order tables are created, exported and imported).
 //
@@ -35,8 +41,11 @@
 // connection, one thread at a time). Register hooks before sharing the manager.
 
 #include <ormkit/backend.hpp>
+#include <ormkit/cache.hpp>
+#include <ormkit/cache/aside.hpp>
 #include <ormkit/entity.hpp>
 #include <ormkit/json.hpp>
+#include <ormkit/migration/migrator.hpp>
 #include <ormkit/observer.hpp>
 #include <ormkit/repository.hpp>
 #include <ormkit/result.hpp>
@@ -48,6 +57,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -67,6 +77,14 @@ struct manager_options {
   retry_policy retry{};
   /// Prefix of every metric name (`<prefix>_operations_total`, ...).
   std::string metrics_prefix = "ormkit";
+  /// The cache policy of every entity once a cache is in use (`use_cache`), unless
+  /// `cache_policy_for<T>` gave the entity its own.
+  cache_policy cache{};
+  /// The namespace segment of every cache key (`cache_key<T>(pk, ns)`).
+  std::string cache_namespace{default_cache_namespace};
+  /// Migration steps for `migrate()` / `status()` / `plan()`; empty means
+  /// `steps_for<Entities...>()` (the steps the descriptors imply).
+  std::vector<migration_step> migrations{};
 };
 
 namespace detail {
@@ -155,6 +173,12 @@ struct health_check {
 struct health_report {
   bool ok = false;  ///< every check passed
   std::vector<health_check> checks;
+};
+
+/// What `storage()` found: rows per table and, where the backend can tell, the database size.
+struct storage_statistics {
+  std::vector<std::pair<std::string_view, std::uint64_t>> rows;  ///< per registered table, registration order
+  std::optional<std::uint64_t> database_bytes;                    ///< SQLite: page_count * page_size
 };
 
 /// Progress of an export or import: `done` of `total` rows of `table`.
@@ -271,9 +295,19 @@ class persistence_manager {
 
 
  public:
-  /// Borrows `b`, which must outlive the manager.
+  /// Borrows `b`, which must outlive the manager. Through a `backend_ref` the manager
+  /// does not know the backend's type: `migrate()`, `ormkit::status()`, `plan()`, `backup()`
+  /// and the database size need the constructor taking the backend itself.
   explicit persistence_manager(backend_ref b, manager_options opts = {})
       : backend_(b), opts_(std::move(opts)), parts_(make_parts(b)) {}
+
+  /// Borrows `b`, which must outlive the manager.
+  template <backend B>
+    requires(!std::is_same_v<B, backend_ref>)
+  explicit persistence_manager(B& b, manager_options opts = {})
+      : backend_(b), opts_(std::move(opts)), parts_(make_parts(backend_)) {
+    learn_backend(b);
+  }
 
   /// Owns the backend.
   template <backend B>
@@ -281,7 +315,111 @@ class persistence_manager {
       : owned_(owned.release(), [](void* p) { delete static_cast<B*>(p); }),
         backend_(*static_cast<B*>(owned_.get())),
         opts_(std::move(opts)),
-        parts_(make_parts(backend_)) {}
+        parts_(make_parts(backend_)) {
+    learn_backend(*static_cast<B*>(owned_.get()));
+  }
+
+  //=== cache ===//
+
+  /// Reads every registered entity through `store` (borrowed: it must outlive the
+  /// manager), each with its policy (`cache_policy_for<T>`, else `options.cache`).
+  /// Call before sharing the manager between threads.
+  template <cache_store S>
+  void use_cache(S& store) {
+    owned_cache_.reset();
+    cache_.emplace(store);
+    apply_cache_policies();
+  }
+
+  /// Like `use_cache(S&)`, owning the store.
+  template <cache_store S>
+  void use_cache(std::unique_ptr<S> store) {
+    auto* raw = store.get();
+    auto previous = std::move(owned_cache_);  // kept until no repository points at it
+    cache_.emplace(*raw);
+    owned_cache_ = std::shared_ptr<void>(std::move(store));
+    apply_cache_policies();
+  }
+
+  /// Gives `T` its own cache policy (off, TTL tier, capacity, negative TTL). With
+  /// no store in use, a policy with a `capacity` gives `T` a private in-process store.
+  template <class T>
+  void cache_policy_for(cache_policy policy) {
+    auto* p = registered<T>();
+    p->policy = policy;
+    apply_cache_policy<T>();
+  }
+
+  /// The store in use, if any.
+  [[nodiscard]] auto cache() const -> std::optional<cache_ref> { return cache_; }
+
+  /// The cache-aside counters of `T` (zero when it reads no cache).
+  template <class T>
+  [[nodiscard]] auto cache_stats() const -> cache_aside_stats {
+    return registered<T>()->repo.cache_stats();
+  }
+
+  //=== migrations ===//
+
+  /// Applies every pending migration step (`options.migrations`, or the steps the
+  /// descriptors imply). Returns how many ran. Errors: as `migrator::migrate`;
+  /// errc::unsupported when the manager was given only a `backend_ref`.
+  auto migrate() -> result<std::size_t> {
+    auto m = make_migrator();
+    if (!m) return std::move(m).error();
+    return (*m)->migrate();
+  }
+
+  /// Which steps are applied, pending or changed.
+  auto status() -> result<migration_status> {
+    auto m = make_migrator();
+    if (!m) return std::move(m).error();
+    return (*m)->status();
+  }
+
+  /// What `migrate()` would run (SQL text on SQLite), without running it.
+  auto plan() -> result<std::vector<planned_step>> {
+    auto m = make_migrator();
+    if (!m) return std::move(m).error();
+    return (*m)->plan();
+  }
+
+  //=== storage ===//
+
+  /// Rows per table and the database size where the backend can tell (SQLite).
+  auto storage() const -> result<storage_statistics> {
+    storage_statistics out;
+    auto rows = table_rows();
+    if (!rows) return std::move(rows).error();
+    out.rows = std::move(*rows);
+    if (database_size_) {
+      auto bytes = database_size_();
+      if (bytes) out.database_bytes = *bytes;
+    }
+    return out;
+  }
+
+  /// Copies the database to `path`: SQLite through its online backup API (a
+  /// consistent copy of everything committed); other backends as an
+  /// `export_json` document written to `path`. `progress(table, done, total)`:
+  /// for SQLite one call before (0 of 1) and one after (1 of 1) the copy, under the
+  /// table name "*"; for an export, per table as `export_json` reports it.
+  /// Errors: the backend's (cannot_open, busy, full, io_error), or io_error writing `path`.
+  auto backup(const std::string& path, const progress_callback& progress = {}) -> ormkit::status {
+    if (backup_) {
+      if (progress) progress("*", 0, 1);
+      ORMKIT_TRY(backup_(path));
+      if (progress) progress("*", 1, 1);
+      return {};
+    }
+    auto doc = export_json({}, progress);
+    if (!doc) return std::move(doc).error();
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << *doc;
+    out.flush();
+    if (!out) return unexpected(errc::io_error, "backup: cannot write \"" + path + "\"");
+    return {};
+  }
 
   persistence_manager(const persistence_manager&) = delete;
   auto operator=(const persistence_manager&) -> persistence_manager& = delete;
@@ -322,8 +460,8 @@ class persistence_manager {
   }
 
   /// Creates every registered entity's table (and indexes) that does not exist, in order.
-  auto ensure_tables() -> status {
-    status st;
+  auto ensure_tables() -> ormkit::status {
+    ormkit::status st;
     (void)((st = backend_.ensure_table(schema_of<Entities>()), static_cast<bool>(st)) && ...);
     return st;
   }
@@ -331,7 +469,7 @@ class persistence_manager {
   /// Rows per registered table (soft-deleted rows excluded), in registration order.
   auto table_rows() const -> result<std::vector<std::pair<std::string_view, std::uint64_t>>> {
     std::vector<std::pair<std::string_view, std::uint64_t>> out;
-    status st;
+    ormkit::status st;
     (void)((st = count_into<Entities>(out), static_cast<bool>(st)) && ...);
     if (!st) return std::move(st).error();
     return out;
@@ -379,6 +517,14 @@ class persistence_manager {
         out += "\"} " + std::to_string(n) + "\n";
       }
     }
+    if (database_size_) {
+      if (auto bytes = database_size_()) {
+        out += "# HELP " + p + "_database_bytes Size of the database file(s).\n";
+        out += "# TYPE " + p + "_database_bytes gauge\n";
+        out += p + "_database_bytes " + std::to_string(*bytes) + "\n";
+      }
+    }
+    render_cache_metrics(out);
     return out;
   }
 
@@ -407,6 +553,29 @@ class persistence_manager {
     doc["tables"] = nlohmann::json::object();
     if (auto rows = table_rows())
       for (const auto& [table, n] : *rows) doc["tables"][std::string(table)] = n;
+    if (database_size_)
+      if (auto bytes = database_size_()) doc["database_bytes"] = *bytes;
+    doc["cache"] = nlohmann::json::object();
+    (
+        [&] {
+          const auto c = part<Entities>().repo.cache_stats();
+          if (part<Entities>().repo.cache() == nullptr) return;
+          nlohmann::json e;
+          for_each_cache_counter(c, [&](std::string_view name, std::uint64_t v) { e[std::string(name)] = v; });
+          e["hit_rate"] = c.hit_rate();
+          doc["cache"][std::string(table_name_v<Entities>)] = std::move(e);
+        }(),
+        ...);
+    if (cache_) {
+      const auto st = cache_->stats();
+      nlohmann::json store;
+      store["name"] = std::string(cache_->name());
+      for_each_store_counter(st, [&](std::string_view name, std::uint64_t v) { store[std::string(name)] = v; });
+      store["entries"] = st.entries;
+      store["bytes"] = st.bytes;
+      store["hit_rate"] = st.hit_rate();
+      doc["cache_store"] = std::move(store);
+    }
     return doc.dump();
   }
 
@@ -420,6 +589,22 @@ class persistence_manager {
                                    std::chrono::steady_clock::now() - t0),
                                rows ? std::string() : rows.error().describe()};
     report.checks.push_back(std::move(backend_check));
+    if (migrator_) {
+      const auto t1 = std::chrono::steady_clock::now();
+      auto m = const_cast<persistence_manager*>(this)->status();
+      health_check mig{"migrations", false, {}, {}};
+      if (!m) {
+        mig.detail = m.error().describe();
+      } else if (m->current_version < m->latest_version) {
+        mig.detail = "schema version " + std::to_string(m->current_version) + " of " +
+                     std::to_string(m->latest_version) + ": migrations pending";
+      } else {
+        mig.ok = true;
+      }
+      mig.latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t1);
+      report.checks.push_back(std::move(mig));
+    }
+    if (cache_) report.checks.push_back(cache_health());
     report.ok = true;
     for (const auto& c : report.checks) report.ok = report.ok && c.ok;
     return report;
@@ -435,7 +620,7 @@ class persistence_manager {
     doc["format"] = "ormkit-export";
     doc["version"] = 1;
     doc["tables"] = nlohmann::json::object();
-    status st;
+    ormkit::status st;
     (void)((st = export_table<Entities>(doc["tables"], opts, progress), static_cast<bool>(st)) && ...);
     if (!st) return std::move(st).error();
     return doc.dump(opts.indent);
@@ -450,7 +635,7 @@ class persistence_manager {
   /// Errors: invalid_argument (not an ormkit export, unknown table, bad entity, with
   /// the table and row index), validation_failed, conflict; nothing is written.
   auto import_json(std::string_view text, const json_options& opts = {}, bool replace = false,
-                   const progress_callback& progress = {}) -> status {
+                   const progress_callback& progress = {}) -> ormkit::status {
     auto parsed = parse_json(text, opts.max_depth);
     if (!parsed) return std::move(parsed).error();
     const nlohmann::json& doc = *parsed;
@@ -465,8 +650,8 @@ class persistence_manager {
       if (!known) return unexpected(errc::invalid_argument, "import: table \"" + name + "\" is not registered");
       if (!rows.is_array()) return unexpected(errc::invalid_argument, "import: table \"" + name + "\" is not an array");
     }
-    return transaction([&](ormkit::transaction&) -> status {
-      status st;
+    return transaction([&](ormkit::transaction&) -> ormkit::status {
+      ormkit::status st;
       (void)((st = import_table<Entities>(doc["tables"], opts, replace, progress), static_cast<bool>(st)) && ...);
       return st;
     });
@@ -475,6 +660,7 @@ class persistence_manager {
  private:
   template <class T>
   struct part_of {
+    std::optional<cache_policy> policy;  // cache_policy_for<T>, else the manager's default
     entity_hooks<T> hooks;
     std::array<operation_metrics, operation_count> metrics;
     detail::manager_observer<T> observer;
@@ -490,6 +676,76 @@ class persistence_manager {
   };
 
   using parts = std::tuple<std::unique_ptr<part_of<Entities>>...>;
+
+  // Captures what only the backend's own type can do: migrations, backup, size.
+  template <class B>
+  void learn_backend(B& b) {
+    if constexpr (requires { make_migration_driver(b); }) {
+      migrator_ = [&b] { return make_migration_driver(b); };
+    }
+    if constexpr (requires(const std::string& p) {
+                    { b.backup_to(p) } -> std::same_as<ormkit::status>;
+                  }) {
+      backup_ = [&b](const std::string& path) { return b.backup_to(path); };
+    }
+    if constexpr (requires(std::string_view sql) {
+                    { b.query(sql) } -> std::same_as<result<value_rows>>;
+                  }) {
+      if (b.name() == "sqlite") {
+        database_size_ = [&b]() -> result<std::uint64_t> {
+          auto pages = b.query("PRAGMA page_count");
+          if (!pages) return std::move(pages).error();
+          auto size = b.query("PRAGMA page_size");
+          if (!size) return std::move(size).error();
+          const auto* n = pages->empty() || pages->front().empty() ? nullptr : std::get_if<std::int64_t>(&pages->front()[0]);
+          const auto* z = size->empty() || size->front().empty() ? nullptr : std::get_if<std::int64_t>(&size->front()[0]);
+          if (n == nullptr || z == nullptr) return unexpected(errc::backend_error, "sqlite: no page count");
+          return static_cast<std::uint64_t>(*n) * static_cast<std::uint64_t>(*z);
+        };
+      }
+    }
+  }
+
+  auto make_migrator() -> result<std::unique_ptr<migrator>> {
+    if (!migrator_)
+      return unexpected(errc::unsupported,
+                        "persistence_manager: migrations need the backend's type; construct the manager from the "
+                        "backend itself (not a backend_ref) and include its migration driver "
+                        "(<ormkit/migration/sqlite.hpp> or <ormkit/migration/memory.hpp>)");
+    auto steps = opts_.migrations.empty() ? steps_for<Entities...>() : opts_.migrations;
+    return std::make_unique<migrator>(migrator_(), std::move(steps));
+  }
+
+  template <class T>
+  void apply_cache_policy() {
+    auto& p = part<T>();
+    const cache_policy policy = p.policy.value_or(opts_.cache);
+    if (cache_) p.repo.use_cache(*cache_, policy, opts_.cache_namespace);
+    else if (p.policy && policy.capacity > 0) p.repo.use_cache(policy, opts_.cache_namespace);
+    else p.repo.disable_cache();
+  }
+
+  void apply_cache_policies() { (apply_cache_policy<Entities>(), ...); }
+
+  // Writes, reads back and erases a probe key.
+  auto cache_health() const -> health_check {
+    health_check c{"cache", false, {}, {}};
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string key = opts_.cache_namespace + ":\\#health";
+    auto st = cache_->set(key, "ok", std::chrono::seconds(10));
+    std::optional<std::string> got;
+    if (st) {
+      auto r = cache_->get(key);
+      if (!r) st = unexpected(r.error());
+      else got = std::move(*r);
+    }
+    if (st) (void)cache_->erase(key);
+    c.latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+    if (!st) c.detail = std::string(cache_->name()) + ": " + st.error().describe();
+    else if (!got || *got != "ok") c.detail = std::string(cache_->name()) + ": the probe value did not read back";
+    else c.ok = true;
+    return c;
+  }
 
   auto make_parts(backend_ref b) const -> parts {
     return parts(std::make_unique<part_of<Entities>>(b, opts_.repository)...);
@@ -533,8 +789,81 @@ class persistence_manager {
     out += '"';
   }
 
+  template <class F>
+  static void for_each_cache_counter(const cache_aside_stats& c, F&& f) {
+    f("hits", c.hits);
+    f("negative_hits", c.negative_hits);
+    f("misses", c.misses);
+    f("loads", c.loads);
+    f("coalesced", c.coalesced);
+    f("fills", c.fills);
+    f("stale_fills", c.stale_fills);
+    f("invalidations", c.invalidations);
+    f("deferred", c.deferred);
+    f("bypassed", c.bypassed);
+    f("errors", c.errors);
+    f("corrupt", c.corrupt);
+    f("query_hits", c.query_hits);
+    f("query_misses", c.query_misses);
+  }
+
+  template <class F>
+  static void for_each_store_counter(const ormkit::cache_stats& c, F&& f) {
+    f("hits", c.hits);
+    f("misses", c.misses);
+    f("sets", c.sets);
+    f("erases", c.erases);
+    f("evictions", c.evictions);
+    f("expirations", c.expirations);
+    f("errors", c.errors);
+    f("corrupt", c.corrupt);
+  }
+
+  void render_cache_metrics(std::string& out) const {
+    const std::string& p = opts_.metrics_prefix;
+    bool any = false;
+    (void)((any = any || part<Entities>().repo.cache() != nullptr), ...);
+    if (any) {
+      out += "# HELP " + p + "_cache_events_total Cache-aside events by entity (hits, misses, loads, ...).\n";
+      out += "# TYPE " + p + "_cache_events_total counter\n";
+      (
+          [&] {
+            if (part<Entities>().repo.cache() == nullptr) return;
+            for_each_cache_counter(part<Entities>().repo.cache_stats(), [&](std::string_view name, std::uint64_t v) {
+              out += p + "_cache_events_total{entity=\"";
+              detail::append_label_value(out, table_name_v<Entities>);
+              out += "\",event=\"";
+              out += name;
+              out += "\"} " + std::to_string(v) + "\n";
+            });
+          }(),
+          ...);
+    }
+    if (!cache_) return;
+    const auto st = cache_->stats();
+    out += "# HELP " + p + "_cache_store_operations_total Operations of the cache store by outcome.\n";
+    out += "# TYPE " + p + "_cache_store_operations_total counter\n";
+    for_each_store_counter(st, [&](std::string_view name, std::uint64_t v) {
+      out += p + "_cache_store_operations_total{store=\"";
+      detail::append_label_value(out, cache_->name());
+      out += "\",outcome=\"";
+      out += name;
+      out += "\"} " + std::to_string(v) + "\n";
+    });
+    out += "# HELP " + p + "_cache_store_entries Values the cache store holds in this process.\n";
+    out += "# TYPE " + p + "_cache_store_entries gauge\n";
+    out += p + "_cache_store_entries{store=\"";
+    detail::append_label_value(out, cache_->name());
+    out += "\"} " + std::to_string(st.entries) + "\n";
+    out += "# HELP " + p + "_cache_store_bytes Key and value bytes the cache store holds in this process.\n";
+    out += "# TYPE " + p + "_cache_store_bytes gauge\n";
+    out += p + "_cache_store_bytes{store=\"";
+    detail::append_label_value(out, cache_->name());
+    out += "\"} " + std::to_string(st.bytes) + "\n";
+  }
+
   template <class T>
-  auto count_into(std::vector<std::pair<std::string_view, std::uint64_t>>& out) const -> status {
+  auto count_into(std::vector<std::pair<std::string_view, std::uint64_t>>& out) const -> ormkit::status {
     auto n = part<T>().repo.count();
     if (!n) return std::move(n).error();
     out.emplace_back(table_name_v<T>, *n);
@@ -543,7 +872,7 @@ class persistence_manager {
 
   template <class T>
   auto export_table(nlohmann::json& tables, const json_options& opts, const progress_callback& progress) const
-      -> status {
+      -> ormkit::status {
     const auto& repo = part<T>().repo;
     auto rows = repo.find(query<T>());
     if (!rows) return std::move(rows).error();
@@ -561,7 +890,7 @@ class persistence_manager {
 
   template <class T>
   auto import_table(const nlohmann::json& tables, const json_options& opts, bool replace,
-                    const progress_callback& progress) -> status {
+                    const progress_callback& progress) -> ormkit::status {
     const std::string name(table_name_v<T>);
     if (!tables.contains(name)) return {};
     const auto& rows = tables[name];
@@ -590,7 +919,12 @@ class persistence_manager {
   std::unique_ptr<void, void (*)(void*)> owned_{nullptr, [](void*) {}};
   backend_ref backend_;
   manager_options opts_;
+  std::shared_ptr<void> owned_cache_;  // destroyed after the repositories that read it
+  std::optional<cache_ref> cache_;
   parts parts_;
+  std::function<std::unique_ptr<migration_driver>()> migrator_;
+  std::function<ormkit::status(const std::string&)> backup_;
+  std::function<result<std::uint64_t>()> database_size_;
 };
 
 }  // namespace ormkit

@@ -20,6 +20,9 @@
 //   auto adults = users.find(ormkit::col(&user::age) >= 18).value();
 
 #include <ormkit/backend.hpp>
+#include <ormkit/cache.hpp>
+#include <ormkit/cache/aside.hpp>
+#include <ormkit/cache_key.hpp>
 #include <ormkit/column_traits.hpp>
 #include <ormkit/detail/repository_core.hpp>
 #include <ormkit/entity.hpp>
@@ -33,6 +36,7 @@
 #include <iterator>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -403,7 +407,87 @@ class repository {
 
   explicit repository(backend_ref b, repository_options opts = {}) : core_(b, fns::ops, opts) {}
 
+  /// A repository reading through `cache` (see `use_cache`).
+  repository(backend_ref b, cache_ref cache, cache_policy policy = {}, repository_options opts = {})
+      : core_(b, fns::ops, opts) {
+    use_cache(cache, policy);
+  }
+
   [[nodiscard]] auto backend() const -> backend_ref { return core_.backend(); }
+
+  //=== cache-aside (ormkit/cache/aside.hpp) ===//
+
+  /// Reads through `store` from now on, with keys `cache_key<T>(pk, key_namespace)`;
+  /// writes invalidate after commit. A policy whose tier is `off` removes the cache.
+  /// `store` must outlive the repository (and its copies, which share the cache state).
+  /// Not thread-safe against concurrent operations: configure before sharing.
+  void use_cache(cache_ref store, cache_policy policy = {},
+                 std::string_view key_namespace = default_cache_namespace) {
+    if constexpr (has_primary_key_v<T>) {
+      if (!policy.enabled()) {
+        cache_.reset();
+        return;
+      }
+      cache_ = std::make_shared<entity_cache>(store, core_.backend(), fns::ops, schema_hash_v<T>,
+                                              std::string(key_namespace), key_prefix(key_namespace), policy);
+    } else {
+      (void)store;
+      (void)policy;
+      (void)key_namespace;
+    }
+  }
+
+  /// Reads through a private in-process store of `policy.capacity` entries (10 000 when 0).
+  void use_cache(cache_policy policy, std::string_view key_namespace = default_cache_namespace) {
+    if constexpr (has_primary_key_v<T>) {
+      if (!policy.enabled()) {
+        cache_.reset();
+        return;
+      }
+      cache_ = std::make_shared<entity_cache>(core_.backend(), fns::ops, schema_hash_v<T>,
+                                              std::string(key_namespace), key_prefix(key_namespace), policy);
+    } else {
+      (void)policy;
+      (void)key_namespace;
+    }
+  }
+
+  /// Stops reading through a cache.
+  void disable_cache() noexcept { cache_.reset(); }
+
+  /// The cache-aside state, or null when no cache is configured.
+  [[nodiscard]] auto cache() const noexcept -> entity_cache* { return cache_.get(); }
+
+  /// The cache-aside counters (all zero without a cache).
+  [[nodiscard]] auto cache_stats() const noexcept -> cache_aside_stats {
+    return cache_ ? cache_->stats() : cache_aside_stats{};
+  }
+
+  /// Like `find(q)`, but the result is cached under `key` (build it with
+  /// `cache_key_builder`, naming the query and its parameters: two queries
+  /// must never share a key). Invalidated by every write to the table; see
+  /// cache/aside.hpp. Without a cache, or inside a transaction, this is `find(q)`.
+  auto find_cached(const query<T>& q, std::string_view key) const -> result<std::vector<T>> {
+    if (!cache_ || cache_->bypass()) return find(q);
+    std::uint64_t generation = 0;
+    const std::string full = cache_->query_key(key, generation);
+    if (full.empty()) return find(q);
+    std::vector<T> out;
+    const bool hit = cache_->read_rows(full, [&](std::span<const value_view> row) -> bool {
+      if (!fns::decode(row, &out.emplace_back())) {
+        out.pop_back();
+        return false;
+      }
+      return true;
+    });
+    if (hit) {
+      notify_loaded(out);
+      return out;
+    }
+    auto rows = find(q);
+    if (rows) cache_->fill_rows(full, rows->data(), rows->size(), sizeof(T), generation);
+    return rows;
+  }
   [[nodiscard]] static auto schema() -> const table_schema& { return schema_of<T>(); }
 
   //=== writes ===//
@@ -411,13 +495,18 @@ class repository {
   /// Inserts `e` and returns it as stored: generated key, version 1, timestamps set.
   /// Errors: validation_failed, conflict, invalid_argument (a value cannot be stored).
   auto insert(T e) -> result<T> {
-    ORMKIT_TRY(core_.insert(&e));
+    auto st = core_.insert(&e);
+    if (cache_) [[unlikely]] invalidate(e, st);
+    ORMKIT_TRY(std::move(st));
     return e;
   }
 
   /// Inserts all of `items` or none. Returns them as stored.
   auto insert_many(std::vector<T> items) -> result<std::vector<T>> {
-    ORMKIT_TRY(core_.insert_many(items.data(), items.size(), sizeof(T)));
+    auto st = core_.insert_many(items.data(), items.size(), sizeof(T));
+    if (cache_) [[unlikely]]
+      for (const auto& e : items) invalidate(e, st);
+    ORMKIT_TRY(std::move(st));
     return items;
   }
 
@@ -428,7 +517,9 @@ class repository {
     static_assert(has_primary_key_v<T>, "ormkit: update() needs a primary key; mark a column ormkit::primary_key");
     std::array<std::size_t, fns::width> all{};
     for (std::size_t i = 0; i < fns::width; ++i) all[i] = i;
-    ORMKIT_TRY(core_.update(&e, all));
+    auto st = core_.update(&e, all);
+    if (cache_) [[unlikely]] invalidate(e, st);
+    ORMKIT_TRY(std::move(st));
     return e;
   }
 
@@ -438,7 +529,9 @@ class repository {
     static_assert(has_primary_key_v<T>, "ormkit: update_columns() needs a primary key");
     static_assert(sizeof...(Members) > 0, "ormkit: update_columns needs at least one member");
     std::array<std::size_t, sizeof...(Members)> cols{detail::column_index_of<T>(members)...};
-    ORMKIT_TRY(core_.update(&e, cols));
+    auto st = core_.update(&e, cols);
+    if (cache_) [[unlikely]] invalidate(e, st);
+    ORMKIT_TRY(std::move(st));
     return e;
   }
 
@@ -446,25 +539,27 @@ class repository {
   /// not checked (a non-zero version becomes version + 1); created_at of an existing row is kept.
   auto upsert(T e) -> result<T> {
     static_assert(has_primary_key_v<T>, "ormkit: upsert() needs a primary key; mark a column ormkit::primary_key");
-    ORMKIT_TRY(core_.upsert(&e));
+    auto st = core_.upsert(&e);
+    if (cache_) [[unlikely]] invalidate(e, st);
+    ORMKIT_TRY(std::move(st));
     return e;
   }
 
   /// Inserts (or with `replace`, upserts) `e` exactly as given: created_at, updated_at
   /// and version are kept, not stamped. For imports and restores; validated like insert.
   auto insert_as_stored(T e, bool replace = false) -> result<T> {
-    if (replace) {
-      ORMKIT_TRY(core_.upsert(&e, true));
-    } else {
-      ORMKIT_TRY(core_.insert(&e, true));
-    }
+    auto st = replace ? core_.upsert(&e, true) : core_.insert(&e, true);
+    if (cache_) [[unlikely]] invalidate(e, st);
+    ORMKIT_TRY(std::move(st));
     return e;
   }
 
   /// Erases the row with `key` (sets the soft-delete column when there is one). Errors: not_found.
   auto erase(const primary_key_t<T>& key) -> status {
     static_assert(has_primary_key_v<T>, "ormkit: erase(key) needs a primary key; use erase_where()");
-    return core_.erase_key(&key);
+    auto st = core_.erase_key(&key);
+    if (cache_) [[unlikely]] invalidate_key(key, st);
+    return st;
   }
 
   /// Erases every row whose key is in `keys`; returns how many existed.
@@ -472,16 +567,27 @@ class repository {
     if (keys.empty()) return std::uint64_t{0};
     std::vector<value> encoded;
     for (const auto& k : keys) ORMKIT_TRY(fns::encode_key(&k, encoded));
-    return core_.erase(core_.keys_filter(encoded, keys.size()));
+    auto n = core_.erase(core_.keys_filter(encoded, keys.size()));
+    if (cache_) [[unlikely]] {
+      const status st = n ? status{} : status(unexpected(n.error()));
+      for (const auto& k : keys) invalidate_key(k, st);
+    }
+    return n;
   }
 
   /// Erases every row matching `c`; returns how many.
-  auto erase_where(condition<T> c) -> result<std::uint64_t> { return core_.erase(std::move(c.node)); }
+  auto erase_where(condition<T> c) -> result<std::uint64_t> {
+    auto n = core_.erase(std::move(c.node));
+    if (cache_) [[unlikely]] cache_->invalidate_all(cache_);
+    return n;
+  }
 
   /// Clears the soft-delete column of the row with `key`. Errors: not_found.
   auto restore(const primary_key_t<T>& key) -> status {
     static_assert(fns::soft_delete_index < fns::width, "ormkit: restore() needs a soft_delete column");
-    return core_.restore(&key);
+    auto st = core_.restore(&key);
+    if (cache_) [[unlikely]] invalidate_key(key, st);
+    return st;
   }
 
   //=== reads ===//
@@ -497,7 +603,7 @@ class repository {
                     "ormkit: get() takes the primary key's type (a std::tuple for a composite key)");
       const primary_key_t<T> k = key;
       T e{};
-      auto found = core_.get(&k, &e);
+      auto found = cache_ ? cached_get(k, e) : core_.get(&k, &e);
       if (!found) return std::move(found).error();
       if (!*found) return core_.not_found_key(&k);
       return e;
@@ -510,7 +616,7 @@ class repository {
   auto find_by_key(const primary_key_t<T>& key) const -> result<std::optional<T>> {
     static_assert(has_primary_key_v<T>, "ormkit: find_by_key() needs a primary key; use find()");
     T e{};
-    auto found = core_.get(&key, &e);
+    auto found = cache_ ? cached_get(key, e) : core_.get(&key, &e);
     if (!found) return std::move(found).error();
     if (!*found) return std::optional<T>{};
     return std::optional<T>(std::move(e));
@@ -519,6 +625,14 @@ class repository {
   /// Returns the entities whose keys are in `keys`, in the order of `keys`; missing keys are skipped.
   auto get_many(std::span<const primary_key_t<T>> keys) const -> result<std::vector<T>> {
     static_assert(has_primary_key_v<T>, "ormkit: get_many() needs a primary key; use find()");
+    if (cache_ && !keys.empty()) [[unlikely]]
+      if (!cache_->bypass()) return cached_get_many(keys);
+    return load_many(keys);
+  }
+
+ private:
+  // get_many from the backend.
+  auto load_many(std::span<const primary_key_t<T>> keys) const -> result<std::vector<T>> {
     std::vector<T> out;
     if (keys.empty()) return out;
     std::vector<value> encoded;
@@ -543,6 +657,94 @@ class repository {
     return out;
   }
 
+  // The cache key of `key`; empty when it cannot be built (the caller then skips the cache).
+  auto key_text(const primary_key_t<T>& key) const -> std::string {
+    try {
+      return cache_key<T>(key, cache_->key_namespace());
+    } catch (...) {
+      return {};
+    }
+  }
+
+  static auto key_prefix(std::string_view ns) -> std::string {
+    cache_key_builder b(ns);
+    b.add_entity<T>();
+    return std::move(b).str() + ":";
+  }
+
+  auto cached_get(const primary_key_t<T>& k, T& e) const -> result<bool> {
+    if (cache_->bypass()) return core_.get(&k, &e);
+    const std::string key = key_text(k);
+    if (key.empty()) return core_.get(&k, &e);
+    bool from_backend = false;
+    auto found = cache_->read(key, &e, [&](void* out) { return core_.get(&k, out); }, from_backend);
+    if (found && *found && !from_backend) core_.notify_loaded(&e);
+    return found;
+  }
+
+  auto cached_get_many(std::span<const primary_key_t<T>> keys) const -> result<std::vector<T>> {
+    std::vector<std::string> texts(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      texts[i] = key_text(keys[i]);
+      if (texts[i].empty()) return load_many(keys);
+    }
+    std::vector<T> found(keys.size());
+    std::vector<void*> slots(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) slots[i] = &found[i];
+    const auto verdicts = cache_->read_many(texts, slots);
+    std::vector<primary_key_t<T>> missing;
+    std::vector<std::size_t> where;
+    std::vector<std::uint64_t> generations;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (verdicts[i] == 1) core_.notify_loaded(&found[i]);
+      if (verdicts[i] >= 0) continue;
+      missing.push_back(keys[i]);
+      where.push_back(i);
+      generations.push_back(cache_->generation_of(texts[i]));
+    }
+    std::vector<bool> present(keys.size(), false);
+    for (std::size_t i = 0; i < keys.size(); ++i) present[i] = verdicts[i] == 1;
+    if (!missing.empty()) {
+      auto loaded = load_many(missing);
+      if (!loaded) return std::move(loaded).error();
+      // load_many keeps the order of `missing` and skips absent keys.
+      std::size_t next = 0;
+      for (std::size_t j = 0; j < missing.size(); ++j) {
+        const std::size_t i = where[j];
+        if (next < loaded->size() && fns::key_of((*loaded)[next]) == missing[j]) {
+          found[i] = std::move((*loaded)[next++]);
+          present[i] = true;
+          cache_->fill(texts[i], &found[i], generations[j]);
+        } else {
+          cache_->fill(texts[i], nullptr, generations[j]);
+        }
+      }
+    }
+    std::vector<T> out;
+    out.reserve(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (present[i]) out.push_back(std::move(found[i]));
+    return out;
+  }
+
+  // After a write of `e` (outcome `st`): invalidates its key unless the write surely changed nothing.
+  void invalidate(const T& e, const status& st) const {
+    if constexpr (has_primary_key_v<T>) invalidate_key(fns::key_of(e), st);
+  }
+
+  void invalidate_key(const primary_key_t<T>& k, const status& st) const {
+    if (!st) {
+      const auto code = st.error().code;
+      if (code == errc::validation_failed || code == errc::rejected || code == errc::conflict ||
+          code == errc::not_found || code == errc::invalid_argument)
+        return;
+    }
+    std::string key = key_text(k);
+    if (key.empty()) cache_->invalidate_all(cache_);
+    else cache_->invalidate(std::move(key), cache_);
+  }
+
+ public:
   /// Returns every matching entity.
   auto find(const query<T>& q) const -> result<std::vector<T>> {
     std::vector<T> out;
@@ -641,6 +843,7 @@ class repository {
   }
 
   detail::repository_core core_;
+  std::shared_ptr<entity_cache> cache_;  // null: no cache (the everyday case: one test per call)
 };
 
 /// A single-pass range of entities decoded from a cursor one row at a time.

@@ -28,10 +28,12 @@
 #include <ctime>
 
 #include <time.h>  // nanosleep (POSIX)
+#include <functional>
 #include <map>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace ormkit {
 
@@ -62,7 +64,52 @@ inline auto transaction_depth(const void* backend) -> int& {
   thread_local std::map<const void*, int> depth;
   return depth[backend];
 }
+
+// Transactions open on this thread over all backends: a cheap "none at all" test
+// for hot paths (the cache-aside read) before looking at one backend's depth.
+inline auto open_transaction_count() noexcept -> int& {
+  thread_local int n = 0;
+  return n;
+}
+
+// Actions waiting for the outermost transaction of one backend on this thread to commit.
+inline auto commit_actions(const void* backend) -> std::vector<std::function<void()>>& {
+  thread_local std::map<const void*, std::vector<std::function<void()>>> actions;
+  return actions[backend];
+}
+
+inline void run_commit_actions(const void* backend) {
+  auto& list = commit_actions(backend);
+  if (list.empty()) return;
+  std::vector<std::function<void()>> todo;
+  todo.swap(list);
+  for (auto& f : todo) {
+    try {
+      f();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the transaction has committed; an action cannot undo it
+    }
+  }
+}
 }  // namespace detail
+
+/// Whether a transaction over `b` is open on the calling thread.
+[[nodiscard]] inline auto in_transaction(backend_ref b) -> bool {
+  return detail::open_transaction_count() > 0 && detail::transaction_depth(b.address()) > 0;
+}
+
+/// Runs `action` once the outermost transaction over `b` open on this thread
+/// (begun through `transaction` / `transact`) has committed, or at once when
+/// none is open. When that transaction rolls back, or the savepoint that was
+/// innermost when `action` was registered rolls back, `action` is dropped.
+/// This is how caches invalidate after commit and never after a rollback.
+/// An exception from `action` is swallowed (the commit has happened).
+inline void after_commit(backend_ref b, std::function<void()> action) {
+  if (!in_transaction(b)) {
+    action();
+    return;
+  }
+  detail::commit_actions(b.address()).push_back(std::move(action));
+}
 
 /// An open transaction or savepoint; rolled back on destruction unless committed.
 class transaction {
@@ -77,10 +124,12 @@ class transaction {
       ORMKIT_TRY(b.savepoint(savepoint_name(depth)));
     }
     ++depth;
-    return transaction(b, depth);
+    ++detail::open_transaction_count();
+    return transaction(b, depth, detail::commit_actions(b.address()).size());
   }
 
-  transaction(transaction&& o) noexcept : backend_(o.backend_), level_(o.level_), active_(o.active_) {
+  transaction(transaction&& o) noexcept
+      : backend_(o.backend_), level_(o.level_), active_(o.active_), actions_mark_(o.actions_mark_) {
     o.active_ = false;
   }
   transaction(const transaction&) = delete;
@@ -94,7 +143,13 @@ class transaction {
   auto commit() -> status {
     if (!active_) return unexpected(errc::transaction_state, "transaction: commit after commit or rollback");
     close();
-    if (level_ == 1) return backend_.commit();
+    if (level_ == 1) {
+      auto st = backend_.commit();
+      // Run even when COMMIT reported an error: an action (a cache invalidation) is
+      // harmless when nothing was committed, and needed when the outcome is unknown.
+      detail::run_commit_actions(backend_.address());
+      return st;
+    }
     return backend_.release(savepoint_name(level_ - 1));
   }
 
@@ -102,6 +157,8 @@ class transaction {
   auto rollback() -> status {
     if (!active_) return unexpected(errc::transaction_state, "transaction: rollback after commit or rollback");
     close();
+    auto& actions = detail::commit_actions(backend_.address());
+    if (actions.size() > actions_mark_) actions.resize(actions_mark_);
     if (level_ == 1) return backend_.rollback();
     auto name = savepoint_name(level_ - 1);
     ORMKIT_TRY(backend_.rollback_to(name));
@@ -114,18 +171,21 @@ class transaction {
   [[nodiscard]] auto backend() const noexcept -> backend_ref { return backend_; }
 
  private:
-  transaction(backend_ref b, int level) : backend_(b), level_(level), active_(true) {}
+  transaction(backend_ref b, int level, std::size_t actions_mark)
+      : backend_(b), level_(level), active_(true), actions_mark_(actions_mark) {}
 
   static auto savepoint_name(int depth) -> std::string { return "ormkit_sp_" + std::to_string(depth); }
 
   void close() {
     active_ = false;
     --detail::transaction_depth(backend_.address());
+    --detail::open_transaction_count();
   }
 
   backend_ref backend_;
   int level_;
   bool active_;
+  std::size_t actions_mark_ = 0;  // commit actions registered before this scope began
 };
 
 /// Runs `fn(transaction&)` in a transaction (a savepoint when nested) and commits if it

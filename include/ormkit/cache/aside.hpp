@@ -1,0 +1,734 @@
+// Copyright (c) 2026 The ormkit authors
+// SPDX-License-Identifier: MIT
+
+#pragma once
+
+// ormkit/cache/aside.hpp
+//
+// Cache-aside for one entity's repository: what `repository<T>` does between
+// the caller and the backend when a cache is configured for it
+// (`repository<T>::use_cache`, or the persistence manager's cache).
+//
+// - Reads (`get`, `find_by_key`, `get_many`) look under the entity's cache key
+//   (`cache_key<T>(pk, ns)`: table and schema hash are part of it) and decode
+//   the cached row; a miss loads from the backend and fills the cache for the
+//   policy's TTL, shortened by jitter.
+// - Single flight: concurrent misses of one key make one backend load; the
+//   other callers wait for it and decode its bytes (its error reaches them too).
+// - Negative caching: with `negative_ttl > 0` a key the backend does not have
+//   is remembered as absent for that long; an insert of that key drops it.
+// - Writes invalidate after commit: at once outside a transaction, at the
+//   commit of the outermost `ormkit::transaction` otherwise (`after_commit`);
+//   a rollback invalidates nothing. Reads on a thread with a transaction open
+//   over the same backend bypass the cache (they must see the transaction's
+//   own writes, and must not publish uncommitted rows).
+// - Stale sets are refused: a filler remembers its key's stripe generation
+//   before it loads, and stores only if no invalidation of that stripe has
+//   happened since (checked and stored under the stripe's lock, which the
+//   invalidation also takes). So a read that starts after a write of this
+//   process committed never returns the older row.
+// - Failures never fail a read or a write: a store error is counted and the
+//   operation goes to the backend. Bytes under a key that are not a row of
+//   this entity's current schema (corrupt, foreign, older layout) are a miss,
+//   counted in `corrupt`.
+// - Query results (`repository<T>::find_cached`) are cached under
+//   `<prefix>\#q:<generation>:<token>:<your key>`: the process-local generation
+//   moves on every write of this process to the table, and the token (a random
+//   value stored under `<prefix>\#gen`, erased by writes) moves when another
+//   process sharing the store writes to it (with `cache_policy::shared_queries`,
+//   or once that process cached a query itself). No escaped key segment
+//   contains `\#`, so these keys never collide with a row's key.
+//
+// Cached bytes (the payload inside a store's own envelope):
+//
+//   byte 0      'E' (an entity payload)
+//   byte 1      format version (1)
+//   byte 2      kind: 'R' one row, 'N' known absent, 'Q' a list of rows
+//   bytes 3-10  the entity's schema hash (little-endian)
+//   then        'R': one row; 'Q': varint row count, then the rows
+//   a row       varint column count, then per column a tag byte and its value:
+//               0 NULL, 1 integer (zigzag varint), 2 real (8 bytes LE),
+//               3 text (varint length, bytes), 4 blob (varint length, bytes)
+
+#include <ormkit/backend.hpp>
+#include <ormkit/cache.hpp>
+#include <ormkit/cache/memory.hpp>
+#include <ormkit/detail/repository_core.hpp>
+#include <ormkit/error.hpp>
+#include <ormkit/result.hpp>
+#include <ormkit/schema.hpp>
+#include <ormkit/transaction.hpp>
+#include <ormkit/value.hpp>
+
+#include <array>
+#include <atomic>
+#include <bit>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace ormkit {
+
+/// How long an entity's rows stay cached.
+enum class cache_tier : unsigned char {
+  off,          ///< not cached
+  short_lived,  ///< 5 s
+  standard,     ///< 60 s
+  long_lived,   ///< 1 h
+};
+
+/// The per-entity cache policy.
+struct cache_policy {
+  /// The TTL tier; `off` disables the cache for the entity.
+  cache_tier tier = cache_tier::standard;
+  /// When positive, replaces the tier's TTL.
+  std::chrono::milliseconds ttl{0};
+  /// When positive, a key the backend does not have is cached as absent for this long.
+  std::chrono::milliseconds negative_ttl{0};
+  /// Fraction of each TTL that jitter may take off (against synchronized expiry).
+  double jitter = 0.1;
+  /// When positive and the repository is given no store of its own, the entity gets a
+  /// private in-process store holding at most this many entries. (With a shared store,
+  /// the store's own bounds apply.)
+  std::size_t capacity = 0;
+  /// TTL of cached query results (`find_cached`).
+  std::chrono::milliseconds query_ttl{std::chrono::seconds(5)};
+  /// Other processes cache this entity's query results: every write also erases the
+  /// table's query token in the shared store (one more store call per write).
+  bool shared_queries = false;
+
+  /// A policy that caches nothing.
+  [[nodiscard]] static constexpr auto off() noexcept -> cache_policy { return cache_policy{cache_tier::off}; }
+
+  [[nodiscard]] constexpr auto enabled() const noexcept -> bool { return tier != cache_tier::off; }
+
+  /// The TTL rows are stored with, before jitter.
+  [[nodiscard]] constexpr auto row_ttl() const noexcept -> std::chrono::milliseconds {
+    if (ttl.count() > 0) return ttl;
+    switch (tier) {
+      case cache_tier::off: return std::chrono::milliseconds(0);
+      case cache_tier::short_lived: return std::chrono::seconds(5);
+      case cache_tier::standard: return std::chrono::seconds(60);
+      case cache_tier::long_lived: return std::chrono::hours(1);
+    }
+    return std::chrono::seconds(60);
+  }
+};
+
+/// What the cache-aside layer of one entity counted. Counters only grow.
+struct cache_aside_stats {
+  std::uint64_t hits = 0;            ///< reads answered from the cache (rows and known-absent keys)
+  std::uint64_t negative_hits = 0;   ///< of `hits`: keys answered "absent" from the cache
+  std::uint64_t misses = 0;          ///< reads that went to the backend (or joined a load)
+  std::uint64_t loads = 0;           ///< backend loads made for misses
+  std::uint64_t coalesced = 0;       ///< misses that waited for another caller's load (single flight)
+  std::uint64_t fills = 0;           ///< values stored after a load
+  std::uint64_t stale_fills = 0;     ///< fills refused because the key was invalidated during the load
+  std::uint64_t invalidations = 0;   ///< keys (or whole tables) invalidated after a committed write
+  std::uint64_t deferred = 0;        ///< invalidations that waited for a transaction to commit
+  std::uint64_t bypassed = 0;        ///< reads inside a transaction, sent to the backend
+  std::uint64_t errors = 0;          ///< store failures (the operation fell back to the backend)
+  std::uint64_t corrupt = 0;         ///< unreadable bytes under a key, read as misses
+  std::uint64_t query_hits = 0;      ///< query results answered from the cache
+  std::uint64_t query_misses = 0;    ///< query results loaded from the backend
+
+  /// hits / (hits + misses), or 0 before the first read.
+  [[nodiscard]] auto hit_rate() const noexcept -> double {
+    const auto reads = hits + misses;
+    return reads == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(reads);
+  }
+};
+
+namespace detail {
+
+//=== the row encoding ===//
+
+inline constexpr char cached_row = 'R';
+inline constexpr char cached_absent = 'N';
+inline constexpr char cached_rows = 'Q';
+inline constexpr std::size_t cached_header_size = 11;
+
+inline void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>(static_cast<unsigned char>((v & 0x7fu) | 0x80u));
+    v >>= 7;
+  }
+  out += static_cast<char>(static_cast<unsigned char>(v));
+}
+
+inline auto get_varint(std::string_view& in, std::uint64_t& v) noexcept -> bool {
+  v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (in.empty()) return false;
+    const auto b = static_cast<unsigned char>(in.front());
+    in.remove_prefix(1);
+    v |= static_cast<std::uint64_t>(b & 0x7fu) << shift;
+    if ((b & 0x80u) == 0) return true;
+  }
+  return false;
+}
+
+inline void put_cached_header(std::string& out, char kind, std::uint64_t schema_hash) {
+  out.clear();
+  out += 'E';
+  out += '\x01';
+  out += kind;
+  char h[8];
+  store_le(h, schema_hash, 8);
+  out.append(h, 8);
+}
+
+inline void put_cached_row(std::string& out, std::span<const value_view> row) {
+  put_varint(out, row.size());
+  for (const auto& v : row) {
+    switch (v.index()) {
+      case 0: out += '\x00'; break;
+      case 1: {
+        out += '\x01';
+        const auto i = std::get<1>(v);
+        put_varint(out, (static_cast<std::uint64_t>(i) << 1) ^ static_cast<std::uint64_t>(i >> 63));
+        break;
+      }
+      case 2: {
+        out += '\x02';
+        char b[8];
+        store_le(b, std::bit_cast<std::uint64_t>(std::get<2>(v)), 8);
+        out.append(b, 8);
+        break;
+      }
+      case 3: {
+        out += '\x03';
+        const auto t = std::get<3>(v);
+        put_varint(out, t.size());
+        out.append(t.data(), t.size());
+        break;
+      }
+      default: {
+        out += '\x04';
+        const auto b = std::get<4>(v);
+        put_varint(out, b.size());
+        if (!b.empty()) out.append(reinterpret_cast<const char*>(b.data()), b.size());
+        break;
+      }
+    }
+  }
+}
+
+// Reads one row of exactly `width` columns; the views point into `in`'s bytes.
+inline auto get_cached_row(std::string_view& in, std::span<value_view> row) noexcept -> bool {
+  std::uint64_t n = 0;
+  if (!get_varint(in, n) || n != row.size()) return false;
+  for (auto& v : row) {
+    if (in.empty()) return false;
+    const char tag = in.front();
+    in.remove_prefix(1);
+    switch (tag) {
+      case 0: v = std::monostate{}; break;
+      case 1: {
+        std::uint64_t z = 0;
+        if (!get_varint(in, z)) return false;
+        v = static_cast<std::int64_t>((z >> 1) ^ (~(z & 1u) + 1u));
+        break;
+      }
+      case 2: {
+        if (in.size() < 8) return false;
+        v = std::bit_cast<double>(load_le64(in.data()));
+        in.remove_prefix(8);
+        break;
+      }
+      case 3:
+      case 4: {
+        std::uint64_t len = 0;
+        if (!get_varint(in, len) || len > in.size()) return false;
+        const auto size = static_cast<std::size_t>(len);
+        if (tag == 3) v = std::string_view(in.data(), size);
+        else v = blob_view(reinterpret_cast<const std::byte*>(in.data()), size);
+        in.remove_prefix(size);
+        break;
+      }
+      default: return false;
+    }
+  }
+  return true;
+}
+
+// Checks the header; returns the kind ('R', 'N', 'Q') or 0 when the bytes are not ours.
+inline auto cached_kind(std::string_view& in, std::uint64_t schema_hash) noexcept -> char {
+  if (in.size() < cached_header_size || in[0] != 'E' || in[1] != '\x01') return 0;
+  const char kind = in[2];
+  if (kind != cached_row && kind != cached_absent && kind != cached_rows) return 0;
+  if (load_le64(in.data() + 3) != schema_hash) return 0;
+  in.remove_prefix(cached_header_size);
+  return kind;
+}
+
+inline auto key_stripe_hash(std::string_view key) noexcept -> std::size_t {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : key) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  return static_cast<std::size_t>(h ^ (h >> 29));
+}
+
+}  // namespace detail
+
+/// The cache-aside state of one entity over one store: counters, single-flight
+/// table, stripe generations. Untyped (rows as value views through the entity's
+/// `entity_ops`); shared by copies of a repository. Thread-safe.
+class entity_cache {
+ public:
+  /// `store`: must outlive this object and every pending after-commit invalidation.
+  /// `prefix`: the entity's key prefix (`<ns>:<table>:<hash>:`).
+  entity_cache(cache_ref store, backend_ref backend, const detail::entity_ops& ops, std::uint64_t schema_hash,
+               std::string key_namespace, std::string prefix, cache_policy policy)
+      : store_(store), backend_(backend), ops_(&ops), hash_(schema_hash), ns_(std::move(key_namespace)),
+        prefix_(std::move(prefix)), policy_(policy) {}
+
+  /// Like the other constructor, with a private in-process store of `policy.capacity` entries.
+  entity_cache(backend_ref backend, const detail::entity_ops& ops, std::uint64_t schema_hash,
+               std::string key_namespace, std::string prefix, cache_policy policy)
+      : own_(std::make_unique<cache::memory_store>(
+            cache::memory_options{.max_entries = policy.capacity > 0 ? policy.capacity : 10'000})),
+        store_(*own_), backend_(backend), ops_(&ops), hash_(schema_hash), ns_(std::move(key_namespace)),
+        prefix_(std::move(prefix)), policy_(policy) {}
+
+  entity_cache(const entity_cache&) = delete;
+  auto operator=(const entity_cache&) -> entity_cache& = delete;
+
+  [[nodiscard]] auto store() const noexcept -> cache_ref { return store_; }
+  [[nodiscard]] auto policy() const noexcept -> const cache_policy& { return policy_; }
+  [[nodiscard]] auto prefix() const noexcept -> const std::string& { return prefix_; }
+  [[nodiscard]] auto key_namespace() const noexcept -> const std::string& { return ns_; }
+  /// The private store, when the entity has one (else null).
+  [[nodiscard]] auto own_store() const noexcept -> const cache::memory_store* { return own_.get(); }
+
+  [[nodiscard]] auto stats() const noexcept -> cache_aside_stats {
+    cache_aside_stats s;
+    s.hits = c_.hits.load(std::memory_order_relaxed);
+    s.negative_hits = c_.negative_hits.load(std::memory_order_relaxed);
+    s.misses = c_.misses.load(std::memory_order_relaxed);
+    s.loads = c_.loads.load(std::memory_order_relaxed);
+    s.coalesced = c_.coalesced.load(std::memory_order_relaxed);
+    s.fills = c_.fills.load(std::memory_order_relaxed);
+    s.stale_fills = c_.stale_fills.load(std::memory_order_relaxed);
+    s.invalidations = c_.invalidations.load(std::memory_order_relaxed);
+    s.deferred = c_.deferred.load(std::memory_order_relaxed);
+    s.bypassed = c_.bypassed.load(std::memory_order_relaxed);
+    s.errors = c_.errors.load(std::memory_order_relaxed);
+    s.corrupt = c_.corrupt.load(std::memory_order_relaxed);
+    s.query_hits = c_.query_hits.load(std::memory_order_relaxed);
+    s.query_misses = c_.query_misses.load(std::memory_order_relaxed);
+    return s;
+  }
+
+  /// Whether reads on this thread must bypass the cache (a transaction over the backend is open).
+  [[nodiscard]] auto bypass() const -> bool {
+    if (detail::open_transaction_count() == 0) [[likely]] return false;
+    if (!in_transaction(backend_)) return false;
+    c_.bypassed.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  /// Reads the row under `key` into `entity`: from the cache, or through `load`
+  /// (single flight; the loaded row is cached). `load(entity)` returns whether the
+  /// backend has the row. Returns whether the row exists.
+  /// `from_backend` is set when `load` ran on this thread (it then told the observer).
+  template <class Load>
+  auto read(const std::string& key, void* entity, Load&& load, bool& from_backend) -> result<bool> {
+    from_backend = false;
+    // 1. The cache.
+    int verdict = lookup(key, entity);  // 1 hit, 0 absent (negative), -1 miss
+    if (verdict >= 0) return verdict == 1;
+    c_.misses.fetch_add(1, std::memory_order_relaxed);
+    // 2. Join or lead the load of this key.
+    auto& s = stripe_of(key);
+    std::shared_ptr<flight> f;
+    std::uint64_t generation = 0;
+    bool leader = false;
+    {
+      std::unique_lock lock(s.mu);
+      auto it = s.flights.find(key);
+      if (it != s.flights.end()) {
+        f = it->second;
+      } else {
+        f = std::make_shared<flight>();
+        s.flights.emplace(key, f);
+        generation = s.generation;
+        leader = true;
+      }
+    }
+    if (!leader) {
+      c_.coalesced.fetch_add(1, std::memory_order_relaxed);
+      std::unique_lock lock(f->mu);
+      f->cv.wait(lock, [&] { return f->done; });
+      if (f->thrown) std::rethrow_exception(f->thrown);
+      if (f->failure) return unexpected(*f->failure);
+      if (!f->found) return false;
+      std::string_view in = f->bytes;
+      if (detail::cached_kind(in, hash_) == detail::cached_row && decode_row(in, entity)) return true;
+      // Could not decode what the leader encoded (cannot happen for a well-formed entity): load ourselves.
+      from_backend = true;
+      return load(entity);
+    }
+    // 3. Lead. A load that finished between our lookup and our taking the lead has
+    // filled the cache: look once more before going to the backend.
+    {
+      std::string raw;
+      auto again = store_.get_into(key, raw);
+      if (again && *again) {
+        const int v = accept(raw, entity, false);
+        if (v >= 0) {
+          finish(s, key, f, [&](flight& x) {
+            x.found = v == 1;
+            x.bytes = std::move(raw);
+          });
+          return v == 1;
+        }
+      }
+    }
+    // Load, encode, store unless invalidated meanwhile, hand the result over.
+    from_backend = true;
+    c_.loads.fetch_add(1, std::memory_order_relaxed);
+    result<bool> r = false;
+    try {
+      r = load(entity);
+    } catch (...) {
+      finish(s, key, f, [&](flight& x) { x.thrown = std::current_exception(); });
+      throw;
+    }
+    if (!r) {
+      finish(s, key, f, [&](flight& x) { x.failure = r.error(); });
+      return r;
+    }
+    std::string bytes;
+    bool encoded = false;
+    if (*r) encoded = encode_entity(bytes, entity);
+    else if (policy_.negative_ttl.count() > 0) {
+      detail::put_cached_header(bytes, detail::cached_absent, hash_);
+      encoded = true;
+    }
+    {
+      std::unique_lock lock(s.mu);
+      if (encoded) {
+        if (s.generation == generation) {
+          const auto ttl = *r ? policy_.row_ttl() : policy_.negative_ttl;
+          if (auto st = store_.set(key, bytes, jittered_ttl(ttl, policy_.jitter)); st)
+            c_.fills.fetch_add(1, std::memory_order_relaxed);
+          else
+            c_.errors.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          c_.stale_fills.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+      if (auto it = s.flights.find(key); it != s.flights.end() && it->second == f) s.flights.erase(it);
+    }
+    {
+      std::lock_guard lock(f->mu);
+      f->found = *r;
+      if (*r && !encoded) {
+        // The row could not be encoded: the waiters load themselves.
+        f->found = true;
+        f->bytes.clear();
+      } else {
+        f->bytes = std::move(bytes);
+      }
+      f->done = true;
+    }
+    f->cv.notify_all();
+    return r;
+  }
+
+  /// Looks `keys` up in one store call. For each key: 1 hit (decoded into
+  /// `entities[i]`), 0 known absent, -1 miss. On a store error all are misses.
+  auto read_many(std::span<const std::string> keys, std::span<void*> entities) -> std::vector<int> {
+    std::vector<int> out(keys.size(), -1);
+    std::vector<std::string_view> views(keys.begin(), keys.end());
+    auto got = store_.get_many(views);
+    if (!got) {
+      c_.errors.fetch_add(1, std::memory_order_relaxed);
+      c_.misses.fetch_add(keys.size(), std::memory_order_relaxed);
+      return out;
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const auto& v = (*got)[i];
+      if (v) out[i] = accept(*v, entities[i]);
+      if (out[i] >= 0) c_.hits.fetch_add(1, std::memory_order_relaxed);
+      else c_.misses.fetch_add(1, std::memory_order_relaxed);
+    }
+    return out;
+  }
+
+  /// The current generation of `key`'s stripe (take it before loading what `fill` stores).
+  auto generation_of(std::string_view key) -> std::uint64_t {
+    auto& s = stripe_of(key);
+    std::lock_guard lock(s.mu);
+    return s.generation;
+  }
+
+  /// Stores `entity` (or, when null, "absent" if the policy caches absent keys) under
+  /// `key`, unless the key was invalidated since `generation`.
+  void fill(const std::string& key, const void* entity, std::uint64_t generation) {
+    std::string bytes;
+    std::chrono::milliseconds ttl = policy_.row_ttl();
+    if (entity != nullptr) {
+      if (!encode_entity(bytes, entity)) return;
+    } else {
+      if (policy_.negative_ttl.count() <= 0) return;
+      detail::put_cached_header(bytes, detail::cached_absent, hash_);
+      ttl = policy_.negative_ttl;
+    }
+    auto& s = stripe_of(key);
+    std::lock_guard lock(s.mu);
+    if (s.generation != generation) {
+      c_.stale_fills.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (store_.set(key, bytes, jittered_ttl(ttl, policy_.jitter))) c_.fills.fetch_add(1, std::memory_order_relaxed);
+    else c_.errors.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// Invalidates `key` after the commit of the transaction open on this thread, or now.
+  void invalidate(std::string key, const std::shared_ptr<entity_cache>& self) {
+    if (in_transaction(backend_)) {
+      c_.deferred.fetch_add(1, std::memory_order_relaxed);
+      after_commit(backend_, [self, k = std::move(key)] { self->invalidate_now(k); });
+      return;
+    }
+    invalidate_now(key);
+  }
+
+  /// Invalidates every cached row and query of the entity, after commit or now.
+  void invalidate_all(const std::shared_ptr<entity_cache>& self) {
+    if (in_transaction(backend_)) {
+      c_.deferred.fetch_add(1, std::memory_order_relaxed);
+      after_commit(backend_, [self] { self->invalidate_all_now(); });
+      return;
+    }
+    invalidate_all_now();
+  }
+
+  void invalidate_now(std::string_view key) {
+    {
+      auto& s = stripe_of(key);
+      std::lock_guard lock(s.mu);
+      ++s.generation;
+      if (auto it = s.flights.find(std::string(key)); it != s.flights.end()) s.flights.erase(it);
+    }
+    query_generation_.fetch_add(1, std::memory_order_acq_rel);
+    c_.invalidations.fetch_add(1, std::memory_order_relaxed);
+    if (!store_.erase(key)) c_.errors.fetch_add(1, std::memory_order_relaxed);
+    if ((policy_.shared_queries || queries_used_.load(std::memory_order_relaxed)) && !store_.erase(token_key()))
+      c_.errors.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void invalidate_all_now() {
+    for (auto& s : stripes_) {
+      std::lock_guard lock(s.mu);
+      ++s.generation;
+      s.flights.clear();
+    }
+    query_generation_.fetch_add(1, std::memory_order_acq_rel);
+    c_.invalidations.fetch_add(1, std::memory_order_relaxed);
+    if (!store_.clear(prefix_)) c_.errors.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  //=== query results ===//
+
+  /// The key a query result is cached under, or empty when the cache cannot be used now.
+  auto query_key(std::string_view user_key, std::uint64_t& generation) -> std::string {
+    queries_used_.store(true, std::memory_order_relaxed);
+    generation = query_generation_.load(std::memory_order_acquire);
+    std::string token;
+    const std::string tk = token_key();
+    auto got = store_.get_into(tk, token);
+    if (!got) {
+      c_.errors.fetch_add(1, std::memory_order_relaxed);
+      return {};
+    }
+    if (!*got || token.empty()) {
+      token = std::to_string(static_cast<std::uint64_t>(detail::jitter_unit() * 9007199254740992.0));
+      if (!store_.set(tk, token, no_expiry)) {
+        c_.errors.fetch_add(1, std::memory_order_relaxed);
+        return {};
+      }
+    }
+    std::string out = prefix_;
+    out += "\\#q:";  // a backslash before '#': no escaped key segment can produce it
+    out += std::to_string(generation);
+    out += ':';
+    out += token;
+    out += ':';
+    out += user_key;
+    return out;
+  }
+
+  /// Decodes a cached query result: calls `row(views)` per row. False on a miss or unreadable bytes.
+  template <class Row>
+  auto read_rows(const std::string& key, Row&& row) -> bool {
+    bool ok = false;
+    std::string bytes;
+    auto got = store_.get_into(key, bytes);
+    if (!got) {
+      c_.errors.fetch_add(1, std::memory_order_relaxed);
+    } else if (*got) {
+      std::string_view in = bytes;
+      if (detail::cached_kind(in, hash_) == detail::cached_rows) ok = decode_rows(in, row);
+      if (!ok) c_.corrupt.fetch_add(1, std::memory_order_relaxed);
+    }
+    (ok ? c_.query_hits : c_.query_misses).fetch_add(1, std::memory_order_relaxed);
+    return ok;
+  }
+
+  /// Stores `count` entities (`stride` bytes apart) as a query result, unless a write
+  /// happened since `generation`.
+  void fill_rows(const std::string& key, const void* items, std::size_t count, std::size_t stride,
+                 std::uint64_t generation) {
+    std::string bytes;
+    detail::put_cached_header(bytes, detail::cached_rows, hash_);
+    detail::put_varint(bytes, count);
+    const auto* base = static_cast<const unsigned char*>(items);
+    for (std::size_t i = 0; i < count; ++i)
+      if (!append_entity(bytes, base + i * stride)) return;
+    if (query_generation_.load(std::memory_order_acquire) != generation) {
+      c_.stale_fills.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (store_.set(key, bytes, jittered_ttl(policy_.query_ttl, policy_.jitter)))
+      c_.fills.fetch_add(1, std::memory_order_relaxed);
+    else
+      c_.errors.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] auto query_generation() const noexcept -> std::uint64_t {
+    return query_generation_.load(std::memory_order_acquire);
+  }
+
+  /// Decodes a cached row payload (after the header) into `entity`.
+  auto decode_row(std::string_view in, void* entity) const -> bool {
+    detail::view_buffer views(width());
+    if (!detail::get_cached_row(in, views.views()) || !in.empty()) return false;
+    return ops_->decode_row(views.views(), entity);
+  }
+
+ private:
+  struct flight {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    bool found = false;
+    std::string bytes;
+    std::optional<ormkit::error> failure;
+    std::exception_ptr thrown;
+  };
+
+  struct stripe {
+    std::mutex mu;
+    std::uint64_t generation = 0;
+    std::unordered_map<std::string, std::shared_ptr<flight>> flights;
+  };
+
+  struct counters {
+    std::atomic<std::uint64_t> hits{0}, negative_hits{0}, misses{0}, loads{0}, coalesced{0}, fills{0},
+        stale_fills{0}, invalidations{0}, deferred{0}, bypassed{0}, errors{0}, corrupt{0}, query_hits{0},
+        query_misses{0};
+  };
+
+  static constexpr std::size_t stripe_count = 64;
+
+  [[nodiscard]] auto width() const -> std::size_t { return ops_->schema().columns.size(); }
+
+  auto stripe_of(std::string_view key) -> stripe& {
+    return stripes_[detail::key_stripe_hash(key) & (stripe_count - 1)];
+  }
+
+  [[nodiscard]] auto token_key() const -> std::string { return prefix_ + "\\#gen"; }
+
+  // 1: row decoded into entity; 0: known absent; -1: unreadable (counted as corrupt).
+  auto accept(std::string_view stored, void* entity, bool count = true) -> int {
+    std::string_view in = stored;
+    const char kind = detail::cached_kind(in, hash_);
+    if (kind == detail::cached_absent && in.empty()) {
+      if (count) c_.negative_hits.fetch_add(1, std::memory_order_relaxed);
+      return 0;
+    }
+    if (kind == detail::cached_row && decode_row(in, entity)) return 1;
+    if (count) c_.corrupt.fetch_add(1, std::memory_order_relaxed);
+    return -1;
+  }
+
+  // 1 hit, 0 known absent, -1 miss (absent, unreadable, or the store failed).
+  auto lookup(const std::string& key, void* entity) -> int {
+    int verdict = -1;
+    auto hit = store_.visit(key, [&](std::string_view stored) { verdict = accept(stored, entity); });
+    if (!hit) {
+      c_.errors.fetch_add(1, std::memory_order_relaxed);
+      return -1;
+    }
+    if (verdict >= 0) c_.hits.fetch_add(1, std::memory_order_relaxed);
+    return verdict;
+  }
+
+  auto append_entity(std::string& out, const void* entity) const -> bool {
+    detail::row_buffer buf(width(), ops_->encode_needs_scratch);
+    if (!ops_->encode_row(entity, buf.values(), buf.views(), static_cast<std::size_t>(-1))) return false;
+    detail::put_cached_row(out, buf.views());
+    return true;
+  }
+
+  auto encode_entity(std::string& out, const void* entity) const -> bool {
+    detail::put_cached_header(out, detail::cached_row, hash_);
+    return append_entity(out, entity);
+  }
+
+  template <class Row>
+  auto decode_rows(std::string_view in, Row& row) const -> bool {
+    std::uint64_t n = 0;
+    if (!detail::get_varint(in, n) || n > in.size()) return false;
+    detail::view_buffer views(width());
+    for (std::uint64_t i = 0; i < n; ++i) {
+      if (!detail::get_cached_row(in, views.views())) return false;
+      if (!row(std::span<const value_view>(views.views()))) return false;
+    }
+    return in.empty();
+  }
+
+  template <class F>
+  void finish(stripe& s, const std::string& key, const std::shared_ptr<flight>& f, F&& set) {
+    {
+      std::lock_guard lock(s.mu);
+      if (auto it = s.flights.find(key); it != s.flights.end() && it->second == f) s.flights.erase(it);
+    }
+    {
+      std::lock_guard lock(f->mu);
+      set(*f);
+      f->done = true;
+    }
+    f->cv.notify_all();
+  }
+
+  std::unique_ptr<cache::memory_store> own_;  // when the entity has a private store
+  cache_ref store_;
+  backend_ref backend_;
+  const detail::entity_ops* ops_;
+  std::uint64_t hash_;
+  std::string ns_;
+  std::string prefix_;
+  cache_policy policy_;
+  mutable counters c_;
+  std::array<stripe, stripe_count> stripes_;
+  std::atomic<std::uint64_t> query_generation_{0};
+  std::atomic<bool> queries_used_{false};
+};
+
+}  // namespace ormkit

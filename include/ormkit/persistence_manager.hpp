@@ -295,6 +295,9 @@ class persistence_manager {
 
 
  public:
+  /// Pages a SQLite backup copies between two progress reports (4 KiB pages: 4 MiB).
+  static constexpr int backup_pages_per_step = 1024;
+
   /// Borrows `b`, which must outlive the manager. Through a `backend_ref` the manager
   /// does not know the backend's type: `migrate()`, `ormkit::status()`, `plan()`, `backup()`
   /// and the database size need the constructor taking the backend itself.
@@ -402,16 +405,12 @@ class persistence_manager {
   /// Copies the database to `path`: SQLite through its online backup API (a
   /// consistent copy of everything committed); other backends as an
   /// `export_json` document written to `path`. `progress(table, done, total)`:
-  /// for SQLite one call before (0 of 1) and one after (1 of 1) the copy, under the
-  /// table name "*"; for an export, per table as `export_json` reports it.
+  /// for SQLite in pages under the table name "*", after every step of
+  /// `backup_pages_per_step` pages (the last call has done == total); for an
+  /// export, per table as `export_json` reports it.
   /// Errors: the backend's (cannot_open, busy, full, io_error), or io_error writing `path`.
   auto backup(const std::string& path, const progress_callback& progress = {}) -> ormkit::status {
-    if (backup_) {
-      if (progress) progress("*", 0, 1);
-      ORMKIT_TRY(backup_(path));
-      if (progress) progress("*", 1, 1);
-      return {};
-    }
+    if (backup_) return backup_(path, progress);
     auto doc = export_json({}, progress);
     if (!doc) return std::move(doc).error();
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -684,9 +683,25 @@ class persistence_manager {
       migrator_ = [&b] { return make_migration_driver(b); };
     }
     if constexpr (requires(const std::string& p) {
-                    { b.backup_to(p) } -> std::same_as<ormkit::status>;
+                    { b.backup_to(p, [](std::uint64_t, std::uint64_t) {}, 1) } -> std::same_as<ormkit::status>;
                   }) {
-      backup_ = [&b](const std::string& path) { return b.backup_to(path); };
+      backup_ = [&b](const std::string& path, const progress_callback& progress) {
+        return b.backup_to(
+            path,
+            [&](std::uint64_t done, std::uint64_t total) {
+              if (progress) progress("*", done, total);
+            },
+            backup_pages_per_step);
+      };
+    } else if constexpr (requires(const std::string& p) {
+                           { b.backup_to(p) } -> std::same_as<ormkit::status>;
+                         }) {
+      backup_ = [&b](const std::string& path, const progress_callback& progress) {
+        if (progress) progress("*", 0, 1);
+        ORMKIT_TRY(b.backup_to(path));
+        if (progress) progress("*", 1, 1);
+        return ormkit::status{};
+      };
     }
     if constexpr (requires(std::string_view sql) {
                     { b.query(sql) } -> std::same_as<result<value_rows>>;
@@ -923,7 +938,7 @@ class persistence_manager {
   std::optional<cache_ref> cache_;
   parts parts_;
   std::function<std::unique_ptr<migration_driver>()> migrator_;
-  std::function<ormkit::status(const std::string&)> backup_;
+  std::function<ormkit::status(const std::string&, const progress_callback&)> backup_;
   std::function<result<std::uint64_t>()> database_size_;
 };
 

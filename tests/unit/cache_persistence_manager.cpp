@@ -237,9 +237,14 @@ TEST_CASE("manager: migrate, status and plan for all registered entities; storag
     CHECK(*storage.database_bytes > 0);
     CHECK(m.metrics_prometheus().find("ormkit_database_bytes ") != std::string::npos);
 
-    std::vector<std::uint64_t> progress;
-    REQUIRE(m.backup(copy, [&](std::string_view, std::uint64_t done, std::uint64_t) { progress.push_back(done); }));
-    CHECK(progress == std::vector<std::uint64_t>{0, 1});
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> progress;
+    REQUIRE(m.backup(copy, [&](std::string_view table, std::uint64_t done, std::uint64_t total) {
+      CHECK(table == "*");
+      progress.emplace_back(done, total);
+    }));
+    REQUIRE_FALSE(progress.empty());
+    CHECK(progress.back().first == progress.back().second);  // the last report: every page
+    CHECK(progress.back().second > 0);
   }
   {
     auto restored = ormkit::sqlite::backend::open({.path = copy}).value();

@@ -969,6 +969,20 @@ TEST_CASE("sqlite: backup_to copies committed data of a WAL database", "[sqlite]
   ormkit::repository<person> rr(restored);
   CHECK(rr.find_all().value() == r.find_all().value());
 
+  // Stepped, with progress: pages done rise to the total, every step reported.
+  for (int i = 0; i < 400; ++i)
+    r.insert(person{0, "p" + std::to_string(i) + "@example.com", "P", 30, std::string(2000, 'x'), std::nullopt, 0})
+        .value();
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> steps;
+  const auto stepped = file.sibling("stepped.db");
+  db.backup_to(stepped, [&](std::uint64_t done, std::uint64_t total) { steps.emplace_back(done, total); }, 16).value();
+  REQUIRE(steps.size() > 2);
+  for (std::size_t i = 1; i < steps.size(); ++i) CHECK(steps[i].first >= steps[i - 1].first);
+  CHECK(steps.back().first == steps.back().second);
+  CHECK(steps.front().first == 16);
+  ormkit::sqlite::backend restored_stepped({.path = stepped});
+  CHECK(ormkit::repository<person>(restored_stepped).find_all().value() == r.find_all().value());
+
   auto bad = db.backup_to(file.sibling("no/such/dir/b.db"));
   REQUIRE_FALSE(bad);
   CHECK(bad.error().is(ormkit::errc::cannot_open));

@@ -846,6 +846,16 @@ class backend {
   /// reliability.md finding 6). Waits for locks up to busy_timeout.
   /// Errors: cannot_open (destination), busy, readonly, full, io_error; messages name `path`.
   auto backup_to(const std::string& path) -> status {
+    return backup_to(path, [](std::uint64_t, std::uint64_t) {}, -1);
+  }
+
+  /// `backup_to(path)`, copying `pages_per_step` pages at a time (-1: all at once) and
+  /// calling `progress(pages_done, pages_total)` after each step. Between steps other
+  /// connections may write; SQLite then restarts the copy, so the result is still one
+  /// consistent state. A throwing `progress` ends the backup with that exception (the
+  /// partial copy is left at `path`).
+  template <class Progress>
+  auto backup_to(const std::string& path, Progress&& progress, int pages_per_step) -> status {
     ORMKIT_TRY(usable());
     sqlite3* dest = nullptr;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | (opts_.uri ? SQLITE_OPEN_URI : 0);
@@ -859,16 +869,30 @@ class backend {
     sqlite3_busy_timeout(dest, busy_ms());
     sqlite3_backup* b = sqlite3_backup_init(dest, "main", db(), "main");
     if (!b) return failed(sqlite3_extended_errcode(dest));
-    const auto deadline = std::chrono::steady_clock::now() + opts_.busy_timeout;
+    struct finisher {  // finishes the backup however this scope is left
+      sqlite3_backup* b;
+      ~finisher() {
+        if (b) sqlite3_backup_finish(b);
+      }
+    } guard{b};
+    auto deadline = std::chrono::steady_clock::now() + opts_.busy_timeout;
     for (;;) {
-      rc = sqlite3_backup_step(b, -1);
-      if (rc == SQLITE_DONE) break;
+      rc = sqlite3_backup_step(b, pages_per_step == 0 ? -1 : pages_per_step);
+      if (rc == SQLITE_OK || rc == SQLITE_DONE) {
+        const auto total = static_cast<std::uint64_t>(sqlite3_backup_pagecount(b));
+        const auto left = static_cast<std::uint64_t>(sqlite3_backup_remaining(b));
+        progress(total - std::min(left, total), total);
+        if (rc == SQLITE_DONE) break;
+        deadline = std::chrono::steady_clock::now() + opts_.busy_timeout;  // progress: wait afresh
+        continue;
+      }
       if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && std::chrono::steady_clock::now() < deadline) {
         sqlite3_sleep(10);
         continue;
       }
       break;
     }
+    guard.b = nullptr;
     int finish = sqlite3_backup_finish(b);
     if (rc != SQLITE_DONE) return failed(rc == SQLITE_OK ? finish : rc);
     if (finish != SQLITE_OK) return failed(finish);

@@ -49,6 +49,7 @@
 #include <ormkit/observer.hpp>
 #include <ormkit/repository.hpp>
 #include <ormkit/result.hpp>
+#include <ormkit/statement_observer.hpp>
 #include <ormkit/transaction.hpp>
 
 #include <array>
@@ -402,6 +403,16 @@ class persistence_manager {
     return out;
   }
 
+  /// Tells `o` about every statement the backend runs (SQL text, parameters with
+  /// `secret` columns redacted, rows, duration, failure; see statement_observer.hpp);
+  /// null stops it. False when the backend has no statements to tell of (memory) or
+  /// the manager was given only a `backend_ref`. `o` is not owned.
+  auto observe_statements(statement_observer* o) -> bool {
+    if (!observe_statements_) return false;
+    observe_statements_(o);
+    return true;
+  }
+
   /// Copies the database to `path`: SQLite through its online backup API (a
   /// consistent copy of everything committed); other backends as an
   /// `export_json` document written to `path`. `progress(table, done, total)`:
@@ -679,6 +690,9 @@ class persistence_manager {
   // Captures what only the backend's own type can do: migrations, backup, size.
   template <class B>
   void learn_backend(B& b) {
+    if constexpr (requires(statement_observer* o) { b.observe_statements(o); }) {
+      observe_statements_ = [&b](statement_observer* o) { b.observe_statements(o); };
+    }
     if constexpr (requires { make_migration_driver(b); }) {
       migrator_ = [&b] { return make_migration_driver(b); };
     }
@@ -939,6 +953,7 @@ class persistence_manager {
   parts parts_;
   std::function<std::unique_ptr<migration_driver>()> migrator_;
   std::function<ormkit::status(const std::string&, const progress_callback&)> backup_;
+  std::function<void(statement_observer*)> observe_statements_;
   std::function<result<std::uint64_t>()> database_size_;
 };
 

@@ -6,6 +6,8 @@
 // only), its parameters with secret columns redacted, the rows it read or changed
 // and its failure; a throwing observer changes nothing.
 
+#include <ormkit/memory.hpp>
+#include <ormkit/persistence_manager.hpp>
 #include <ormkit/repository.hpp>
 #include <ormkit/sqlite.hpp>
 #include <ormkit/statement_observer.hpp>
@@ -184,6 +186,26 @@ TEST_CASE("sqlite statement observer: an observer that throws changes no result"
   CHECK(logins.get(ann.id).value().user == "anne");
   CHECK(logins.find_all().value().size() == 1);
   CHECK(t.calls > 4);
+}
+
+TEST_CASE("sqlite statement observer: set through the persistence manager", "[sqlite][observer][persistence_manager]") {
+  ormkit::sqlite::backend db;
+  ormkit::persistence_manager<login> m(db);
+  recorder r;
+  REQUIRE(m.observe_statements(&r));
+  m.repository<login>().insert({0, "ann", "pw", 0}).value();
+  CHECK(r.last("INSERT").parameters == std::vector<std::string>{"\"ann\"", "<secret>", "1"});
+  REQUIRE(m.observe_statements(nullptr));
+  const auto before = r.events.size();
+  m.repository<login>().insert({0, "bob", "pw", 0}).value();
+  CHECK(r.events.size() == before);
+
+  // A memory backend runs no statements; through a backend_ref the manager cannot tell.
+  ormkit::memory::backend mem;
+  ormkit::persistence_manager<login> in_memory(mem);
+  CHECK_FALSE(in_memory.observe_statements(&r));
+  ormkit::persistence_manager<login> by_ref{ormkit::backend_ref(db)};
+  CHECK_FALSE(by_ref.observe_statements(&r));
 }
 
 }  // namespace sqlite_statement_observer_test

@@ -38,6 +38,7 @@
 #include <ormkit/error.hpp>
 #include <ormkit/result.hpp>
 
+#include <bit>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
@@ -277,11 +278,17 @@ struct cache_value_view {
 namespace detail {
 
 inline auto load_le64(const char* p) noexcept -> std::uint64_t {
-  unsigned char b[8];
-  std::memcpy(b, p, 8);
-  std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | b[i];
-  return v;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, p, 8);  // one load
+    return v;
+  } else {
+    unsigned char b[8];
+    std::memcpy(b, p, 8);
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | b[i];
+    return v;
+  }
 }
 
 inline void store_le(char* p, std::uint64_t v, int bytes) noexcept {

@@ -30,6 +30,7 @@
 #include <ormkit/result.hpp>
 #include <ormkit/validator.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -659,10 +660,22 @@ class repository {
 
   // The cache key of `key`; empty when it cannot be built (the caller then skips the cache).
   auto key_text(const primary_key_t<T>& key) const -> std::string {
-    try {
-      return cache_key<T>(key, cache_->key_namespace());
-    } catch (...) {
-      return {};
+    using K = primary_key_t<T>;
+    if constexpr (std::is_integral_v<K> && !std::is_same_v<K, bool>) {
+      // The everyday key: the stored prefix and the decimal, exactly as cache_key<T> writes it.
+      const std::string& prefix = cache_->prefix();
+      char digits[24];
+      const auto end = std::to_chars(digits, digits + sizeof digits, key).ptr;
+      std::string out;
+      out.reserve(prefix.size() + static_cast<std::size_t>(end - digits));
+      out.append(prefix).append(digits, end);
+      return out;
+    } else {
+      try {
+        return cache_key<T>(key, cache_->key_namespace());
+      } catch (...) {
+        return {};
+      }
     }
   }
 

@@ -36,6 +36,7 @@
 //   if (auto hit = cache.get("app:users:42").value()) use(*hit);
 
 #include <ormkit/error.hpp>
+#include <ormkit/resource_metrics.hpp>
 #include <ormkit/result.hpp>
 
 #include <bit>
@@ -181,6 +182,8 @@ class cache_ref {
   }
   auto clear(std::string_view prefix = {}) const -> result<std::uint64_t> { return vtable_->clear(self_, prefix); }
   [[nodiscard]] auto stats() const -> cache_stats { return vtable_->stats(self_); }
+  /// The store's `resource_metrics()` (its connections), or none for a store without them.
+  [[nodiscard]] auto resource_metrics() const -> std::vector<resource_metric> { return vtable_->resources(self_); }
 
   /// The referenced store object (for identity checks).
   [[nodiscard]] auto address() const noexcept -> const void* { return self_; }
@@ -198,6 +201,7 @@ class cache_ref {
     result<std::uint64_t> (*erase_many)(void*, std::span<const std::string_view>);
     result<std::uint64_t> (*clear)(void*, std::string_view);
     cache_stats (*stats)(const void*);
+    std::vector<resource_metric> (*resources)(const void*);
   };
 
   template <class S>
@@ -217,6 +221,10 @@ class cache_ref {
       [](void* p, std::span<const std::string_view> ks) { return static_cast<S*>(p)->erase_many(ks); },
       [](void* p, std::string_view prefix) { return static_cast<S*>(p)->clear(prefix); },
       [](const void* p) { return static_cast<const S*>(p)->stats(); },
+      []([[maybe_unused]] const void* p) -> std::vector<resource_metric> {
+        if constexpr (reports_resource_metrics<S>) return static_cast<const S*>(p)->resource_metrics();
+        else return {};
+      },
   };
 
   void* self_;

@@ -48,10 +48,12 @@
 #include <ormkit/migration/migrator.hpp>
 #include <ormkit/observer.hpp>
 #include <ormkit/repository.hpp>
+#include <ormkit/resource_metrics.hpp>
 #include <ormkit/result.hpp>
 #include <ormkit/statement_observer.hpp>
 #include <ormkit/transaction.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -59,6 +61,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <ostream>
+#include <sstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -221,6 +225,73 @@ inline auto metric_number(double v) -> std::string {
   auto n = std::snprintf(buf, sizeof buf, "%.17g", v);
   return std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
 }
+
+// Writes the export document a row at a time, laid out as nlohmann's dump(indent) lays out
+// the same document (compact for indent < 0): the header, then per table its rows.
+class export_writer {
+ public:
+  export_writer(std::ostream& out, int indent) : out_(&out), indent_(indent) {}
+
+  void open() {
+    *out_ << '{';
+    line(1);
+    *out_ << "\"format\":" << space() << "\"ormkit-export\",";
+    line(1);
+    *out_ << "\"version\":" << space() << "1,";
+    line(1);
+    *out_ << "\"tables\":" << space() << '{';
+  }
+
+  void begin_table(std::string_view name) {
+    if (tables_++ > 0) *out_ << ',';
+    line(2);
+    *out_ << nlohmann::json(std::string(name)).dump() << ':' << space() << '[';
+    rows_ = 0;
+  }
+
+  void row(const nlohmann::json& j) {
+    if (rows_++ > 0) *out_ << ',';
+    line(3);
+    const std::string text = j.dump(indent_);
+    if (indent_ < 0) {
+      *out_ << text;
+      return;
+    }
+    // Re-indent the row's own lines (JSON strings never hold a raw newline).
+    const std::string pad = "\n" + std::string(static_cast<std::size_t>(3 * indent_), ' ');
+    std::size_t from = 0;
+    for (std::size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', from)) {
+      out_->write(text.data() + from, static_cast<std::streamsize>(nl - from));
+      *out_ << pad;
+      from = nl + 1;
+    }
+    out_->write(text.data() + from, static_cast<std::streamsize>(text.size() - from));
+  }
+
+  void end_table() {
+    if (rows_ > 0) line(2);
+    *out_ << ']';
+  }
+
+  void close() {
+    if (tables_ > 0) line(1);
+    *out_ << '}';
+    line(0);
+    *out_ << '}';
+  }
+
+ private:
+  void line(int level) {
+    if (indent_ < 0) return;
+    *out_ << '\n' << std::string(static_cast<std::size_t>(level * indent_), ' ');
+  }
+  [[nodiscard]] auto space() const -> const char* { return indent_ < 0 ? "" : " "; }
+
+  std::ostream* out_;
+  int indent_;
+  std::size_t tables_ = 0;
+  std::size_t rows_ = 0;
+};
 
 }  // namespace detail
 
@@ -422,13 +493,12 @@ class persistence_manager {
   /// Errors: the backend's (cannot_open, busy, full, io_error), or io_error writing `path`.
   auto backup(const std::string& path, const progress_callback& progress = {}) -> ormkit::status {
     if (backup_) return backup_(path, progress);
-    auto doc = export_json({}, progress);
-    if (!doc) return std::move(doc).error();
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << *doc;
-    out.flush();
-    if (!out) return unexpected(errc::io_error, "backup: cannot write \"" + path + "\"");
-    return {};
+    if (!out) return unexpected(errc::io_error, "backup: cannot open \"" + path + "\" for writing");
+    auto st = export_json(out, {}, progress);
+    if (!st && st.error().is(errc::io_error))
+      return unexpected(errc::io_error, "backup: cannot write \"" + path + "\"");
+    return st;
   }
 
   persistence_manager(const persistence_manager&) = delete;
@@ -486,7 +556,11 @@ class persistence_manager {
   }
 
   /// Metrics in Prometheus text exposition format 0.0.4: operations by entity,
-  /// operation and outcome (counter), their latency (histogram), rows per table (gauge).
+  /// operation and outcome (counter), their latency (histogram), rows per table (gauge),
+  /// database size, cache-aside events and the cache store's counters, and the
+  /// connections of a pooled backend (`<prefix>_backend_in_use`, `..._waits_total`,
+  /// `..._reconnects_total`, ...) and of the cache store's client
+  /// (`<prefix>_cache_client_...`); see resource_metrics.hpp.
   [[nodiscard]] auto metrics_prometheus() const -> std::string {
     const std::string& p = opts_.metrics_prefix;
     std::string out;
@@ -535,11 +609,15 @@ class persistence_manager {
       }
     }
     render_cache_metrics(out);
+    if (backend_resources_) render_resources(out, p + "_backend_", backend_resources_());
+    if (cache_) render_resources(out, p + "_cache_client_", cache_->resource_metrics());
     return out;
   }
 
   /// The same metrics as JSON: {"operations": [{entity, operation, ok, error, sum_seconds,
-  /// buckets: [{le, count}]}], "tables": {name: rows}}.
+  /// buckets: [{le, count}]}], "tables": {name: rows}, "database_bytes", "cache": {entity:
+  /// {event: n}}, "cache_store": {...}, "cache_resources": {name: n}, "backend_resources":
+  /// {name: n}}.
   [[nodiscard]] auto metrics_json() const -> std::string {
     nlohmann::json doc;
     doc["operations"] = nlohmann::json::array();
@@ -585,7 +663,9 @@ class persistence_manager {
       store["bytes"] = st.bytes;
       store["hit_rate"] = st.hit_rate();
       doc["cache_store"] = std::move(store);
+      if (auto r = cache_->resource_metrics(); !r.empty()) doc["cache_resources"] = resources_json(r);
     }
+    if (backend_resources_) doc["backend_resources"] = resources_json(backend_resources_());
     return doc.dump();
   }
 
@@ -620,20 +700,36 @@ class persistence_manager {
     return report;
   }
 
-  /// Every registered table as one JSON document:
-  /// `{"format":"ormkit-export","version":1,"tables":{"<table>":[<entity>...]}}`, tables in
-  /// registration order, rows in key order. Secret columns are left out unless
-  /// `opts.include_secrets`. Errors: those of the reads and of `to_json`.
+  /// Writes every registered table to `out` as one JSON document, a row at a time:
+  /// memory use does not grow with the database.
+  /// `{"format":"ormkit-export","version":1,"tables":{"<table>":[<entity>...],...}}`, tables in
+  /// registration order (register parents before the tables that refer to them, and an
+  /// import fills them in that order), rows in key order, live rows only (soft-deleted rows
+  /// are left out). `opts.indent` >= 0 pretty-prints. Secret columns are left out unless
+  /// `opts.include_secrets`. `progress(table, done, total)` after every 1,000 rows and once
+  /// at the end of each table (then done == total, the rows written). Each table is read
+  /// in one pass; tables are not read in one snapshot (export inside `transaction` for that).
+  /// Errors: those of the reads and of `to_json`; io_error when `out` fails. After an
+  /// error, what was written is not a complete document.
+  auto export_json(std::ostream& out, const json_options& opts = {}, const progress_callback& progress = {}) const
+      -> ormkit::status {
+    detail::export_writer writer(out, opts.indent);
+    writer.open();
+    ormkit::status st;
+    (void)((st = export_table<Entities>(writer, opts, progress), static_cast<bool>(st)) && ...);
+    if (!st) return st;
+    writer.close();
+    out.flush();
+    if (!out) return unexpected(errc::io_error, "export: writing the document failed");
+    return {};
+  }
+
+  /// `export_json` into a string.
   auto export_json(const json_options& opts = {}, const progress_callback& progress = {}) const
       -> result<std::string> {
-    nlohmann::json doc;
-    doc["format"] = "ormkit-export";
-    doc["version"] = 1;
-    doc["tables"] = nlohmann::json::object();
-    ormkit::status st;
-    (void)((st = export_table<Entities>(doc["tables"], opts, progress), static_cast<bool>(st)) && ...);
-    if (!st) return std::move(st).error();
-    return doc.dump(opts.indent);
+    std::ostringstream out;
+    ORMKIT_TRY(export_json(out, opts, progress));
+    return std::move(out).str();
   }
 
   /// Imports a document made by `export_json` in one transaction: all of it or
@@ -690,6 +786,9 @@ class persistence_manager {
   // Captures what only the backend's own type can do: migrations, backup, size.
   template <class B>
   void learn_backend(B& b) {
+    if constexpr (reports_resource_metrics<B>) {
+      backend_resources_ = [&b] { return b.resource_metrics(); };
+    }
     if constexpr (requires(statement_observer* o) { b.observe_statements(o); }) {
       observe_statements_ = [&b](statement_observer* o) { b.observe_statements(o); };
     }
@@ -891,6 +990,27 @@ class persistence_manager {
     out += "\"} " + std::to_string(st.bytes) + "\n";
   }
 
+  // One family per metric: `<family_prefix><name>` for gauges, `..._total` for counters.
+  static void render_resources(std::string& out, const std::string& family_prefix,
+                               const std::vector<resource_metric>& metrics) {
+    for (const auto& m : metrics) {
+      const bool counter = m.type == resource_metric::kind::counter;
+      std::string family = family_prefix;
+      family += m.name;
+      if (counter) family += "_total";
+      out += "# HELP " + family + " ";
+      out += m.help;
+      out += "\n# TYPE " + family + (counter ? " counter\n" : " gauge\n");
+      out += family + " " + std::to_string(m.value) + "\n";
+    }
+  }
+
+  static auto resources_json(const std::vector<resource_metric>& metrics) -> nlohmann::json {
+    nlohmann::json o = nlohmann::json::object();
+    for (const auto& m : metrics) o[std::string(m.name)] = m.value;
+    return o;
+  }
+
   template <class T>
   auto count_into(std::vector<std::pair<std::string_view, std::uint64_t>>& out) const -> ormkit::status {
     auto n = part<T>().repo.count();
@@ -900,20 +1020,32 @@ class persistence_manager {
   }
 
   template <class T>
-  auto export_table(nlohmann::json& tables, const json_options& opts, const progress_callback& progress) const
+  auto export_table(detail::export_writer& writer, const json_options& opts, const progress_callback& progress) const
       -> ormkit::status {
     const auto& repo = part<T>().repo;
-    auto rows = repo.find(query<T>());
-    if (!rows) return std::move(rows).error();
-    auto& out = tables[std::string(table_name_v<T>)] = nlohmann::json::array();
-    std::uint64_t done = 0;
-    for (const auto& e : *rows) {
-      auto j = to_json(e, opts);
-      if (!j) return std::move(j).error();
-      out.push_back(std::move(*j));
-      if (progress && (++done % 1000 == 0 || done == rows->size())) progress(table_name_v<T>, done, rows->size());
+    std::uint64_t total = 0;
+    if (progress) {
+      auto n = repo.count();
+      if (!n) return std::move(n).error();
+      total = *n;
     }
-    if (progress && rows->empty()) progress(table_name_v<T>, 0, 0);
+    auto rows = repo.stream();
+    if (!rows) return std::move(rows).error();
+    writer.begin_table(table_name_v<T>);
+    std::uint64_t done = 0;
+    try {
+      for (const auto& e : *rows) {
+        auto j = to_json(e, opts);
+        if (!j) return std::move(j).error();
+        writer.row(*j);
+        ++done;
+        if (progress && done % 1000 == 0) progress(table_name_v<T>, done, std::max(done, total));
+      }
+    } catch (const ormkit::exception& ex) {
+      return ex.error();
+    }
+    writer.end_table();
+    if (progress && (done == 0 || done % 1000 != 0 || done != total)) progress(table_name_v<T>, done, done);
     return {};
   }
 
@@ -955,6 +1087,7 @@ class persistence_manager {
   std::function<ormkit::status(const std::string&, const progress_callback&)> backup_;
   std::function<void(statement_observer*)> observe_statements_;
   std::function<result<std::uint64_t>()> database_size_;
+  std::function<std::vector<resource_metric>()> backend_resources_;
 };
 
 }  // namespace ormkit

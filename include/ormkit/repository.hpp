@@ -34,6 +34,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -687,8 +688,24 @@ class repository {
 
   auto cached_get(const primary_key_t<T>& k, T& e) const -> result<bool> {
     if (cache_->bypass()) return core_.get(&k, &e);
-    const std::string key = key_text(k);
-    if (key.empty()) return core_.get(&k, &e);
+    using K = primary_key_t<T>;
+    std::string text;
+    std::string_view key;
+    char small[128];
+    if constexpr (std::is_integral_v<K> && !std::is_same_v<K, bool>) {
+      // The everyday key, built on the stack: the stored prefix and the decimal.
+      const std::string& prefix = cache_->prefix();
+      if (prefix.size() + 24 <= sizeof small) [[likely]] {
+        std::memcpy(small, prefix.data(), prefix.size());
+        const auto end = std::to_chars(small + prefix.size(), small + sizeof small, k).ptr;
+        key = std::string_view(small, static_cast<std::size_t>(end - small));
+      }
+    }
+    if (key.empty()) {
+      text = key_text(k);
+      if (text.empty()) return core_.get(&k, &e);
+      key = text;
+    }
     bool from_backend = false;
     auto found = cache_->read(key, &e, [&](void* out) { return core_.get(&k, out); }, from_backend);
     if (found && *found && !from_backend) core_.notify_loaded(&e);
@@ -705,32 +722,65 @@ class repository {
     std::vector<void*> slots(keys.size());
     for (std::size_t i = 0; i < keys.size(); ++i) slots[i] = &found[i];
     const auto verdicts = cache_->read_many(texts, slots);
-    std::vector<primary_key_t<T>> missing;
-    std::vector<std::size_t> where;
-    std::vector<std::uint64_t> generations;
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (verdicts[i] == 1) core_.notify_loaded(&found[i]);
-      if (verdicts[i] >= 0) continue;
-      missing.push_back(keys[i]);
-      where.push_back(i);
-      generations.push_back(cache_->generation_of(texts[i]));
-    }
     std::vector<bool> present(keys.size(), false);
-    for (std::size_t i = 0; i < keys.size(); ++i) present[i] = verdicts[i] == 1;
-    if (!missing.empty()) {
-      auto loaded = load_many(missing);
-      if (!loaded) return std::move(loaded).error();
-      // load_many keeps the order of `missing` and skips absent keys.
-      std::size_t next = 0;
-      for (std::size_t j = 0; j < missing.size(); ++j) {
-        const std::size_t i = where[j];
-        if (next < loaded->size() && fns::key_of((*loaded)[next]) == missing[j]) {
-          found[i] = std::move((*loaded)[next++]);
-          present[i] = true;
-          cache_->fill(texts[i], &found[i], generations[j]);
-        } else {
-          cache_->fill(texts[i], nullptr, generations[j]);
+    std::vector<std::size_t> missed;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      present[i] = verdicts[i] == 1;
+      if (verdicts[i] == 1) core_.notify_loaded(&found[i]);
+      if (verdicts[i] < 0) missed.push_back(i);
+    }
+    if (!missed.empty()) {
+      // Single flight: load the keys nobody else is loading, in one backend call, and
+      // hand each row to whoever waits for it; then take the rows others loaded.
+      auto batch = cache_->claim(texts, missed, slots);
+      for (const auto& [i, v] : batch->settled) {
+        present[i] = v == 1;
+        if (v == 1) core_.notify_loaded(&found[i]);
+      }
+      std::vector<primary_key_t<T>> mine;
+      for (std::size_t i : batch->lead) mine.push_back(keys[i]);
+      if (!mine.empty()) {
+        auto loaded = load_many(mine);
+        if (!loaded) {
+          cache_->fail(*batch, loaded.error());
+          return std::move(loaded).error();
         }
+        // load_many keeps the order of `mine` and skips absent keys.
+        std::size_t next = 0;
+        for (std::size_t j = 0; j < mine.size(); ++j) {
+          const std::size_t i = batch->lead[j];
+          if (next < loaded->size() && fns::key_of((*loaded)[next]) == mine[j]) {
+            found[i] = std::move((*loaded)[next++]);
+            present[i] = true;
+            cache_->complete(*batch, j, &found[i]);
+          } else {
+            cache_->complete(*batch, j, nullptr);
+          }
+        }
+      }
+      std::vector<primary_key_t<T>> retry;  // joined loads that could not hand their row over
+      std::vector<std::size_t> retry_at;
+      for (std::size_t k = 0; k < batch->joined.size(); ++k) {
+        const std::size_t i = batch->joined[k];
+        auto got = cache_->await(*batch, k, &found[i]);
+        if (!got) return std::move(got).error();
+        if (*got == 1) {
+          present[i] = true;
+          core_.notify_loaded(&found[i]);
+        } else if (*got < 0) {
+          retry.push_back(keys[i]);
+          retry_at.push_back(i);
+        }
+      }
+      if (!retry.empty()) {
+        auto loaded = load_many(retry);
+        if (!loaded) return std::move(loaded).error();
+        std::size_t next = 0;
+        for (std::size_t j = 0; j < retry.size() && next < loaded->size(); ++j)
+          if (fns::key_of((*loaded)[next]) == retry[j]) {
+            found[retry_at[j]] = std::move((*loaded)[next++]);
+            present[retry_at[j]] = true;
+          }
       }
     }
     std::vector<T> out;

@@ -18,6 +18,7 @@
 #include "../support/catch.hpp"
 #include "../support/entities.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <latch>
@@ -47,6 +48,7 @@ struct slow_backend {
   ormkit::memory::backend inner;
   std::atomic<int> selects{0};
   std::atomic<bool> slow{false};
+  std::atomic<bool> failing{false};  // selects fail with errc::unavailable
 
   auto name() const -> std::string_view { return "slow"; }
   auto ensure_table(const ormkit::table_schema& s) -> ormkit::status { return inner.ensure_table(s); }
@@ -71,6 +73,7 @@ struct slow_backend {
   auto select(const ormkit::table_schema& s, const ormkit::query_spec& q) -> ormkit::result<ormkit::cursor> {
     selects.fetch_add(1);
     if (slow.load()) std::this_thread::sleep_for(50ms);
+    if (failing.load()) return ormkit::unexpected(errc::unavailable, "slow: down");
     return inner.select(s, q);
   }
   auto aggregate(const ormkit::table_schema& s, const ormkit::aggregate_spec& a) -> ormkit::result<ormkit::value_rows> {
@@ -281,6 +284,71 @@ TEST_CASE("cache-aside: single flight, 64 threads missing one key make exactly o
   CHECK(s.loads == 1);
   CHECK(s.misses + s.hits == threads);
   CHECK(s.coalesced + s.hits >= 1);  // the others waited for the load or found its result
+}
+
+TEST_CASE("cache-aside: get_many has single flight too: 16 threads asking for the same 20 missing keys load "
+          "each key once",
+          "[cache][aside][single-flight]") {
+  slow_backend db;
+  REQUIRE(db.ensure_table(ormkit::schema_of<user>()));
+  ormkit::cache::memory_store store;
+  ormkit::repository<user> users(db, store, {.negative_ttl = 30s});  // the absent key is cached too
+  std::vector<std::int64_t> ids;
+  std::vector<user> rows;
+  for (int i = 0; i < 20; ++i) {
+    rows.push_back(users.insert(make_user("b" + std::to_string(i) + "@example.com", "B")).value());
+    ids.push_back(rows.back().id);
+  }
+  ids.push_back(999'999);  // absent: skipped in the result
+  db.selects = 0;
+  db.slow = true;
+  constexpr int threads = 16;
+  std::latch start(threads);
+  std::atomic<int> correct{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      // Each thread asks in its own order, so leads and joins interleave.
+      std::vector<std::int64_t> mine = ids;
+      std::rotate(mine.begin(), mine.begin() + t, mine.end());
+      start.arrive_and_wait();
+      auto got = users.get_many(mine);
+      if (!got || got->size() != rows.size()) return;
+      std::size_t r = 0;
+      for (auto id : mine) {
+        if (id == 999'999) continue;
+        if ((*got)[r++] != rows[static_cast<std::size_t>(id - ids[0])]) return;
+      }
+      correct.fetch_add(1);
+    });
+  for (auto& t : pool) t.join();
+  CHECK(correct == threads);
+  const auto s = users.cache_stats();
+  CHECK(s.loads == 21);  // each key loaded once (the absent one too), however the threads met
+  CHECK(s.fills == 21);  // and stored once
+  CHECK(db.selects <= threads);
+  CHECK(s.coalesced + s.hits > 0);
+
+  SECTION("a failed batch load reaches the callers waiting for its keys") {
+    slow_backend broken;
+    REQUIRE(broken.ensure_table(ormkit::schema_of<user>()));
+    ormkit::cache::memory_store other;
+    ormkit::repository<user> missing(broken, other);
+    broken.slow = true;
+    broken.failing = true;
+    std::latch go(8);
+    std::atomic<int> failed{0};
+    std::vector<std::thread> waiters;
+    for (int t = 0; t < 8; ++t)
+      waiters.emplace_back([&] {
+        go.arrive_and_wait();
+        std::vector<std::int64_t> k{1, 2, 3};
+        if (!missing.get_many(k)) failed.fetch_add(1);
+      });
+    for (auto& t : waiters) t.join();
+    CHECK(failed == 8);
+    CHECK(other.stats().entries == 0);
+  }
 }
 
 TEST_CASE("cache-aside: a load error reaches every waiter and is not cached", "[cache][aside][single-flight]") {

@@ -14,6 +14,7 @@
 
 #include <ormkit/cache/aside.hpp>
 #include <ormkit/memory/backend.hpp>
+#include <ormkit/persistence_manager.hpp>
 #include <ormkit/redis.hpp>
 #include <ormkit/repository.hpp>
 #include <ormkit/sqlite.hpp>
@@ -21,6 +22,9 @@
 
 #include "../support/catch.hpp"
 #include "../support/entities.hpp"
+#include "../support/prometheus.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <cerrno>
@@ -233,6 +237,89 @@ TEST_CASE("redis cache-aside: Redis stopped mid-test, every read and write succe
       5000ms));
   CHECK(users.get(rows[0].id).value() == rows[0]);
   CHECK(store.get(ormkit::cache_key<user>(rows[0].id)).value().has_value());
+}
+
+TEST_CASE("redis cache-aside: a frozen Redis (SIGSTOP) costs each call at most its budget, loses no write, "
+          "and serves no stale row once thawed",
+          "[redis][cache][aside][faults]") {
+  if (!redis_test::private_servers_allowed()) return;
+  redis_test::private_server redis;
+  ormkit::memory::backend db;
+  REQUIRE(db.ensure_table(ormkit::schema_of<user>()));
+  ormkit::redis::store store(plain(redis.options(200ms), "frozen-aside:"));
+  load_counter counter;
+  ormkit::repository<user> users(db, store, {}, {.observer = &counter});
+  std::vector<user> rows;
+  for (int i = 0; i < 5; ++i)
+    rows.push_back(users.insert(make_user("z" + std::to_string(i) + "@example.com", "Cached")).value());
+  for (const auto& r : rows) REQUIRE(users.get(r.id));  // fill
+  for (const auto& r : rows) CHECK(users.get(r.id).value() == r);
+  const int loads_warm = counter.gets.load();
+
+  redis.freeze();
+  // Writes while Redis cannot answer: each commits to the backend; its invalidation
+  // fails (counted) and is kept to be replayed. Reads fall back to the backend. No call
+  // hangs: each costs at most a few client budgets (200 ms), not the kernel's TCP timeout.
+  const auto t0 = steady::now();
+  for (auto& r : rows) {
+    r.name = "written while frozen";
+    auto written = users.update(r);
+    REQUIRE(written);
+    r = *written;
+    auto read = users.get(r.id);
+    REQUIRE(read);
+    CHECK(*read == r);
+  }
+  const auto frozen_ms = redis_test::elapsed_ms(t0);
+  INFO("10 calls against a frozen Redis took " << frozen_ms << " ms");
+  CHECK(frozen_ms < 10 * 3 * 200 + 2000);  // a hang would be minutes; this is a no-hang bound, not a speed target
+  CHECK(users.cache_stats().errors > 0);
+  CHECK(counter.gets.load() > loads_warm);  // the reads came from the backend
+
+  redis.thaw();
+  // Redis still holds the rows as they were before the freeze. The failed invalidations
+  // are replayed before the store serves anything, so no read returns those old rows.
+  for (int round = 0; round < 3; ++round)
+    for (const auto& r : rows) {
+      auto read = users.get(r.id);
+      REQUIRE(read);
+      CHECK(read->name == "written while frozen");
+      CHECK(*read == r);
+    }
+  // And the cache is used again.
+  const auto hits_before = users.cache_stats().hits;
+  CHECK(eventually([&] { return users.get(rows[0].id).has_value() && users.cache_stats().hits > hits_before; },
+                   5000ms));
+}
+
+TEST_CASE("redis cache-aside: the manager reports the Redis client's connections and counters",
+          "[redis][cache][metrics][persistence_manager]") {
+  auto server = redis_test::shared_server();
+  if (!server) return;
+  ormkit::memory::backend db;
+  ormkit::persistence_manager<user> m(db);
+  REQUIRE(m.ensure_tables());
+  ormkit::redis::store store(plain(*server, redis_test::unique_prefix("pm-metrics")));
+  m.use_cache(store);
+  auto& users = m.repository<user>();
+  const auto ann = users.insert(make_user("ann@example.com", "Ann")).value();
+  REQUIRE(users.get(ann.id));
+  REQUIRE(users.get(ann.id));
+
+  const auto text = m.metrics_prometheus();
+  INFO(text);
+  CHECK(ormkit_test::prometheus_problems(text).empty());
+  CHECK(text.find("# TYPE ormkit_cache_client_connects_total counter\n") != std::string::npos);
+  CHECK(text.find("ormkit_cache_client_connects_total 1\n") != std::string::npos);
+  CHECK(text.find("# TYPE ormkit_cache_client_in_use gauge\normkit_cache_client_in_use 0\n") != std::string::npos);
+  CHECK(text.find("ormkit_cache_client_max_connections 4\n") != std::string::npos);
+  CHECK(text.find("ormkit_backend_") == std::string::npos);  // the memory backend has no connections
+
+  const auto doc = nlohmann::json::parse(m.metrics_json());
+  CHECK(doc["cache_resources"]["connects"] == 1);
+  CHECK(doc["cache_resources"]["idle"] == 1);
+  CHECK(doc["cache_resources"]["timeouts"] == 0);
+  CHECK_FALSE(doc.contains("backend_resources"));
 }
 
 namespace redis_cache_aside_test {

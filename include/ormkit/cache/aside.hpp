@@ -170,6 +170,11 @@ inline void put_varint(std::string& out, std::uint64_t v) {
 }
 
 inline auto get_varint(std::string_view& in, std::uint64_t& v) noexcept -> bool {
+  if (!in.empty() && static_cast<unsigned char>(in.front()) < 0x80u) [[likely]] {  // one byte: the usual case
+    v = static_cast<unsigned char>(in.front());
+    in.remove_prefix(1);
+    return true;
+  }
   v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (in.empty()) return false;
@@ -236,16 +241,16 @@ inline auto get_cached_row(std::string_view& in, std::span<value_view> row) noex
     const char tag = in.front();
     in.remove_prefix(1);
     switch (tag) {
-      case 0: v = std::monostate{}; break;
+      case 0: v.emplace<0>(); break;
       case 1: {
         std::uint64_t z = 0;
         if (!get_varint(in, z)) return false;
-        v = static_cast<std::int64_t>((z >> 1) ^ (~(z & 1u) + 1u));
+        v.emplace<1>(static_cast<std::int64_t>((z >> 1) ^ (~(z & 1u) + 1u)));
         break;
       }
       case 2: {
         if (in.size() < 8) return false;
-        v = std::bit_cast<double>(load_le64(in.data()));
+        v.emplace<2>(std::bit_cast<double>(load_le64(in.data())));
         in.remove_prefix(8);
         break;
       }
@@ -254,8 +259,8 @@ inline auto get_cached_row(std::string_view& in, std::span<value_view> row) noex
         std::uint64_t len = 0;
         if (!get_varint(in, len) || len > in.size()) return false;
         const auto size = static_cast<std::size_t>(len);
-        if (tag == 3) v = std::string_view(in.data(), size);
-        else v = blob_view(reinterpret_cast<const std::byte*>(in.data()), size);
+        if (tag == 3) v.emplace<3>(in.data(), size);
+        else v.emplace<4>(reinterpret_cast<const std::byte*>(in.data()), size);
         in.remove_prefix(size);
         break;
       }
@@ -345,12 +350,13 @@ class entity_cache {
   /// backend has the row. Returns whether the row exists.
   /// `from_backend` is set when `load` ran on this thread (it then told the observer).
   template <class Load>
-  auto read(const std::string& key, void* entity, Load&& load, bool& from_backend) -> result<bool> {
+  auto read(std::string_view key_view, void* entity, Load&& load, bool& from_backend) -> result<bool> {
     from_backend = false;
     // 1. The cache.
-    int verdict = lookup(key, entity);  // 1 hit, 0 absent (negative), -1 miss
-    if (verdict >= 0) return verdict == 1;
+    int verdict = lookup(key_view, entity);  // 1 hit, 0 absent (negative), -1 miss
+    if (verdict >= 0) [[likely]] return verdict == 1;
     c_.misses.fetch_add(1, std::memory_order_relaxed);
+    const std::string key(key_view);
     // 2. Join or lead the load of this key.
     auto& s = stripe_of(key);
     std::shared_ptr<flight> f;
@@ -467,6 +473,138 @@ class entity_cache {
       else c_.misses.fetch_add(1, std::memory_order_relaxed);
     }
     return out;
+  }
+
+ private:
+  struct flight;  // one load in progress; below
+
+ public:
+  /// The single-flight share of one `get_many` call: the missed keys it loads itself
+  /// (`lead`, positions in the caller's key list) and those another caller is loading
+  /// now (`joined`), to wait for. Whatever it leads and does not `complete` (an error, an
+  /// exception) is handed back on destruction as "load it yourself", so no waiter hangs.
+  class batch_flight {
+   public:
+    batch_flight(const batch_flight&) = delete;
+    auto operator=(const batch_flight&) -> batch_flight& = delete;
+    batch_flight(batch_flight&&) = delete;
+    auto operator=(batch_flight&&) -> batch_flight& = delete;
+    ~batch_flight() {
+      for (std::size_t j = 0; j < lead.size(); ++j)
+        if (led_[j]) cache_->finish(cache_->stripe_of(*keys_[j]), *keys_[j], led_[j], [](flight& x) {
+            x.found = true;  // empty bytes: the waiters cannot decode them and load themselves
+            x.bytes.clear();
+          });
+    }
+
+    std::vector<std::size_t> lead;    ///< positions this call loads from the backend
+    std::vector<std::size_t> joined;  ///< positions another call is loading
+    std::vector<std::pair<std::size_t, int>> settled;  ///< positions found on the second look: 1 row, 0 absent
+
+   private:
+    friend class entity_cache;
+    explicit batch_flight(entity_cache* c) : cache_(c) {}
+    entity_cache* cache_;
+    std::vector<const std::string*> keys_;           // per lead
+    std::vector<std::shared_ptr<flight>> led_;       // per lead; null once completed
+    std::vector<std::uint64_t> generations_;         // per lead
+    std::vector<std::shared_ptr<flight>> awaited_;   // per joined
+  };
+
+  /// Claims the misses `missed` (positions in `keys`) for one batch load: each key
+  /// nobody is loading is led by this call, each key another call is loading is joined.
+  /// A load that finished between the caller's lookup and this claim has filled the
+  /// cache, so the led keys are looked up once more (one store call): those found are
+  /// decoded into `entities` and reported in `settled` (1 row, 0 known absent) instead
+  /// of being led.
+  auto claim(std::span<const std::string> keys, std::span<const std::size_t> missed, std::span<void*> entities)
+      -> std::unique_ptr<batch_flight> {
+    std::unique_ptr<batch_flight> b(new batch_flight(this));
+    for (std::size_t i : missed) {
+      const std::string& key = keys[i];
+      auto& s = stripe_of(key);
+      std::lock_guard lock(s.mu);
+      auto it = s.flights.find(key);
+      if (it != s.flights.end()) {
+        b->joined.push_back(i);
+        b->awaited_.push_back(it->second);
+        continue;
+      }
+      auto f = std::make_shared<flight>();
+      s.flights.emplace(key, f);
+      b->lead.push_back(i);
+      b->keys_.push_back(&key);
+      b->led_.push_back(std::move(f));
+      b->generations_.push_back(s.generation);
+    }
+    c_.coalesced.fetch_add(b->joined.size(), std::memory_order_relaxed);
+    if (!b->lead.empty()) recheck(*b, entities);
+    c_.loads.fetch_add(b->lead.size(), std::memory_order_relaxed);
+    return b;
+  }
+
+  /// Ends the `j`-th led load: caches `entity` (null: absent) unless its key was
+  /// invalidated since the claim, and hands the row to the callers waiting for it.
+  void complete(batch_flight& b, std::size_t j, const void* entity) {
+    std::string bytes;
+    bool encoded = false;
+    std::chrono::milliseconds ttl = policy_.row_ttl();
+    if (entity != nullptr) {
+      encoded = encode_entity(bytes, entity);
+    } else if (policy_.negative_ttl.count() > 0) {
+      detail::put_cached_header(bytes, detail::cached_absent, hash_);
+      ttl = policy_.negative_ttl;
+      encoded = true;
+    }
+    const std::string& key = *b.keys_[j];
+    auto f = std::move(b.led_[j]);
+    auto& s = stripe_of(key);
+    {
+      std::lock_guard lock(s.mu);
+      if (encoded) {
+        if (s.generation == b.generations_[j]) {
+          if (store_.set(key, bytes, jittered_ttl(ttl, policy_.jitter))) c_.fills.fetch_add(1, std::memory_order_relaxed);
+          else c_.errors.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          c_.stale_fills.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+      if (auto it = s.flights.find(key); it != s.flights.end() && it->second == f) s.flights.erase(it);
+    }
+    {
+      std::lock_guard lock(f->mu);
+      f->found = entity != nullptr;
+      if (entity != nullptr && !encoded) f->bytes.clear();  // the waiters load themselves
+      else f->bytes = std::move(bytes);
+      f->done = true;
+    }
+    f->cv.notify_all();
+  }
+
+  /// Ends every led load not yet completed with `failure`; their waiters get it too.
+  void fail(batch_flight& b, const ormkit::error& failure) {
+    for (std::size_t j = 0; j < b.led_.size(); ++j) {
+      if (!b.led_[j]) continue;
+      auto f = std::move(b.led_[j]);
+      finish(stripe_of(*b.keys_[j]), *b.keys_[j], f, [&](flight& x) { x.failure = failure; });
+    }
+  }
+
+  /// Waits for the `k`-th joined load and decodes its row into `entity`: 1 found, 0
+  /// absent, -1 not usable (the leader gave up or could not encode it; load it yourself).
+  /// Errors: the leader's load error.
+  auto await(batch_flight& b, std::size_t k, void* entity) -> result<int> {
+    const auto& f = b.awaited_[k];
+    std::unique_lock lock(f->mu);
+    f->cv.wait(lock, [&] { return f->done; });
+    if (f->thrown || f->failure) {
+      if (f->failure) return unexpected(*f->failure);
+      return -1;
+    }
+    if (!f->found) return 0;
+    std::string_view in = f->bytes;
+    if (detail::cached_kind(in, hash_) == detail::cached_row && decode_row(in, entity)) return 1;
+    return -1;
   }
 
   /// The current generation of `key`'s stripe (take it before loading what `fill` stores).
@@ -668,7 +806,7 @@ class entity_cache {
   }
 
   // 1 hit, 0 known absent, -1 miss (absent, unreadable, or the store failed).
-  auto lookup(const std::string& key, void* entity) -> int {
+  auto lookup(std::string_view key, void* entity) -> int {
     int verdict = -1;
     auto hit = store_.visit(key, [&](std::string_view stored) { verdict = accept(stored, entity); });
     if (!hit) {
@@ -701,6 +839,43 @@ class entity_cache {
       if (!row(std::span<const value_view>(views.views()))) return false;
     }
     return in.empty();
+  }
+
+  // The second look of `claim`: led keys found in the store now are settled from there.
+  void recheck(batch_flight& b, std::span<void*> entities) {
+    std::vector<std::string_view> views;
+    views.reserve(b.lead.size());
+    for (const auto* k : b.keys_) views.push_back(*k);
+    auto got = store_.get_many(views);
+    if (!got) {
+      c_.errors.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    std::size_t kept = 0;
+    for (std::size_t j = 0; j < b.lead.size(); ++j) {
+      const std::size_t i = b.lead[j];
+      const int v = (*got)[j] ? accept(*(*got)[j], entities[i], false) : -1;
+      if (v < 0) {
+        if (kept != j) {
+          b.lead[kept] = i;
+          b.keys_[kept] = b.keys_[j];
+          b.led_[kept] = std::move(b.led_[j]);
+          b.generations_[kept] = b.generations_[j];
+        }
+        ++kept;
+        continue;
+      }
+      b.settled.emplace_back(i, v);
+      auto f = std::move(b.led_[j]);
+      finish(stripe_of(*b.keys_[j]), *b.keys_[j], f, [&](flight& x) {
+        x.found = v == 1;
+        x.bytes = std::move(*(*got)[j]);
+      });
+    }
+    b.lead.resize(kept);
+    b.keys_.resize(kept);
+    b.led_.resize(kept);
+    b.generations_.resize(kept);
   }
 
   template <class F>

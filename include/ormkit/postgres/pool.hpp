@@ -30,6 +30,7 @@
 #include <ormkit/backend.hpp>
 #include <ormkit/postgres/backend.hpp>
 #include <ormkit/postgres/connection.hpp>
+#include <ormkit/resource_metrics.hpp>
 #include <ormkit/result.hpp>
 
 #include <chrono>
@@ -147,6 +148,23 @@ class pool {
     return s;
   }
   [[nodiscard]] auto settings() const noexcept -> const pool_options& { return opts_; }
+
+  /// `statistics()` as resource metrics, for persistence_manager's metrics.
+  [[nodiscard]] auto resource_metrics() const -> std::vector<resource_metric> {
+    const auto s = statistics();
+    using k = resource_metric::kind;
+    return {
+        {"connections", "Connections the pool holds open.", k::gauge, s.size},
+        {"in_use", "Connections borrowed right now.", k::gauge, s.in_use},
+        {"idle", "Connections waiting in the pool.", k::gauge, s.idle},
+        {"max_connections", "The pool's limit on open connections.", k::gauge, opts_.max_size},
+        {"borrows", "Connections handed out.", k::counter, s.borrows},
+        {"waits", "Borrows that waited for a free connection.", k::counter, s.waits},
+        {"acquire_timeouts", "Borrows that gave up after acquire_timeout.", k::counter, s.timeouts},
+        {"reconnects", "Closed or failed connections opened again.", k::counter, s.reconnects},
+        {"failed_checks", "Health checks on borrow that found a dead connection.", k::counter, s.failed_checks},
+    };
+  }
 
   //=== the backend interface ===//
 

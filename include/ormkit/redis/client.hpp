@@ -585,6 +585,31 @@ class client {
     return s;
   }
 
+  /// The pool's connections and `stats()` as resource metrics, for persistence_manager.
+  [[nodiscard]] auto resource_metrics() const -> std::vector<resource_metric> {
+    std::size_t open = 0;
+    std::size_t idle = 0;
+    {
+      std::lock_guard lock(mu_);
+      open = open_;
+      idle = idle_.size();
+    }
+    const auto s = stats();
+    using k = resource_metric::kind;
+    return {
+        {"connections", "Connections open to Redis (or being opened).", k::gauge, open},
+        {"in_use", "Connections busy with a call right now.", k::gauge, open - idle},
+        {"idle", "Connections waiting in the pool.", k::gauge, idle},
+        {"max_connections", "The pool's limit on open connections.", k::gauge, options_.pool_size},
+        {"connects", "Connections established.", k::counter, s.connects},
+        {"connect_failures", "Connection attempts that failed.", k::counter, s.connect_failures},
+        {"timeouts", "Calls that ran out of their budget.", k::counter, s.timeouts},
+        {"io_errors", "Connections lost or broken mid-call.", k::counter, s.io_errors},
+        {"fast_failures", "Calls refused without trying, soon after a failure.", k::counter, s.fast_failures},
+        {"retries", "Calls retried on a new connection.", k::counter, s.retries},
+    };
+  }
+
   /// Turns an error reply into an error naming the server and `what`.
   [[nodiscard]] auto reply_error(reply_view r, std::string_view what) const -> ormkit::error {
     auto [code, native] = detail::classify_error_reply(r.str());
@@ -805,7 +830,7 @@ class client {
 
   options options_;
   std::string endpoint_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<detail::connection>> idle_;
   std::size_t open_ = 0;

@@ -251,6 +251,9 @@ class store {
     return s;
   }
 
+  /// The client's connections and counters (`client::resource_metrics`).
+  [[nodiscard]] auto resource_metrics() const -> std::vector<resource_metric> { return client_.resource_metrics(); }
+
   /// Reads `keys` in one round trip and calls `on_hit(index, value, remaining_ttl)`
   /// for each hit. With `with_ttl`, the remaining TTL comes from PTTL in the same
   /// round trip (`no_expiry` for a value without one); without, it is `no_expiry`.

@@ -301,6 +301,21 @@ class two_level_store {
     return s;
   }
 
+  /// L2's connections and counters, then the subscriber's (`coherence()`) as
+  /// `subscriptions`, `subscription_losses`, `invalidations_received`, `subscriber_errors`.
+  [[nodiscard]] auto resource_metrics() const -> std::vector<resource_metric> {
+    auto out = l2_.resource_metrics();
+    const auto c = coherence();
+    using k = resource_metric::kind;
+    out.push_back({"subscriptions", "Invalidation channel (re)subscriptions (each clears L1).", k::counter,
+                   c.subscriptions});
+    out.push_back({"subscription_losses", "Invalidation subscriptions lost.", k::counter, c.disconnects});
+    out.push_back({"invalidations_received", "Invalidations from other processes applied to L1.", k::counter,
+                   c.invalidations});
+    out.push_back({"subscriber_errors", "Failed subscription attempts.", k::counter, c.errors});
+    return out;
+  }
+
   /// The subscriber's counters.
   [[nodiscard]] auto coherence() const noexcept -> coherence_stats {
     coherence_stats c;

@@ -221,14 +221,18 @@ struct json_cursor {
 // Builds the DOM from SAX events so that depth and duplicate keys are checked
 // while parsing: returning false stops the (iterative) parser at once, and no
 // value deeper than the limit is ever built.
-class json_dom_builder {
- public:
+// The type names nlohmann's SAX interface asks of a handler.
+struct sax_types {
   using json = nlohmann::json;
   using number_integer_t = json::number_integer_t;
   using number_unsigned_t = json::number_unsigned_t;
   using number_float_t = json::number_float_t;
   using string_t = json::string_t;
   using binary_t = json::binary_t;
+};
+
+class json_dom_builder : public sax_types {
+ public:
 
   json_dom_builder(json& root, std::size_t max_depth) : root_(root), max_depth_(max_depth) {}
 

@@ -61,10 +61,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <istream>
 #include <ostream>
 #include <sstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -291,6 +293,187 @@ class export_writer {
   int indent_;
   std::size_t tables_ = 0;
   std::size_t rows_ = 0;
+};
+
+// Reads an export document as SAX events, building one row's DOM at a time (never the
+// document's): `on_table(name)` when a table's array starts, `on_row(table, row)` for each
+// element. Unknown members of the root are skipped; "format" and "version" are checked
+// wherever they stand (`finish()` reports them missing).
+class import_reader : public ormkit::detail::json_impl::sax_types {
+ public:
+
+  import_reader(std::size_t max_depth, std::function<ormkit::status(const std::string&)> on_table,
+                std::function<ormkit::status(const std::string&, json&)> on_row)
+      : max_depth_(max_depth), on_table_(std::move(on_table)), on_row_(std::move(on_row)) {}
+
+  auto null() -> bool { return scalar(nullptr); }
+  auto boolean(bool v) -> bool { return scalar(v); }
+  auto number_integer(number_integer_t v) -> bool { return scalar(v); }
+  auto number_unsigned(number_unsigned_t v) -> bool { return scalar(v); }
+  auto number_float(number_float_t v, const string_t& text) -> bool {
+    if (state_ == in_row) return row_->number_float(v, text);
+    return scalar(v);
+  }
+  auto string(string_t& v) -> bool {
+    if (state_ == in_row) return row_->string(v);
+    return scalar(v);
+  }
+  auto binary(binary_t& v) -> bool {
+    if (state_ == in_row) return row_->binary(v);
+    return scalar(json::binary(v));
+  }
+  auto start_object(std::size_t n) -> bool { return open(true, n); }
+  auto start_array(std::size_t n) -> bool { return open(false, n); }
+  auto end_object() -> bool { return close(true); }
+  auto end_array() -> bool { return close(false); }
+  auto key(string_t& k) -> bool {
+    switch (state_) {
+      case in_row: return row_->key(k) || fail("import: " + row_->error());
+      case skipping: return true;
+      case in_root:
+      case in_tables: key_ = std::move(k); return true;
+      default: return fail("import: malformed export");
+    }
+  }
+  auto parse_error(std::size_t position, const std::string& last_token, const json::exception& e) -> bool {
+    json ignored;
+    ormkit::detail::json_impl::json_dom_builder b(ignored, max_depth_);
+    (void)b.parse_error(position, last_token, e);
+    error_ = ormkit::error{errc::invalid_argument, "import: " + b.error()};
+    return false;
+  }
+
+  /// After the parse: the first error, or one for a document that was not a whole export.
+  [[nodiscard]] auto finish(bool parsed) -> ormkit::status {
+    if (error_) return *error_;
+    if (!parsed) return unexpected(errc::invalid_argument, "import: malformed JSON");
+    if (state_ != done || !format_ok_)
+      return unexpected(errc::invalid_argument, "import: not an ormkit export (no \"format\": \"ormkit-export\")");
+    if (!version_ok_)
+      return unexpected(errc::invalid_argument, "import: unsupported export version (this build reads version 1)");
+    return {};
+  }
+
+ private:
+  enum state_t { before, in_root, in_tables, in_table, in_row, skipping, done };
+
+  auto fail(std::string message) -> bool {
+    if (!error_) error_ = ormkit::error{errc::invalid_argument, std::move(message)};
+    return false;
+  }
+  auto fail(ormkit::error e) -> bool {
+    if (!error_) error_ = std::move(e);
+    return false;
+  }
+
+  template <class V>
+  auto scalar(V&& v) -> bool {
+    switch (state_) {
+      case in_row: {
+        json j(std::forward<V>(v));
+        return forward_scalar(j);
+      }
+      case skipping: return true;
+      case in_root: {
+        const json j(std::forward<V>(v));
+        if (key_ == "format") format_ok_ = j == "ormkit-export";
+        else if (key_ == "version") version_ok_ = j == 1;
+        else if (key_ == "tables") return fail("import: \"tables\" must be an object");
+        return true;
+      }
+      case in_tables: return fail("import: table \"" + key_ + "\" is not an array");
+      case in_table: {  // a row that is not an object: from_json says what is wrong with it
+        json row(std::forward<V>(v));
+        return deliver(row);
+      }
+      default: return fail("import: not an ormkit export (no \"format\": \"ormkit-export\")");
+    }
+  }
+
+  auto forward_scalar(json& j) -> bool {
+    switch (j.type()) {
+      case json::value_t::null: return row_->null();
+      case json::value_t::boolean: return row_->boolean(j.get<bool>());
+      case json::value_t::number_integer: return row_->number_integer(j.get<number_integer_t>());
+      case json::value_t::number_unsigned: return row_->number_unsigned(j.get<number_unsigned_t>());
+      default: return row_->number_float(j.get<number_float_t>(), {});
+    }
+  }
+
+  auto open(bool object, std::size_t n) -> bool {
+    switch (state_) {
+      case before:
+        if (!object) return fail("import: not an ormkit export (no \"format\": \"ormkit-export\")");
+        state_ = in_root;
+        return true;
+      case in_root:
+        if (key_ == "tables" && object) {
+          state_ = in_tables;
+          return true;
+        }
+        if (key_ == "tables") return fail("import: \"tables\" must be an object");
+        state_ = skipping;
+        skip_depth_ = 1;
+        return true;
+      case skipping: ++skip_depth_; return true;
+      case in_tables: {
+        if (object) return fail("import: table \"" + key_ + "\" is not an array");
+        table_ = key_;
+        if (auto st = on_table_(table_); !st) return fail(std::move(st).error());
+        state_ = in_table;
+        return true;
+      }
+      case in_table: {
+        row_doc_ = json();
+        row_.emplace(row_doc_, max_depth_ > 3 ? max_depth_ - 3 : 1);
+        row_depth_ = 1;
+        state_ = in_row;
+        return object ? row_->start_object(n) : row_->start_array(n);
+      }
+      case in_row:
+        ++row_depth_;
+        if (!(object ? row_->start_object(n) : row_->start_array(n))) return fail("import: " + row_->error());
+        return true;
+      default: return fail("import: malformed export");
+    }
+  }
+
+  auto close(bool object) -> bool {
+    switch (state_) {
+      case in_row: {
+        (void)(object ? row_->end_object() : row_->end_array());
+        if (--row_depth_ > 0) return true;
+        state_ = in_table;
+        return deliver(row_doc_);
+      }
+      case skipping:
+        if (--skip_depth_ == 0) state_ = in_root;
+        return true;
+      case in_table: state_ = in_tables; return true;
+      case in_tables: state_ = in_root; return true;
+      case in_root: state_ = done; return true;
+      default: return fail("import: malformed export");
+    }
+  }
+
+  auto deliver(json& row) -> bool {
+    if (auto st = on_row_(table_, row); !st) return fail(std::move(st).error());
+    return true;
+  }
+
+  std::size_t max_depth_;
+  std::function<ormkit::status(const std::string&)> on_table_;
+  std::function<ormkit::status(const std::string&, json&)> on_row_;
+  state_t state_ = before;
+  std::string key_;
+  std::string table_;
+  json row_doc_;
+  std::optional<ormkit::detail::json_impl::json_dom_builder> row_;
+  std::size_t row_depth_ = 0;
+  std::size_t skip_depth_ = 0;
+  bool format_ok_ = false;
+  bool version_ok_ = false;
+  std::optional<ormkit::error> error_;
 };
 
 }  // namespace detail
@@ -763,6 +946,53 @@ class persistence_manager {
     });
   }
 
+  /// Imports an export document from `in`, reading it a row at a time (memory use does
+  /// not grow with the document), in one transaction: all of it or nothing. Tables are
+  /// filled in the order the document lists them (`export_json` lists parents first);
+  /// otherwise as the string form: every entity decoded, validated and stored as exported,
+  /// `replace` upserts. `progress(table, done, 0)` every 1,000 rows (the total is not known
+  /// while streaming) and `progress(table, n, n)` at each table's end.
+  /// Errors: as the string form; the row index counts from 0 within its table.
+  auto import_json(std::istream& in, const json_options& opts = {}, bool replace = false,
+                   const progress_callback& progress = {}) -> ormkit::status {
+    return transaction([&](ormkit::transaction&) -> ormkit::status {
+      std::string current;
+      std::uint64_t done = 0;
+      auto end_table = [&] {
+        if (progress && !current.empty()) progress(current, done, done);
+      };
+      detail::import_reader reader(
+          opts.max_depth,
+          [&](const std::string& name) -> ormkit::status {
+            end_table();
+            const bool known = ((name == table_name_v<Entities>) || ...);
+            if (!known) return unexpected(errc::invalid_argument, "import: table \"" + name + "\" is not registered");
+            current = name;
+            done = 0;
+            return {};
+          },
+          [&](const std::string& name, nlohmann::json& row) -> ormkit::status {
+            ormkit::status st;
+            (void)((name == table_name_v<Entities> ? (st = import_row<Entities>(row, opts, replace, done), true)
+                                                   : false) ||
+                   ...);
+            if (!st) return st;
+            ++done;
+            if (progress && done % 1000 == 0) progress(current, done, 0);
+            return {};
+          });
+      bool parsed = false;
+      try {
+        parsed = nlohmann::json::sax_parse(in, &reader);
+      } catch (const nlohmann::json::exception& e) {
+        return unexpected(errc::invalid_argument, std::string("import: malformed JSON: ") + e.what());
+      }
+      ORMKIT_TRY(reader.finish(parsed));
+      end_table();
+      return {};
+    });
+  }
+
  private:
   template <class T>
   struct part_of {
@@ -1055,24 +1285,31 @@ class persistence_manager {
     const std::string name(table_name_v<T>);
     if (!tables.contains(name)) return {};
     const auto& rows = tables[name];
-    auto& repo = part<T>().repo;
     const std::uint64_t total = rows.size();
     std::uint64_t done = 0;
     for (const auto& j : rows) {
-      auto e = from_json<T>(j, opts);
-      if (!e) {
-        auto err = std::move(e).error();
-        err.message = "import: " + name + " row " + std::to_string(done) + ": " + err.message;
-        return err;
-      }
-      auto stored = repo.insert_as_stored(std::move(*e), replace);
-      if (!stored) {
-        auto err = std::move(stored).error();
-        err.message = "import: " + name + " row " + std::to_string(done) + ": " + err.message;
-        return err;
-      }
+      ORMKIT_TRY(import_row<T>(j, opts, replace, done));
       ++done;
       if (progress && (done % 1000 == 0 || done == total)) progress(table_name_v<T>, done, total);
+    }
+    return {};
+  }
+
+  // Decodes, validates and stores row `index` of T's table.
+  template <class T>
+  auto import_row(const nlohmann::json& j, const json_options& opts, bool replace, std::uint64_t index)
+      -> ormkit::status {
+    auto e = from_json<T>(j, opts);
+    if (!e) {
+      auto err = std::move(e).error();
+      err.message = "import: " + std::string(table_name_v<T>) + " row " + std::to_string(index) + ": " + err.message;
+      return err;
+    }
+    auto stored = part<T>().repo.insert_as_stored(std::move(*e), replace);
+    if (!stored) {
+      auto err = std::move(stored).error();
+      err.message = "import: " + std::string(table_name_v<T>) + " row " + std::to_string(index) + ": " + err.message;
+      return err;
     }
     return {};
   }

@@ -123,6 +123,13 @@ TEST_CASE("manager: SQLite -> JSON -> PostgreSQL -> JSON gives the same JSON", "
   CHECK(progress == std::vector<std::string>{"tenants 2/2", "memberships 2/2", "users 2/2", "all_types 2/2"});
   CHECK(target.export_json(with_secrets).value() == exported);
 
+  SECTION("a streamed import gives the same database") {
+    postgres_test::scratch_schema other(*server);
+    manager streamed(*other.db);
+    std::ifstream in(json_path, std::ios::binary);
+    REQUIRE(streamed.import_json(in, with_secrets));
+    CHECK(streamed.export_json(with_secrets).value() == exported);
+  }
   SECTION("pretty-printed exports hold the same document") {
     const ormkit::json_options pretty{.include_secrets = true, .indent = 2};
     const auto a = source.export_json(pretty).value();

@@ -274,4 +274,70 @@ TEST_CASE("manager: JSON export and import round-trip between memory and SQLite"
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
 }
 
+TEST_CASE("manager: streamed import reads an export a row at a time, all or nothing", "[manager][sqlite]") {
+  ormkit::memory::backend mem;
+  manager source(mem);
+  auto acme = source.repository<tenant>().insert(make_tenant("acme")).value();
+  REQUIRE(source.repository<membership>().insert({acme.id, "ann", "admin", 1, "first"}));
+  REQUIRE(source.transaction([&](ormkit::transaction&) -> ormkit::status {
+    for (int i = 0; i < 2500; ++i)
+      ORMKIT_TRY(source.repository<user>().insert(make_user("u" + std::to_string(i) + "@example.com", "U")));
+    return {};
+  }));
+  const ormkit::json_options with_secrets{.include_secrets = true};
+  std::stringstream doc;
+  REQUIRE(source.export_json(doc, with_secrets));
+  const std::string text = doc.str();
+
+  const auto path = temp_db("stream_import");
+  manager target(std::make_unique<ormkit::sqlite::backend>(ormkit::sqlite::options{.path = path}));
+  std::vector<std::string> progress;
+  std::istringstream in(text);
+  REQUIRE(target.import_json(in, with_secrets, false, [&](std::string_view t, std::uint64_t done, std::uint64_t total) {
+    progress.push_back(std::string(t) + " " + std::to_string(done) + "/" + std::to_string(total));
+  }));
+  CHECK(progress == std::vector<std::string>{"tenants 1/1", "memberships 1/1", "users 1000/0", "users 2000/0",
+                                             "users 2500/2500"});
+  CHECK(target.export_json(with_secrets).value() == text);
+
+  // Each broken document leaves a fresh database empty, with the reason.
+  auto refused = [&](const std::string& broken) -> ormkit::error {
+    manager fresh(std::make_unique<ormkit::sqlite::backend>());
+    std::istringstream s(broken);
+    auto st = fresh.import_json(s, with_secrets);
+    REQUIRE_FALSE(st);
+    CHECK(fresh.repository<tenant>().count().value() == 0);
+    CHECK(fresh.repository<user>().count().value() == 0);
+    return st.error();
+  };
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = text;
+    const auto at = t.find(from);
+    REQUIRE(at != std::string::npos);
+    return t.replace(at, from.size(), to);
+  };
+  CHECK(refused("[]").message.find("not an ormkit export") != std::string::npos);
+  CHECK(refused(with("\"version\":1", "\"version\":2")).message.find("version") != std::string::npos);
+  CHECK(refused(with("\"tenants\":[", "\"ghosts\":[")).message.find("\"ghosts\" is not registered") !=
+        std::string::npos);
+  CHECK(refused(with("u1@example.com", "not-an-email")).code == errc::validation_failed);
+  CHECK(refused(with("u1@example.com", "not-an-email")).message.find("import: users row 1:") != std::string::npos);
+  // Cut off in the middle: the rows before the cut are rolled back too.
+  const auto cut = refused(text.substr(0, text.size() / 2));
+  CHECK(cut.code == errc::invalid_argument);
+  CHECK(cut.message.find("malformed JSON") != std::string::npos);
+  // A duplicate key inside a row is refused, not resolved.
+  CHECK(refused(with("\"name\":\"acme\"", "\"name\":\"acme\",\"name\":\"x\"")).message.find("duplicate key") !=
+        std::string::npos);
+  // Nesting deeper than max_depth inside a row is refused.
+  {
+    manager fresh(std::make_unique<ormkit::sqlite::backend>());
+    std::istringstream s(with("\"name\":\"acme\"", "\"name\":[[[[[[[[[[1]]]]]]]]]]"));
+    auto st = fresh.import_json(s, ormkit::json_options{.include_secrets = true, .max_depth = 8});
+    REQUIRE_FALSE(st);
+    CHECK(st.error().message.find("depth") != std::string::npos);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+}
+
 }  // namespace

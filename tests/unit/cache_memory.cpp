@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <random>
 #include <span>
@@ -263,6 +264,48 @@ TEST_CASE("memory_store: batches and clear(prefix)", "[cache][memory]") {
     REQUIRE_FALSE(st.has_value());
     CHECK(st.error().message.find("\"a\"") != std::string::npos);
   }
+}
+
+TEST_CASE("memory_store: random sets, erases and reads agree with a plain map (index growth and deletion)",
+          "[cache][memory]") {
+  // One shard, room for everything: nothing is evicted, so the store must hold exactly
+  // what the model holds, through many index growths and backward-shift deletions.
+  memory_store cache({.max_entries = 100'000, .max_bytes = std::size_t{64} << 20, .shards = 1, .ttl_jitter = 0});
+  std::map<std::string, std::string> model;
+  std::mt19937_64 rng(7);
+  for (int step = 0; step < 60'000; ++step) {
+    const std::string key = "k" + std::to_string(rng() % 3000);
+    switch (rng() % 4) {
+      case 0:
+      case 1: {
+        const std::string value = key + ":" + std::to_string(step);
+        REQUIRE(cache.set(key, value, ormkit::no_expiry).has_value());
+        model[key] = value;
+        break;
+      }
+      case 2: {
+        const bool had = model.erase(key) > 0;
+        REQUIRE(cache.erase(key).value() == had);
+        break;
+      }
+      default: {
+        const auto got = cache.get(key).value();
+        const auto it = model.find(key);
+        REQUIRE(got.has_value() == (it != model.end()));
+        if (got) REQUIRE(*got == it->second);
+      }
+    }
+  }
+  CHECK(cache.stats().entries == model.size());
+  std::size_t bytes = 0;
+  for (const auto& [k, v] : model) {
+    bytes += k.size() + v.size();
+    REQUIRE(cache.get(k).value() == std::optional<std::string>(v));
+  }
+  CHECK(cache.stats().bytes == bytes);
+  CHECK(cache.clear().value() == model.size());
+  CHECK(cache.stats().entries == 0);
+  for (const auto& [k, v] : model) REQUIRE_FALSE(cache.contains(k));
 }
 
 TEST_CASE("memory_store: 8 threads hammering one small store keep every bound and every value intact",

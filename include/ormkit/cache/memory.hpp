@@ -56,7 +56,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -130,8 +129,8 @@ class memory_store {
     const hashed_key hk = hash_key(key);
     shard& s = shard_for(hk);
     std::lock_guard lock(s.mu);
-    auto it = s.index.find(hk);
-    return it != s.index.end() && !expired(*it->second);
+    const node_iterator* found = s.index.find(hk);
+    return found != nullptr && !expired(**found);
   }
 
   /// Stores `value` under `key` for `ttl` (`no_expiry`: until evicted or erased),
@@ -156,7 +155,7 @@ class memory_store {
     if (!invalid) {
       errors_.fetch_add(1, std::memory_order_relaxed);
       std::lock_guard lock(s.mu);
-      if (auto it = s.index.find(hk); it != s.index.end()) remove(s, it->second);
+      if (const node_iterator* found = s.index.find(hk)) remove(s, *found);
       return invalid;
     }
     const auto effective = jittered_ttl(ttl, options_.ttl_jitter);
@@ -164,18 +163,23 @@ class memory_store {
 
     std::lock_guard lock(s.mu);
     ++s.sets;
-    if (auto it = s.index.find(hk); it != s.index.end()) {
-      node& n = *it->second;
-      s.bytes -= n.value.size();
-      n.value.assign(value.data(), value.size());
-      s.bytes += n.value.size();
+    if (const node_iterator* found = s.index.find(hk)) {
+      const node_iterator it = *found;
+      node& n = *it;
+      s.bytes -= n.kv.size();
+      n.kv.resize(n.key_size);
+      n.kv.append(value.data(), value.size());
+      s.bytes += n.kv.size();
       n.expires = expires;
       n.stamp = ++s.clock;
-      s.lru.splice(s.lru.begin(), s.lru, it->second);
+      s.lru.splice(s.lru.begin(), s.lru, it);
     } else {
-      s.lru.push_front(node{std::string(key), std::string(value), expires, hk.hash, ++s.clock});
+      std::string kv;
+      kv.reserve(size);
+      kv.append(key.data(), key.size()).append(value.data(), value.size());
+      s.lru.push_front(node{std::move(kv), key.size(), expires, hk.hash, ++s.clock});
       try {
-        s.index.emplace(hashed_key{s.lru.front().key, hk.hash}, s.lru.begin());
+        s.index.insert(hashed_key{s.lru.front().key(), hk.hash}, s.lru.begin());
       } catch (...) {
         s.lru.pop_front();
         throw;
@@ -198,12 +202,13 @@ class memory_store {
     const hashed_key hk = hash_key(key);
     shard& s = shard_for(hk);
     std::lock_guard lock(s.mu);
-    auto it = s.index.find(hk);
-    if (it == s.index.end()) return false;
-    const bool live = !expired(*it->second);
+    const node_iterator* found = s.index.find(hk);
+    if (found == nullptr) return false;
+    const node_iterator it = *found;
+    const bool live = !expired(*it);
     if (live) ++s.erases;
     else ++s.expirations;
-    remove(s, it->second);
+    remove(s, it);
     return live;
   }
 
@@ -242,7 +247,7 @@ class memory_store {
       std::lock_guard lock(s.mu);
       for (auto it = s.lru.begin(); it != s.lru.end();) {
         auto next = std::next(it);
-        if (std::string_view(it->key).substr(0, prefix.size()) == prefix) {
+        if (it->key().substr(0, prefix.size()) == prefix) {
           if (expired(*it)) {
             ++s.expirations;
           } else {
@@ -296,41 +301,101 @@ class memory_store {
   }
 
  private:
+  // One value: its key and bytes in one buffer (a hit reads them together).
   struct node {
-    std::string key;
-    std::string value;
+    std::string kv;  // key, then value
+    std::size_t key_size;
     time_point expires;
     std::size_t hash;
     std::uint64_t stamp = 0;  // the shard's clock when the node last moved to the hot end
+
+    [[nodiscard]] auto key() const noexcept -> std::string_view { return {kv.data(), key_size}; }
+    [[nodiscard]] auto value() const noexcept -> std::string_view { return {kv.data() + key_size, kv.size() - key_size}; }
   };
   using node_iterator = std::list<node>::iterator;
 
   // A key with its hash computed once: the shard is chosen from the high bits,
-  // the map uses the same value (its buckets use the low bits).
+  // the index uses the same value (its slots use the low bits).
   struct hashed_key {
     std::string_view key;
-    std::size_t hash;
+    std::size_t hash;  // never 0 (0 marks an empty slot)
   };
-  struct key_hash {
-    auto operator()(const hashed_key& k) const noexcept -> std::size_t { return k.hash; }
-  };
-  struct key_equal {
-    auto operator()(const hashed_key& a, const hashed_key& b) const noexcept -> bool {
-      return a.hash == b.hash && a.key == b.key;
+
+  // A shard's index: open addressing with linear probing over (hash, node) slots, at
+  // most half full, so a lookup reads one slot (usually) and then the node itself.
+  class node_index {
+   public:
+    [[nodiscard]] auto find(const hashed_key& k) const noexcept -> const node_iterator* {
+      if (slots_.empty()) return nullptr;
+      for (std::size_t i = k.hash & mask();; i = (i + 1) & mask()) {
+        const slot& x = slots_[i];
+        if (x.hash == 0) return nullptr;
+        if (x.hash == k.hash && x.it->key() == k.key) return &x.it;
+      }
     }
+
+    void insert(const hashed_key& k, node_iterator it) {
+      if ((size_ + 1) * 2 > slots_.size()) grow();
+      place(k.hash, it);
+      ++size_;
+    }
+
+    void erase(const hashed_key& k) noexcept {
+      if (slots_.empty()) return;
+      std::size_t i = k.hash & mask();
+      for (;; i = (i + 1) & mask()) {
+        const slot& x = slots_[i];
+        if (x.hash == 0) return;
+        if (x.hash == k.hash && x.it->key() == k.key) break;
+      }
+      // Backward-shift deletion: pull later entries of the probe run into the hole.
+      for (std::size_t j = (i + 1) & mask();; j = (j + 1) & mask()) {
+        if (slots_[j].hash == 0) break;
+        const std::size_t home = slots_[j].hash & mask();
+        const bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+        if (movable) {
+          slots_[i] = slots_[j];
+          i = j;
+        }
+      }
+      slots_[i] = slot{};
+      --size_;
+    }
+
+   private:
+    struct slot {
+      std::size_t hash = 0;
+      node_iterator it{};
+    };
+    [[nodiscard]] auto mask() const noexcept -> std::size_t { return slots_.size() - 1; }
+    void place(std::size_t hash, node_iterator it) noexcept {
+      std::size_t i = hash & mask();
+      while (slots_[i].hash != 0) i = (i + 1) & mask();
+      slots_[i] = slot{hash, it};
+    }
+    void grow() {
+      std::vector<slot> old(slots_.empty() ? 16 : slots_.size() * 2);
+      old.swap(slots_);
+      for (const slot& x : old)
+        if (x.hash != 0) place(x.hash, x.it);
+    }
+
+    std::vector<slot> slots_;
+    std::size_t size_ = 0;
   };
 
   struct alignas(64) shard {
     mutable std::mutex mu;
     std::list<node> lru;  // front: most recently used
-    std::unordered_map<hashed_key, node_iterator, key_hash, key_equal> index;  // keys view into `lru`
+    node_index index;  // keys view into `lru`
     std::size_t bytes = 0;
     std::uint64_t clock = 0;  // counts moves to the hot end
     std::uint64_t hits = 0, misses = 0, sets = 0, erases = 0, evictions = 0, expirations = 0;
   };
 
   static auto hash_key(std::string_view key) noexcept -> hashed_key {
-    return {key, std::hash<std::string_view>{}(key)};
+    const std::size_t h = std::hash<std::string_view>{}(key);
+    return {key, h == 0 ? 1 : h};
   }
   [[nodiscard]] auto shard_for(const hashed_key& k) const noexcept -> shard& {
     // Fold the high half in: the map's buckets already use the low bits.
@@ -346,8 +411,8 @@ class memory_store {
   }
 
   static void remove(shard& s, node_iterator it) {
-    s.index.erase(hashed_key{it->key, it->hash});
-    s.bytes -= it->key.size() + it->value.size();
+    s.index.erase(hashed_key{it->key(), it->hash});
+    s.bytes -= it->kv.size();
     s.lru.erase(it);
   }
 
@@ -357,12 +422,12 @@ class memory_store {
     const hashed_key hk = hash_key(key);
     shard& s = shard_for(hk);
     std::lock_guard lock(s.mu);
-    auto it = s.index.find(hk);
-    if (it == s.index.end()) {
+    const node_iterator* found = s.index.find(hk);
+    if (found == nullptr) {
       ++s.misses;
       return false;
     }
-    node_iterator n = it->second;
+    node_iterator n = *found;
     if (expired(*n)) {
       ++s.expirations;
       ++s.misses;
@@ -377,7 +442,7 @@ class memory_store {
       s.lru.splice(s.lru.begin(), s.lru, n);
       n->stamp = ++s.clock;
     }
-    on_hit(std::string_view(n->value));
+    on_hit(n->value());
     return true;
   }
 

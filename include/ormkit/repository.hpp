@@ -746,17 +746,17 @@ class repository {
           return std::move(loaded).error();
         }
         // load_many keeps the order of `mine` and skips absent keys.
+        std::vector<const void*> rows(mine.size(), nullptr);
         std::size_t next = 0;
         for (std::size_t j = 0; j < mine.size(); ++j) {
           const std::size_t i = batch->lead[j];
           if (next < loaded->size() && fns::key_of((*loaded)[next]) == mine[j]) {
             found[i] = std::move((*loaded)[next++]);
             present[i] = true;
-            cache_->complete(*batch, j, &found[i]);
-          } else {
-            cache_->complete(*batch, j, nullptr);
+            rows[j] = &found[i];
           }
         }
+        cache_->complete_all(*batch, rows);  // one store call for all of them
       }
       std::vector<primary_key_t<T>> retry;  // joined loads that could not hand their row over
       std::vector<std::size_t> retry_at;

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <latch>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -496,6 +497,52 @@ TEST_CASE("cache-aside: get_many reads hits in one store call and fills the miss
   CHECK(again.size() == 5);
   CHECK(f.users.cache_stats().hits == 2 + 5);
   CHECK(again[1] == got[1]);
+}
+
+namespace {
+// The in-process store, counting how it is written to.
+struct counting_store {
+  ormkit::cache::memory_store inner;
+  std::atomic<int> sets{0};
+  std::atomic<int> set_manys{0};
+  auto name() const -> std::string_view { return "counting"; }
+  auto get(std::string_view k) { return inner.get(k); }
+  auto get_into(std::string_view k, std::string& out) { return inner.get_into(k, out); }
+  auto visit(std::string_view k, ormkit::cache_visitor f) { return inner.visit(k, f); }
+  auto set(std::string_view k, std::string_view v, std::chrono::milliseconds t) {
+    sets.fetch_add(1);
+    return inner.set(k, v, t);
+  }
+  auto erase(std::string_view k) { return inner.erase(k); }
+  auto get_many(std::span<const std::string_view> ks) { return inner.get_many(ks); }
+  auto set_many(std::span<const ormkit::cache_entry> es, std::chrono::milliseconds t) {
+    set_manys.fetch_add(1);
+    return inner.set_many(es, t);
+  }
+  auto erase_many(std::span<const std::string_view> ks) { return inner.erase_many(ks); }
+  auto clear(std::string_view p) { return inner.clear(p); }
+  auto stats() const { return inner.stats(); }
+};
+static_assert(ormkit::cache_store<counting_store>);
+}  // namespace
+
+TEST_CASE("cache-aside: get_many stores all its misses with one set_many (one round trip to Redis)",
+          "[cache][aside]") {
+  ormkit::memory::backend db;
+  REQUIRE(db.ensure_table(ormkit::schema_of<user>()));
+  counting_store store;
+  ormkit::repository<user> users(db, store, {.negative_ttl = 30s});
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 50; ++i) ids.push_back(users.insert(make_user("s" + std::to_string(i) + "@example.com", "S")).value().id);
+  ids.push_back(424242);  // absent: cached as absent, in its own set_many (its own TTL)
+  REQUIRE(users.get_many(ids).value().size() == 50);
+  CHECK(store.sets == 0);
+  CHECK(store.set_manys == 2);
+  CHECK(users.cache_stats().fills == 51);
+  REQUIRE(users.get_many(ids).value().size() == 50);
+  CHECK(store.set_manys == 2);  // all hits now
+  CHECK(users.cache_stats().hits == 51);  // the absent key's too
+  CHECK(users.cache_stats().negative_hits == 1);
 }
 
 TEST_CASE("cache-aside: query results are cached under a builder key and dropped by any write to the table",

@@ -60,6 +60,7 @@
 #include <ormkit/transaction.hpp>
 #include <ormkit/value.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <bit>
@@ -543,42 +544,64 @@ class entity_cache {
     return b;
   }
 
-  /// Ends the `j`-th led load: caches `entity` (null: absent) unless its key was
-  /// invalidated since the claim, and hands the row to the callers waiting for it.
-  void complete(batch_flight& b, std::size_t j, const void* entity) {
-    std::string bytes;
-    bool encoded = false;
-    std::chrono::milliseconds ttl = policy_.row_ttl();
-    if (entity != nullptr) {
-      encoded = encode_entity(bytes, entity);
-    } else if (policy_.negative_ttl.count() > 0) {
-      detail::put_cached_header(bytes, detail::cached_absent, hash_);
-      ttl = policy_.negative_ttl;
-      encoded = true;
-    }
-    const std::string& key = *b.keys_[j];
-    auto f = std::move(b.led_[j]);
-    auto& s = stripe_of(key);
-    {
-      std::lock_guard lock(s.mu);
-      if (encoded) {
-        if (s.generation == b.generations_[j]) {
-          if (store_.set(key, bytes, jittered_ttl(ttl, policy_.jitter))) c_.fills.fetch_add(1, std::memory_order_relaxed);
-          else c_.errors.fetch_add(1, std::memory_order_relaxed);
-        } else {
-          c_.stale_fills.fetch_add(1, std::memory_order_relaxed);
-        }
+  /// Ends every led load at once: `entities[j]` is the j-th led key's row (null: absent).
+  /// Rows are stored with one `set_many` (one round trip to Redis however many keys), and
+  /// absent keys with another when the policy caches them; a key invalidated since the
+  /// claim is left out. The stripes involved are held, in index order, from the
+  /// generation check to the store call, so an invalidation cannot slip in between.
+  void complete_all(batch_flight& b, std::span<const void* const> entities) {
+    const std::size_t n = b.lead.size();
+    std::vector<std::string> bytes(n);
+    std::vector<signed char> kind(n, -1);  // 1 row, 0 absent, -1 nothing to store
+    for (std::size_t j = 0; j < n; ++j) {
+      if (entities[j] != nullptr) {
+        if (encode_entity(bytes[j], entities[j])) kind[j] = 1;
+      } else if (policy_.negative_ttl.count() > 0) {
+        detail::put_cached_header(bytes[j], detail::cached_absent, hash_);
+        kind[j] = 0;
       }
-      if (auto it = s.flights.find(key); it != s.flights.end() && it->second == f) s.flights.erase(it);
     }
+    std::vector<std::size_t> stripe_ids;
+    stripe_ids.reserve(n);
+    for (std::size_t j = 0; j < n; ++j) stripe_ids.push_back(stripe_index(*b.keys_[j]));
+    std::vector<std::size_t> order = stripe_ids;
+    std::sort(order.begin(), order.end());
+    order.erase(std::unique(order.begin(), order.end()), order.end());
     {
-      std::lock_guard lock(f->mu);
-      f->found = entity != nullptr;
-      if (entity != nullptr && !encoded) f->bytes.clear();  // the waiters load themselves
-      else f->bytes = std::move(bytes);
-      f->done = true;
+      std::vector<std::unique_lock<std::mutex>> held;
+      held.reserve(order.size());
+      for (std::size_t id : order) held.emplace_back(stripes_[id].mu);
+      std::vector<cache_entry> rows;
+      std::vector<cache_entry> absent;
+      for (std::size_t j = 0; j < n; ++j) {
+        stripe& s = stripes_[stripe_ids[j]];
+        if (kind[j] >= 0) {
+          if (s.generation == b.generations_[j]) (kind[j] == 1 ? rows : absent).push_back({*b.keys_[j], bytes[j]});
+          else c_.stale_fills.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (auto it = s.flights.find(*b.keys_[j]); it != s.flights.end() && it->second == b.led_[j]) s.flights.erase(it);
+      }
+      auto store = [&](const std::vector<cache_entry>& entries, std::chrono::milliseconds ttl) {
+        if (entries.empty()) return;
+        if (store_.set_many(entries, jittered_ttl(ttl, policy_.jitter)))
+          c_.fills.fetch_add(entries.size(), std::memory_order_relaxed);
+        else
+          c_.errors.fetch_add(1, std::memory_order_relaxed);
+      };
+      store(rows, policy_.row_ttl());
+      store(absent, policy_.negative_ttl);
     }
-    f->cv.notify_all();
+    for (std::size_t j = 0; j < n; ++j) {
+      auto f = std::move(b.led_[j]);
+      {
+        std::lock_guard lock(f->mu);
+        f->found = entities[j] != nullptr;
+        if (entities[j] != nullptr && kind[j] != 1) f->bytes.clear();  // could not encode: waiters load themselves
+        else f->bytes = std::move(bytes[j]);
+        f->done = true;
+      }
+      f->cv.notify_all();
+    }
   }
 
   /// Ends every led load not yet completed with `failure`; their waiters get it too.
@@ -605,35 +628,6 @@ class entity_cache {
     std::string_view in = f->bytes;
     if (detail::cached_kind(in, hash_) == detail::cached_row && decode_row(in, entity)) return 1;
     return -1;
-  }
-
-  /// The current generation of `key`'s stripe (take it before loading what `fill` stores).
-  auto generation_of(std::string_view key) -> std::uint64_t {
-    auto& s = stripe_of(key);
-    std::lock_guard lock(s.mu);
-    return s.generation;
-  }
-
-  /// Stores `entity` (or, when null, "absent" if the policy caches absent keys) under
-  /// `key`, unless the key was invalidated since `generation`.
-  void fill(const std::string& key, const void* entity, std::uint64_t generation) {
-    std::string bytes;
-    std::chrono::milliseconds ttl = policy_.row_ttl();
-    if (entity != nullptr) {
-      if (!encode_entity(bytes, entity)) return;
-    } else {
-      if (policy_.negative_ttl.count() <= 0) return;
-      detail::put_cached_header(bytes, detail::cached_absent, hash_);
-      ttl = policy_.negative_ttl;
-    }
-    auto& s = stripe_of(key);
-    std::lock_guard lock(s.mu);
-    if (s.generation != generation) {
-      c_.stale_fills.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    if (store_.set(key, bytes, jittered_ttl(ttl, policy_.jitter))) c_.fills.fetch_add(1, std::memory_order_relaxed);
-    else c_.errors.fetch_add(1, std::memory_order_relaxed);
   }
 
   /// Invalidates `key` after the commit of the transaction open on this thread, or now.
@@ -786,9 +780,10 @@ class entity_cache {
 
   [[nodiscard]] auto width() const -> std::size_t { return ops_->schema().columns.size(); }
 
-  auto stripe_of(std::string_view key) -> stripe& {
-    return stripes_[detail::key_stripe_hash(key) & (stripe_count - 1)];
+  static auto stripe_index(std::string_view key) noexcept -> std::size_t {
+    return detail::key_stripe_hash(key) & (stripe_count - 1);
   }
+  auto stripe_of(std::string_view key) -> stripe& { return stripes_[stripe_index(key)]; }
 
   [[nodiscard]] auto token_key() const -> std::string { return prefix_ + "\\#gen"; }
 

@@ -185,7 +185,7 @@ struct health_report {
 /// What `storage()` found: rows per table and, where the backend can tell, the database size.
 struct storage_statistics {
   std::vector<std::pair<std::string_view, std::uint64_t>> rows;  ///< per registered table, registration order
-  std::optional<std::uint64_t> database_bytes;                    ///< SQLite: page_count * page_size
+  std::optional<std::uint64_t> database_bytes;  ///< SQLite: page_count * page_size; PostgreSQL: pg_database_size
 };
 
 /// Progress of an export or import: `done` of `total` rows of `table`.
@@ -786,7 +786,7 @@ class persistence_manager {
     }
     if (database_size_) {
       if (auto bytes = database_size_()) {
-        out += "# HELP " + p + "_database_bytes Size of the database file(s).\n";
+        out += "# HELP " + p + "_database_bytes Size of the database (SQLite: its file; PostgreSQL: pg_database_size).\n";
         out += "# TYPE " + p + "_database_bytes gauge\n";
         out += p + "_database_bytes " + std::to_string(*bytes) + "\n";
       }
@@ -1060,6 +1060,16 @@ class persistence_manager {
           if (n == nullptr || z == nullptr) return unexpected(errc::backend_error, "sqlite: no page count");
           return static_cast<std::uint64_t>(*n) * static_cast<std::uint64_t>(*z);
         };
+      } else if (b.name() == "postgres") {
+        database_size_ = [&b]() -> result<std::uint64_t> { return postgres_database_size(b.query(postgres_size_sql)); };
+      }
+    } else if constexpr (requires { (*b.acquire())->query(std::string_view{}); }) {
+      if (b.name() == "postgres") {  // a pool: ask one of its connections
+        database_size_ = [&b]() -> result<std::uint64_t> {
+          auto lease = b.acquire();
+          if (!lease) return std::move(lease).error();
+          return postgres_database_size((*lease)->query(postgres_size_sql));
+        };
       }
     }
   }
@@ -1218,6 +1228,15 @@ class persistence_manager {
     out += p + "_cache_store_bytes{store=\"";
     detail::append_label_value(out, cache_->name());
     out += "\"} " + std::to_string(st.bytes) + "\n";
+  }
+
+  static constexpr std::string_view postgres_size_sql = "SELECT pg_database_size(current_database())::int8";
+
+  static auto postgres_database_size(result<value_rows> rows) -> result<std::uint64_t> {
+    if (!rows) return std::move(rows).error();
+    const auto* n = rows->empty() || rows->front().empty() ? nullptr : std::get_if<std::int64_t>(&rows->front()[0]);
+    if (n == nullptr || *n < 0) return unexpected(errc::backend_error, "postgres: no database size");
+    return static_cast<std::uint64_t>(*n);
   }
 
   // One family per metric: `<family_prefix><name>` for gauges, `..._total` for counters.

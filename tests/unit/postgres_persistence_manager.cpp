@@ -190,6 +190,7 @@ TEST_CASE("manager: export streams every table and reports progress per 1,000 ro
                                              "memberships 0/0", "users 0/0", "all_types 0/0"});
   auto doc = nlohmann::json::parse(out.str());
   REQUIRE(doc["tables"]["tenants"].size() == 2500);
+  CHECK(m.storage().value().database_bytes.value_or(0) > 1'000'000);  // on a plain backend too
   CHECK(doc["tables"]["tenants"][0]["name"] == "tenant-0");
   CHECK(doc["tables"]["tenants"][2499]["name"] == "tenant-2499");
 
@@ -225,6 +226,11 @@ TEST_CASE("manager: over a PostgreSQL pool the metrics carry the pool's connecti
   CHECK(text.find("ormkit_backend_acquire_timeouts_total 0\n") != std::string::npos);
   const auto borrows = pool->statistics().borrows;
   CHECK(borrows >= 2);
+  // The database size, from one of the pool's connections.
+  const auto storage = m.storage().value();
+  REQUIRE(storage.database_bytes.has_value());
+  CHECK(*storage.database_bytes > 1'000'000);  // an empty PostgreSQL database is several MB
+  CHECK(text.find("# TYPE ormkit_database_bytes gauge\normkit_database_bytes ") != std::string::npos);
 
   const auto doc = nlohmann::json::parse(m.metrics_json());
   CHECK(doc["backend_resources"]["idle"] == 1);

@@ -21,7 +21,9 @@
 // Writes inside a transaction run under a savepoint of their own, so that a failed
 // write (a unique-key conflict, say) changes nothing and leaves the transaction
 // usable, as on the other backends; PostgreSQL would otherwise abort the whole
-// transaction at the first error.
+// transaction at the first error. SAVEPOINT, the write and RELEASE travel in one libpq
+// pipeline: one round trip (a failure costs a second, for ROLLBACK TO). `insert_many`
+// is one binary COPY. `observe_statements` reports every statement (statement_observer.hpp).
 //
 // Errors carry the SQLSTATE in `error::native`; unique-key conflicts are worded as
 // on the memory backend (`users.email: value "a@b.c" already exists (uq_users_email)`,
@@ -54,12 +56,15 @@
 #include <ormkit/query.hpp>
 #include <ormkit/result.hpp>
 #include <ormkit/schema.hpp>
+#include <ormkit/statement_observer.hpp>
 #include <ormkit/value.hpp>
 
 #include <libpq-fe.h>
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -70,6 +75,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -122,6 +128,7 @@ class backend {
  public:
   /// Connects. Throws: `ormkit::exception` with the errors of `open`.
   explicit backend(options opts) : opts_(std::move(opts)) {
+    params_.describe(opts_.observer != nullptr);
     if (auto st = conn_.open(opts_); !st) throw exception(std::move(st).error());
   }
 
@@ -161,11 +168,15 @@ class backend {
     if (!t) return std::move(t).error();
     ORMKIT_TRY(check_row(s, r));
     ORMKIT_TRY(references_ready(s, **t));
-    return guarded(s.name, [&] { return insert_row(s, **t, r, (*t)->insert_sql, (*t)->insert_generated_sql); });
+    return insert_row(s, **t, r, (*t)->insert_sql, (*t)->insert_generated_sql);
   }
 
-  /// Inserts `count` rows in one transaction (a savepoint inside an open one): all or
-  /// nothing. Errors: as insert, with " (batch item i)" added to the message.
+  /// Inserts `count` rows, all or nothing: one `COPY ... FROM STDIN (FORMAT binary)`
+  /// (generated keys taken from the key sequence first, in the same round trip; under a
+  /// savepoint inside an open transaction), about two round trips whatever `count`. A
+  /// batch mixing generated and explicit keys, or a table whose stored column types differ
+  /// from the entity's, goes row by row in pipelines. Errors: as insert, with " (batch item
+  /// i)" added to the message (a failed COPY is run again row by row to name the item).
   auto insert_many(const table_schema& s, std::span<const value_view> rows, std::size_t count,
                    std::vector<std::int64_t>& ids) -> status {
     ORMKIT_TRY(usable());
@@ -178,35 +189,36 @@ class backend {
     ORMKIT_TRY(references_ready(s, **t));
     for (std::size_t i = 0; i < count; ++i)
       if (auto st = check_row(s, rows.subspan(i * width, width)); !st) return batch_error(std::move(st).error(), i);
+    if (count == 1) {  // one statement: all or nothing already, one round trip
+      auto id = insert_row(s, **t, rows, (*t)->insert_sql, (*t)->insert_generated_sql);
+      if (!id) return batch_error(std::move(id).error(), 0);
+      ids.push_back(*id);
+      return {};
+    }
     std::vector<std::int64_t> out;
     out.reserve(count);
-    // Fast path: multi-row INSERTs of up to `batch_rows` rows each, when every row either
-    // gives its key or has it generated (the two need different column lists).
     bool all_generated = true, none_generated = true;
     for (std::size_t i = 0; i < count; ++i) {
       const bool g = generates_key(s, rows.subspan(i * width, width));
       all_generated = all_generated && g;
       none_generated = none_generated && !g;
     }
-    if (count > 1 && (all_generated || none_generated)) {
-      auto fast = scoped(s.name, [&]() -> status { return insert_chunks(s, **t, rows, count, all_generated, out); });
-      if (fast) {
-        ids.insert(ids.end(), out.begin(), out.end());
-        return {};
+    if (all_generated || none_generated) {
+      auto copyable = copy_fits(s, **t);
+      if (!copyable) return std::move(copyable).error();
+      if (*copyable) {
+        auto fast = copy_rows(s, **t, rows, count, all_generated && s.auto_increment.has_value(), out);
+        if (fast) {
+          ids.insert(ids.end(), out.begin(), out.end());
+          return {};
+        }
+        // COPY does not say which row failed: run the batch row by row (it is all undone
+        // already) to name the item, or to hit a transient error again.
+        if (!fast.error().is(errc::conflict) && !fast.error().is(errc::invalid_argument)) return fast;
+        out.clear();
       }
-      // A multi-row statement does not say which row failed: run the batch row by row
-      // (it is all undone already) to name the item, or to hit a transient error again.
-      if (!fast.error().is(errc::conflict) && !fast.error().is(errc::invalid_argument)) return fast;
-      out.clear();
     }
-    auto st = scoped(s.name, [&]() -> status {
-      for (std::size_t i = 0; i < count; ++i) {
-        auto id = insert_row(s, **t, rows.subspan(i * width, width), (*t)->insert_sql, (*t)->insert_generated_sql);
-        if (!id) return batch_error(std::move(id).error(), i);
-        out.push_back(*id);
-      }
-      return {};
-    });
+    auto st = scoped(s.name, [&]() -> status { return insert_pipelined(s, **t, rows, count, out); });
     if (!st) return st;
     ids.insert(ids.end(), out.begin(), out.end());
     return {};
@@ -223,7 +235,7 @@ class backend {
     ORMKIT_TRY(check_row(s, r));
     ORMKIT_TRY(references_ready(s, **t));
     if (s.primary_key.empty())
-      return guarded(s.name, [&] { return insert_row(s, **t, r, (*t)->insert_sql, (*t)->insert_generated_sql); });
+      return insert_row(s, **t, r, (*t)->insert_sql, (*t)->insert_generated_sql);
     std::string suffix = " ON CONFLICT (";
     for (std::size_t k = 0; k < s.primary_key.size(); ++k) {
       if (k) suffix += ", ";
@@ -248,7 +260,7 @@ class backend {
       auto at = generated.rfind(" RETURNING ");
       generated.insert(at, suffix);
     }
-    return guarded(s.name, [&] { return insert_row(s, **t, r, given, generated); });
+    return insert_row(s, **t, r, given, generated);
   }
 
   /// Sets `columns[i] = values[i]` in every row matching `filter`; returns how many rows
@@ -268,7 +280,7 @@ class backend {
     for (std::size_t i = 0; i < columns.size(); ++i) {
       if (i) sql_ += ", ";
       append_identifier(sql_, s.columns[columns[i]].name);
-      ORMKIT_TRY(params_.add(column_oid(s.columns[columns[i]]), values[i], postgres::detail::subject(s, columns[i])));
+      ORMKIT_TRY(params_.add_column(s, columns[i], values[i]));
       sql_ += " = $" + std::to_string(params_.size());
     }
     ORMKIT_TRY(append_where(sql_, s, filter, params_));
@@ -351,13 +363,11 @@ class backend {
     const auto& sql = (*t)->keyed(s, keyed_kind::update, k, columns);
     params_.clear();
     for (std::size_t i = 0; i < columns.size(); ++i)
-      ORMKIT_TRY(params_.add(column_oid(s.columns[columns[i]]), values[i], postgres::detail::subject(s, columns[i])));
+      ORMKIT_TRY(params_.add_column(s, columns[i], values[i]));
     ORMKIT_TRY(bind_key(s, k));
-    return guarded(s.name, [&]() -> result<std::uint64_t> {
-      auto r = run(sql, s, values, columns);
-      if (!r) return std::move(r).error();
-      return detail::affected(r->get());
-    });
+    auto r = write(sql, s, values, columns);
+    if (!r) return std::move(r).error();
+    return detail::affected(r->get());
   }
 
   /// `erase` of the row `k` addresses: one prepared statement per table.
@@ -369,11 +379,9 @@ class backend {
     const auto& sql = (*t)->keyed(s, keyed_kind::erase, k, {});
     params_.clear();
     ORMKIT_TRY(bind_key(s, k));
-    return guarded(s.name, [&]() -> result<std::uint64_t> {
-      auto r = run(sql, s);
-      if (!r) return std::move(r).error();
-      return detail::affected(r->get());
-    });
+    auto r = write(sql, s);
+    if (!r) return std::move(r).error();
+    return detail::affected(r->get());
   }
 
   /// Aggregate rows: group values then term values, ordered by the group values.
@@ -564,11 +572,21 @@ class backend {
   auto query(std::string_view sql, std::span<const value_view> params = {}) -> result<value_rows> {
     ORMKIT_TRY(usable());
     parameters p;
+    p.describe(params_.describing());
     for (std::size_t i = 0; i < params.size(); ++i)
       ORMKIT_TRY(p.add(storage_oid(storage_of(params[i])), params[i], "postgres: parameter $" + std::to_string(i + 1)));
     auto r = conn_.run_once(std::string(sql), p, "postgres");
     if (!r) return std::move(r).error();
     return rows_of(r->get());
+  }
+
+  /// Tells `o` about every statement from now on (null: no one): SQL text with `$n`
+  /// placeholders, parameters as text (`secret` columns "<secret>"), rows read or changed,
+  /// duration, failure. Not owned; it must outlive its use. Same thread rules as every
+  /// other call. A query's rows are reported when it ran (the cursor holds its result).
+  void observe_statements(statement_observer* o) noexcept {
+    opts_.observer = o;
+    params_.describe(o != nullptr);
   }
 
   /// Prepared-statement counters of the connection.
@@ -591,7 +609,7 @@ class backend {
 
  private:
   struct deferred {};
-  explicit backend(deferred, options opts) : opts_(std::move(opts)) {}
+  explicit backend(deferred, options opts) : opts_(std::move(opts)) { params_.describe(opts_.observer != nullptr); }
 
   enum class tx { none, active };
   enum class keyed_kind : unsigned char { get, update, erase };
@@ -611,8 +629,9 @@ class backend {
     std::string insert_generated_sql;  // without the auto-increment column, RETURNING it
     std::string select_sql;            // SELECT "a", "b" FROM "t"
     std::string bump_sql;              // moves the key sequence past an explicit key
-    std::string multi_sql;             // insert_many: batch_rows rows with their keys
-    std::string multi_generated_sql;   // insert_many: batch_rows rows, keys generated
+    std::string sequence_sql;          // the key sequence (pg_get_serial_sequence)
+    std::string copy_sql;              // COPY "t" (<all columns>) FROM STDIN (FORMAT binary)
+    std::optional<bool> copy_fits;     // binary COPY may write the stored table
     std::string absent_reference;      // a table a foreign key references, not there yet
     std::deque<keyed_statement> keyed_statements;
     std::array<keyed_statement*, 3> last_keyed{};
@@ -721,22 +740,6 @@ class backend {
     return std::nullopt;
   }
 
-  // Runs `fn` (a write) so that its failure changes nothing and leaves an open
-  // transaction usable: under a savepoint inside a transaction, as is outside one.
-  template <class F>
-  auto guarded(std::string_view context, F&& fn) -> decltype(fn()) {
-    if (!conn_.in_server_transaction()) return fn();
-    if (auto sp = conn_.simple("SAVEPOINT ormkit_write", context); !sp) return std::move(sp).error();
-    auto out = fn();
-    if (!conn_.is_open()) return out;
-    if (out) {
-      if (auto rel = conn_.simple("RELEASE SAVEPOINT ormkit_write", context); !rel) return std::move(rel).error();
-    } else {
-      (void)conn_.simple("ROLLBACK TO SAVEPOINT ormkit_write; RELEASE SAVEPOINT ormkit_write", context);
-    }
-    return out;
-  }
-
   // Runs `fn` all or nothing: in a transaction of its own, or a savepoint inside one.
   template <class F>
   auto scoped(std::string_view context, F&& fn) -> status {
@@ -759,8 +762,39 @@ class backend {
   // Runs a prepared statement with params_; maps a failure with the table's context.
   auto run(const std::string& sql, const table_schema& s, std::span<const value_view> written = {},
            std::span<const std::size_t> columns = {}) -> result<result_ptr> {
-    auto r = conn_.run(sql, params_, s.name);
-    if (!r) return describe(std::move(r).error(), s, written, columns);
+    statement_observer* o = opts_.observer;
+    const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    auto r = conn_.run(sql, params_, s.name, false);
+    if (!r) r = describe(std::move(r).error(), s, written, columns);
+    if (o) [[unlikely]]
+      connection::report(*o, sql, params_.shown(), r, start);
+    return r;
+  }
+
+  // Runs a write: the prepared `sql` with params_, then `then` when set (all or nothing),
+  // so that a failure changes nothing and leaves an open transaction usable. Inside a
+  // transaction under a savepoint of its own, in one round trip (SAVEPOINT, the write and
+  // RELEASE in one pipeline; a failure costs a second one, for ROLLBACK TO).
+  auto write(const std::string& sql, const table_schema& s, std::span<const value_view> written = {},
+             std::span<const std::size_t> columns = {}, const connection::step* then = nullptr)
+      -> result<result_ptr> {
+    const bool in_transaction = conn_.in_server_transaction();
+    if (!in_transaction && then == nullptr) return run(sql, s, written, columns);
+    statement_observer* o = opts_.observer;
+    const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    result<result_ptr> r = result_ptr();
+    if (in_transaction) {
+      r = conn_.run_guarded(sql, params_, s.name, then);
+    } else {
+      // Outside a transaction a pipeline runs in one implicit transaction: all or nothing.
+      const std::array<connection::step, 2> steps{connection::step{&sql, &params_}, *then};
+      std::array<result_ptr, 2> out;
+      if (auto st = conn_.pipeline(steps, out, s.name); !st) r = std::move(st).error();
+      else r = std::move(out[0]);
+    }
+    if (!r) r = describe(std::move(r).error(), s, written, columns);
+    if (o) [[unlikely]]
+      connection::report(*o, sql, params_.shown(), r, start);
     return r;
   }
 
@@ -858,10 +892,9 @@ class backend {
 
   auto bind_key(const table_schema& s, const key_spec& k) -> status {
     for (std::size_t i = 0; i < k.key.size(); ++i)
-      ORMKIT_TRY(params_.add(column_oid(s.columns[s.primary_key[i]]), k.key[i],
-                             postgres::detail::subject(s, s.primary_key[i])));
+      ORMKIT_TRY(params_.add_column(s, s.primary_key[i], k.key[i]));
     if (k.version && s.version)
-      ORMKIT_TRY(params_.add(column_oid(s.columns[*s.version]), *k.version, postgres::detail::subject(s, *s.version)));
+      ORMKIT_TRY(params_.add_column(s, *s.version, *k.version));
     return {};
   }
 
@@ -881,11 +914,9 @@ class backend {
   // Runs the UPDATE / DELETE in sql_ with params_ (under a savepoint in a transaction).
   auto change(const table_schema& s, std::span<const value_view> written, std::span<const std::size_t> columns)
       -> result<std::uint64_t> {
-    return guarded(s.name, [&]() -> result<std::uint64_t> {
-      auto r = run(sql_, s, written, columns);
-      if (!r) return std::move(r).error();
-      return detail::affected(r->get());
-    });
+    auto r = write(sql_, s, written, columns);
+    if (!r) return std::move(r).error();
+    return detail::affected(r->get());
   }
 
   auto count_matching(const table_schema& s, const expr& filter) -> result<std::uint64_t> {
@@ -926,12 +957,13 @@ class backend {
     params_.clear();
     for (std::size_t i = 0; i < r.size(); ++i) {
       if (generated && i == *s.auto_increment) continue;
-      ORMKIT_TRY(params_.add(column_oid(s.columns[i]), r[i], postgres::detail::subject(s, i)));
+      ORMKIT_TRY(params_.add_column(s, i, r[i]));
     }
-    auto res = run(generated ? generated_sql : given_sql, s, r);
-    if (!res) return std::move(res).error();
-    if (!s.auto_increment) return std::int64_t{0};
-    if (generated) {
+    const std::string& sql = generated ? generated_sql : given_sql;
+    if (!s.auto_increment || generated) {
+      auto res = write(sql, s, r);
+      if (!res) return std::move(res).error();
+      if (!s.auto_increment) return std::int64_t{0};
       if (PQntuples(res->get()) < 1) return unexpected(errc::backend_error, std::string(s.name) + ": no key returned");
       auto v = field(res->get(), 0, 0);
       if (!v) return std::move(v).error();
@@ -939,94 +971,242 @@ class backend {
       if (!id) return unexpected(errc::backend_error, std::string(s.name) + ": the returned key is not an integer");
       return *id;
     }
+    // An explicit key: the INSERT, then the key sequence moved past it, in one round trip.
     const auto id = std::get<std::int64_t>(r[*s.auto_increment]);
-    params_.clear();
-    ORMKIT_TRY(params_.add(oid::int8, id, s.name));
-    auto bumped = run(t.bump_sql, s);
-    if (!bumped) return std::move(bumped).error();
+    bump_params_.clear();
+    ORMKIT_TRY(bump_params_.add(oid::int8, id, s.name));
+    const connection::step bump{&t.bump_sql, &bump_params_};
+    auto res = write(sql, s, r, {}, &bump);
+    if (!res) return std::move(res).error();
     return id;
   }
 
-  // Rows per multi-row INSERT: a fixed size, so the statement is prepared once per table;
-  // the remainder goes in one statement of its own size.
-  static constexpr std::size_t batch_rows = 256;
+  // Rows per pipeline of insert_many's row-by-row path.
+  static constexpr std::size_t pipeline_rows = 512;
 
-  // INSERT INTO "t" (<columns>) VALUES (...), (...) [RETURNING "key"] for `n` rows.
-  static auto multi_insert_sql(const table_schema& s, std::size_t n, bool generated) -> std::string {
-    std::string sql = "INSERT INTO ";
-    append_identifier(sql, s.name);
-    sql += " (";
-    bool first = true;
-    std::size_t width = 0;
-    for (std::size_t c = 0; c < s.columns.size(); ++c) {
-      if (generated && c == *s.auto_increment) continue;
-      if (!first) sql += ", ";
-      append_identifier(sql, s.columns[c].name);
-      first = false;
-      ++width;
+  // Whether binary COPY may write `s`: every column stored with the type ormkit binds (a
+  // table made elsewhere may differ; binary COPY does not convert). Asked once per table.
+  auto copy_fits(const table_schema& s, table_state& t) -> result<bool> {
+    if (t.copy_fits) return *t.copy_fits;
+    parameters p;
+    p.describe(params_.describing());
+    ORMKIT_TRY(p.add(oid::text, std::string_view(s.name), s.name));
+    auto r = conn_.run(
+        "SELECT a.attname::text, a.atttypid::int8 FROM pg_catalog.pg_attribute a WHERE a.attrelid = "
+        "pg_catalog.to_regclass(pg_catalog.quote_ident($1)) AND a.attnum > 0 AND NOT a.attisdropped",
+        p, s.name);
+    if (!r) return std::move(r).error();
+    std::size_t matched = 0;
+    for (int i = 0; i < PQntuples(r->get()); ++i) {
+      std::string_view name(PQgetvalue(r->get(), i, 0), static_cast<std::size_t>(PQgetlength(r->get(), i, 0)));
+      auto type = field(r->get(), i, 1);
+      if (!type) return std::move(type).error();
+      for (const auto& c : s.columns)
+        if (c.name == name && std::get_if<std::int64_t>(&*type) &&
+            *std::get_if<std::int64_t>(&*type) == static_cast<std::int64_t>(column_oid(c)))
+          ++matched;
     }
-    sql += ") VALUES ";
-    std::size_t p = 0;
-    for (std::size_t r = 0; r < n; ++r) {
-      sql += r ? ", (" : "(";
-      for (std::size_t c = 0; c < width; ++c) sql += (c ? ", $" : "$") + std::to_string(++p);
-      sql += ')';
-    }
-    if (generated) {
-      sql += " RETURNING ";
-      append_identifier(sql, s.columns[*s.auto_increment].name);
-    }
-    return sql;
+    t.copy_fits = matched == s.columns.size();
+    return *t.copy_fits;
   }
 
-  // The multi-row INSERTs of insert_many's fast path; appends the keys to `out`.
-  auto insert_chunks(const table_schema& s, table_state& t, std::span<const value_view> rows, std::size_t count,
-                     bool generated, std::vector<std::int64_t>& out) -> status {
+  // The binary COPY of `count` rows in one script: [SAVEPOINT;] [SELECT nextval(...) for the
+  // generated keys;] COPY; [the key sequence moved past explicit keys;] [RELEASE]. Outside a
+  // transaction the script is one implicit transaction. Appends the keys to `out`.
+  auto copy_rows(const table_schema& s, table_state& t, std::span<const value_view> rows, std::size_t count,
+                 bool generated, std::vector<std::int64_t>& out) -> status {
     const std::size_t width = s.columns.size();
-    std::int64_t highest = 0;
-    for (std::size_t done = 0; done < count;) {
-      const std::size_t n = std::min(batch_rows, count - done);
-      std::string once;
-      const std::string* sql = nullptr;
-      if (n == batch_rows) {
-        auto& cached = generated ? t.multi_generated_sql : t.multi_sql;
-        if (cached.empty()) cached = multi_insert_sql(s, n, generated);
-        sql = &cached;
-      } else {
-        once = multi_insert_sql(s, n, generated);
-        sql = &once;
-      }
+    // Encode first (a value PostgreSQL cannot take fails before anything is sent); the
+    // generated keys are patched in when the sequence has given them.
+    std::string data;
+    data.reserve(19 + count * (2 + width * 16) + 2);
+    data.append("PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0", 19);
+    std::vector<std::size_t> key_at;
+    if (generated) key_at.reserve(count);
+    auto put32 = [&](std::uint32_t v) {
+      const char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                         static_cast<char>(v)};
+      data.append(b, 4);
+    };
+    const bool describing = params_.describing();
+    params_.describe(false);
+    for (std::size_t r = 0; r < count; ++r) {
+      auto row = rows.subspan(r * width, width);
       params_.clear();
-      for (std::size_t r = done; r < done + n; ++r) {
-        auto row = rows.subspan(r * width, width);
-        for (std::size_t c = 0; c < width; ++c) {
-          if (generated && c == *s.auto_increment) continue;
-          ORMKIT_TRY(params_.add(column_oid(s.columns[c]), row[c], postgres::detail::subject(s, c)));
+      for (std::size_t c = 0; c < width; ++c) {
+        if (generated && c == *s.auto_increment) continue;
+        if (auto st = params_.add_column(s, c, row[c]); !st) {
+          params_.describe(describing);
+          return batch_error(std::move(st).error(), r);
         }
       }
-      auto res = run(*sql, s);
-      if (!res) return std::move(res).error();
-      for (std::size_t r = done; r < done + n; ++r) {
+      data.push_back(static_cast<char>(width >> 8));
+      data.push_back(static_cast<char>(width & 0xffu));
+      std::size_t p = 0;
+      for (std::size_t c = 0; c < width; ++c) {
+        if (generated && c == *s.auto_increment) {
+          put32(8);
+          key_at.push_back(data.size());
+          data.append(8, '\0');
+          continue;
+        }
+        const char* v = params_.values()[p];
+        const int n = params_.lengths()[p];
+        ++p;
+        if (v == nullptr) {
+          put32(0xffffffffu);
+          continue;
+        }
+        put32(static_cast<std::uint32_t>(n));
+        data.append(v, static_cast<std::size_t>(n));
+      }
+    }
+    params_.describe(describing);
+    params_.clear();
+    data.append("\xff\xff", 2);
+
+    if (t.copy_sql.empty()) {
+      t.copy_sql = "COPY ";
+      append_identifier(t.copy_sql, s.name);
+      t.copy_sql += " (";
+      for (std::size_t c = 0; c < width; ++c) {
+        if (c) t.copy_sql += ", ";
+        append_identifier(t.copy_sql, s.columns[c].name);
+      }
+      t.copy_sql += ") FROM STDIN (FORMAT binary)";
+    }
+    const bool in_transaction = conn_.in_server_transaction();
+    std::string keys_sql;
+    std::string script = in_transaction ? "SAVEPOINT ormkit_batch; " : "";
+    if (generated) {
+      // The count is ours, not a value of the caller's.
+      // The sequence looked up once (an InitPlan), not per row: seven times faster.
+      keys_sql = "SELECT pg_catalog.nextval((SELECT " + t.sequence_sql +
+                 "::regclass)) FROM pg_catalog.generate_series(1, " + std::to_string(count) + ")";
+      script += keys_sql + "; ";
+    }
+    script += t.copy_sql;
+    if (s.auto_increment && !generated) {
+      // Past the highest explicit key (read from the table: no value in the SQL text).
+      script += "; SELECT pg_catalog.setval(" + t.sequence_sql + ", m) FROM (SELECT MAX(" +
+                quote_identifier(s.columns[*s.auto_increment].name) + ") AS m FROM " + quote_identifier(s.name) +
+                ") AS k WHERE m > COALESCE(pg_catalog.pg_sequence_last_value(" + t.sequence_sql + "), 0)";
+    }
+    if (in_transaction) script += "; RELEASE SAVEPOINT ormkit_batch";
+
+    statement_observer* o = opts_.observer;
+    const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    std::vector<std::int64_t> keys;
+    auto done = conn_.copy_in(
+        script, s.name, !in_transaction,
+        [&](const PGresult* r) -> status {
+          if (!generated || PQresultStatus(r) != PGRES_TUPLES_OK) return {};
+          const int n = PQntuples(r);
+          keys.reserve(static_cast<std::size_t>(n));
+          for (int i = 0; i < n; ++i) {
+            const char* text = PQgetvalue(r, i, 0);
+            std::int64_t k = 0;
+            auto [end, ec] = std::from_chars(text, text + PQgetlength(r, i, 0), k);
+            if (ec != std::errc{})
+              return unexpected(errc::backend_error, std::string(s.name) + ": the key sequence gave a non-integer");
+            keys.push_back(k);
+          }
+          return {};
+        },
+        [&](std::string& buffer) -> status {
+          if (generated) {
+            if (keys.size() != count)
+              return unexpected(errc::backend_error, std::string(s.name) + ": the key sequence gave " +
+                                                         std::to_string(keys.size()) + " keys for " +
+                                                         std::to_string(count) + " rows");
+            for (std::size_t r = 0; r < count; ++r)
+              postgres::detail::put_be64(data.data() + key_at[r], static_cast<std::uint64_t>(keys[r]));
+          }
+          buffer.swap(data);
+          return {};
+        });
+    if (!done) {
+      if (in_transaction && conn_.is_open() && conn_.in_server_transaction()) {
+        const auto diagnostics = conn_.last_diagnostics();
+        (void)conn_.simple("ROLLBACK TO SAVEPOINT ormkit_batch; RELEASE SAVEPOINT ormkit_batch", s.name);
+        conn_.restore_diagnostics(diagnostics);
+      }
+      done = describe(std::move(done).error(), s, {}, {});
+    }
+    if (o) [[unlikely]] {
+      if (generated) connection::notify(*o, keys_sql, {}, keys.size(), start, nullptr);
+      connection::notify(*o, t.copy_sql, {}, done ? count : 0, start, done ? nullptr : &done.error());
+    }
+    if (!done) return std::move(done).error();
+    for (std::size_t r = 0; r < count; ++r)
+      out.push_back(!s.auto_increment ? 0
+                    : generated       ? keys[r]
+                                      : std::get<std::int64_t>(rows[r * width + *s.auto_increment]));
+    return {};
+  }
+
+  // insert_many row by row, `pipeline_rows` INSERTs per round trip (inside `scoped`).
+  auto insert_pipelined(const table_schema& s, table_state& t, std::span<const value_view> rows, std::size_t count,
+                        std::vector<std::int64_t>& out) -> status {
+    const std::size_t width = s.columns.size();
+    std::int64_t highest = 0;
+    statement_observer* o = opts_.observer;
+    std::vector<parameters> params(std::min(count, pipeline_rows));
+    std::vector<connection::step> steps;
+    std::vector<result_ptr> results;
+    for (std::size_t done = 0; done < count;) {
+      const std::size_t n = std::min(pipeline_rows, count - done);
+      steps.clear();
+      for (std::size_t i = 0; i < n; ++i) {
+        auto row = rows.subspan((done + i) * width, width);
+        const bool generated = generates_key(s, row);
+        auto& p = params[i];
+        p.clear();
+        p.describe(o != nullptr);
+        p.for_table(&s);
+        for (std::size_t c = 0; c < width; ++c) {
+          if (generated && c == *s.auto_increment) continue;
+          if (auto st = p.add_column(s, c, row[c]); !st) return batch_error(std::move(st).error(), done + i);
+        }
+        steps.push_back({generated ? &t.insert_generated_sql : &t.insert_sql, &p});
+      }
+      results.clear();
+      results.resize(n);
+      const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+      std::size_t failed = n;
+      auto st = conn_.pipeline(steps, results, s.name, &failed);
+      if (o) [[unlikely]]
+        for (std::size_t i = 0; i < n && i <= failed; ++i) {
+          result<result_ptr> r = i == failed ? result<result_ptr>(st.error()) : result<result_ptr>(std::move(results[i]));
+          connection::report(*o, *steps[i].sql, params[i].shown(), r, start);
+          if (r) results[i] = std::move(*r);
+        }
+      if (!st) {
+        const std::size_t at = failed < n ? failed : 0;
+        return batch_error(describe(std::move(st).error(), s, rows.subspan((done + at) * width, width), {}),
+                           done + at);
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        auto row = rows.subspan((done + i) * width, width);
         if (!s.auto_increment) {
           out.push_back(0);
-        } else if (generated) {
-          const int i = static_cast<int>(r - done);
-          if (PQntuples(res->get()) <= i)
-            return unexpected(errc::backend_error, std::string(s.name) + ": fewer keys returned than rows inserted");
-          auto v = field(res->get(), i, 0);
+        } else if (generates_key(s, row)) {
+          if (!results[i] || PQntuples(results[i].get()) < 1)
+            return unexpected(errc::backend_error, std::string(s.name) + ": no key returned");
+          auto v = field(results[i].get(), 0, 0);
           if (!v) return std::move(v).error();
           const auto* id = std::get_if<std::int64_t>(&*v);
-          if (!id) return unexpected(errc::backend_error, std::string(s.name) + ": a returned key is not an integer");
+          if (!id) return unexpected(errc::backend_error, std::string(s.name) + ": the returned key is not an integer");
           out.push_back(*id);
         } else {
-          const auto id = std::get<std::int64_t>(rows[r * width + *s.auto_increment]);
+          const auto id = std::get<std::int64_t>(row[*s.auto_increment]);
           highest = std::max(highest, id);
           out.push_back(id);
         }
       }
       done += n;
     }
-    if (s.auto_increment && !generated && highest > 0) {
+    if (s.auto_increment && highest > 0) {
       params_.clear();
       ORMKIT_TRY(params_.add(oid::int8, highest, s.name));
       auto bumped = run(t.bump_sql, s);
@@ -1079,6 +1259,7 @@ class backend {
   //--- tables ---//
 
   auto table_for(const table_schema& s) -> result<table_state*> {
+    params_.for_table(&s);
     if (last_schema_ == &s && last_table_->hash == s.hash) return last_table_;
     if (auto it = tables_.find(&s); it != tables_.end() && it->second.hash == s.hash && it->second.name == s.name) {
       last_schema_ = &s;
@@ -1133,6 +1314,7 @@ class backend {
                         sql_string(key) + ")";
       t.bump_sql = "SELECT pg_catalog.setval(" + seq + ", $1) WHERE $1 > COALESCE(pg_catalog.pg_sequence_last_value(" +
                    seq + "), 0)";
+      t.sequence_sql = std::move(seq);
     }
     if (tx_ != tx::none) tables_made_in_tx_.push_back(&s);
     auto& slot = tables_[&s];
@@ -1161,6 +1343,7 @@ class backend {
     if (s.columns.empty())
       return unexpected(errc::invalid_argument, std::string(s.name) + ": a table needs at least one column");
     parameters p;
+    p.describe(params_.describing());
     ORMKIT_TRY(p.add(oid::text, std::string_view(s.name), s.name));
     auto present = conn_.run(
         "SELECT c.relname::text FROM pg_catalog.pg_class c WHERE c.relnamespace = (SELECT n.oid FROM "
@@ -1193,6 +1376,7 @@ class backend {
       const auto parent = s.columns[c].references->table;
       if (parent == s.name) continue;
       parameters q;
+      q.describe(params_.describing());
       ORMKIT_TRY(q.add(oid::text, parent, s.name));
       auto exists = conn_.run("SELECT (pg_catalog.to_regclass(pg_catalog.quote_ident($1)) IS NOT NULL)", q, s.name);
       if (!exists) return std::move(exists).error();
@@ -1254,6 +1438,7 @@ class backend {
   std::vector<const table_schema*> tables_made_in_tx_;
   std::string sql_;
   parameters params_;
+  parameters bump_params_;
 };
 
 static_assert(ormkit::backend<backend>);

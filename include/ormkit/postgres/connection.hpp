@@ -32,6 +32,7 @@
 #include <ormkit/postgres/error.hpp>
 #include <ormkit/result.hpp>
 #include <ormkit/schema.hpp>
+#include <ormkit/statement_observer.hpp>
 #include <ormkit/value.hpp>
 
 #include <libpq-fe.h>
@@ -44,6 +45,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -82,6 +84,8 @@ struct options {
   isolation default_isolation = isolation::read_committed;
   /// Prepared statements kept per connection (least recently used ones are deallocated).
   std::size_t statement_cache = 256;
+  /// Told about every statement the connection runs (not owned; see statement_observer.hpp).
+  statement_observer* observer = nullptr;
 };
 
 namespace oid {
@@ -213,7 +217,17 @@ class parameters {
     lengths_.clear();
     scratch_.clear();
     owned_.clear();
+    shown_.clear();
   }
+  /// While on, each added value is also kept as display text for statement observers,
+  /// `secret` columns redacted: the column is the one `add_column` names, or the one
+  /// `subject` ("<table>.<column>") names in `table` (see `for_table`).
+  void describe(bool on) noexcept { describing_ = on; }
+  [[nodiscard]] auto describing() const noexcept -> bool { return describing_; }
+  /// The table whose columns `subject`s name (for redaction while describing).
+  void for_table(const table_schema* s) noexcept { table_ = s; }
+  /// The display text of each value added while describing (else empty).
+  [[nodiscard]] auto shown() const noexcept -> std::span<const std::string> { return shown_; }
   [[nodiscard]] auto size() const noexcept -> std::size_t { return types_.size(); }
   /// Keeps `text` alive as long as the parameters (for values the SQL generator derives).
   auto keep(std::string text) -> std::string_view { return owned_.emplace_back(std::move(text)); }
@@ -229,6 +243,38 @@ class parameters {
   /// errors. Errors: invalid_argument (a value the type cannot hold: NUL or invalid UTF-8
   /// in text, a timestamp before 4714 BC, a storage class the column does not take).
   auto add(Oid type, const value_view& v, std::string_view subject) -> status {
+    if (describing_) [[unlikely]]
+      shown_.push_back(parameter_text(table_, column_named(subject), v));
+    return add_value(type, v, subject, nullptr, 0);
+  }
+
+  /// Adds `v` as a parameter for column `c` of `s` (typed by the column, named
+  /// "<table>.<column>" in errors, which is built only for an error).
+  auto add_column(const table_schema& s, std::size_t c, const value_view& v) -> status {
+    if (describing_) [[unlikely]]
+      shown_.push_back(parameter_text(&s, c, v));
+    return add_value(column_oid(s.columns[c]), v, {}, &s, c);
+  }
+
+ private:
+  // `subject`, or "<table>.<column>" of (`s`, `c`) when `s` is set.
+  static auto name_of(std::string_view subject, const table_schema* s, std::size_t c) -> std::string {
+    if (s == nullptr) return std::string(subject);
+    return std::string(s->name) + "." + std::string(s->columns[c].name);
+  }
+
+  [[nodiscard]] auto column_named(std::string_view subject) const noexcept -> std::size_t {
+    if (table_ == nullptr || subject.size() <= table_->name.size() + 1 ||
+        subject.substr(0, table_->name.size()) != table_->name || subject[table_->name.size()] != '.')
+      return std::size_t(-1);
+    subject.remove_prefix(table_->name.size() + 1);
+    for (std::size_t c = 0; c < table_->columns.size(); ++c)
+      if (table_->columns[c].name == subject) return c;
+    return std::size_t(-1);
+  }
+
+  auto add_value(Oid type, const value_view& v, std::string_view subject_text, const table_schema* table,
+                 std::size_t column) -> status {
     if (v.index() == 0) {
       push(type, nullptr, 0);
       return {};
@@ -255,7 +301,7 @@ class parameters {
         if (const auto* i = std::get_if<std::int64_t>(&v)) {
           if (*i < min_timestamp_us)
             return unexpected(errc::invalid_argument,
-                              std::string(subject) + ": timestamp " + std::to_string(*i) +
+                              name_of(subject_text, table, column) + ": timestamp " + std::to_string(*i) +
                                   " us since 1970 is before 4714-11-24 BC, the earliest PostgreSQL can store");
           return push_be(type, static_cast<std::uint64_t>(*i - epoch_offset_us));
         }
@@ -265,9 +311,9 @@ class parameters {
       case oid::jsonb: {
         if (const auto* s = std::get_if<std::string_view>(&v)) {
           if (auto why = detail::text_problem(*s); !why.empty())
-            return unexpected(errc::invalid_argument, std::string(subject) + ": " + why);
+            return unexpected(errc::invalid_argument, name_of(subject_text, table, column) + ": " + why);
           if (s->size() > static_cast<std::size_t>(std::numeric_limits<int>::max() - 1))
-            return unexpected(errc::invalid_argument, std::string(subject) + ": text of " +
+            return unexpected(errc::invalid_argument, name_of(subject_text, table, column) + ": text of " +
                                                           std::to_string(s->size()) + " bytes is too long");
           if (type == oid::jsonb) {
             auto& j = owned_.emplace_back("\x01", 1);  // jsonb's binary form: version 1, then the text
@@ -283,7 +329,7 @@ class parameters {
       case oid::bytea: {
         if (const auto* b = std::get_if<blob_view>(&v)) {
           if (b->size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-            return unexpected(errc::invalid_argument, std::string(subject) + ": a blob of " +
+            return unexpected(errc::invalid_argument, name_of(subject_text, table, column) + ": a blob of " +
                                                           std::to_string(b->size()) + " bytes is too long");
           push(type, b->empty() ? "" : reinterpret_cast<const char*>(b->data()), static_cast<int>(b->size()));
           return {};
@@ -292,12 +338,11 @@ class parameters {
       }
       default: break;
     }
-    return unexpected(errc::invalid_argument, std::string(subject) + ": a " + std::string(to_string(storage_of(v))) +
+    return unexpected(errc::invalid_argument, name_of(subject_text, table, column) + ": a " + std::string(to_string(storage_of(v))) +
                                                   " value cannot be bound as PostgreSQL type oid " +
                                                   std::to_string(type));
   }
 
- private:
   void push(Oid type, const char* data, int length) {
     types_.push_back(type);
     values_.push_back(data);
@@ -316,6 +361,9 @@ class parameters {
   mutable std::vector<int> formats_;
   std::deque<std::array<char, 8>> scratch_;  // a deque: pointers into it stay valid
   std::deque<std::string> owned_;
+  std::vector<std::string> shown_;
+  const table_schema* table_ = nullptr;
+  bool describing_ = false;
 };
 
 /// Reads field (`row`, `col`) of a binary-format result as a `value_view` pointing into
@@ -471,6 +519,8 @@ class connection {
   [[nodiscard]] auto where() const noexcept -> const endpoint& { return where_; }
   /// The constraint, table and column the server named in its last error.
   [[nodiscard]] auto last_diagnostics() const noexcept -> const diagnostics& { return diag_; }
+  /// Puts back what `last_diagnostics()` said (after a clean-up statement).
+  void restore_diagnostics(diagnostics d) noexcept { diag_ = std::move(d); }
   [[nodiscard]] auto statistics() const noexcept -> statement_statistics {
     auto s = stats_;
     s.cached = cache_.size();
@@ -497,31 +547,270 @@ class connection {
   /// protocol; returns the last result. For session settings and transaction control.
   auto simple(const std::string& sql, std::string_view context, bool committing = false) -> result<result_ptr> {
     ORMKIT_TRY(ready(context));
-    if (!PQsendQuery(conn_, sql.c_str())) return lost(context, committing);
-    return finish(context, committing, call_deadline());
+    statement_observer* o = observer();
+    const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    auto out = PQsendQuery(conn_, sql.c_str()) ? finish(context, committing, call_deadline())
+                                               : result<result_ptr>(lost(context, committing));
+    if (o) [[unlikely]]
+      report(*o, sql, {}, out, start);
+    return out;
   }
 
   /// Runs the prepared form of `sql` with `params` (preparing it on first use) and returns
   /// its result, binary format. Errors: those of the statement (see `errc_of`), timeout,
   /// unavailable (connection lost), commit_unknown (lost during a COMMIT).
-  auto run(const std::string& sql, const parameters& params, std::string_view context) -> result<result_ptr> {
+  /// With `reported` false the caller tells the statement observer itself (with its own
+  /// wording of a failure).
+  auto run(const std::string& sql, const parameters& params, std::string_view context, bool reported = true)
+      -> result<result_ptr> {
     ORMKIT_TRY(ready(context));
     const auto deadline = call_deadline();
     auto name = prepared(sql, params.types(), context, deadline);
     if (!name) return std::move(name).error();
-    if (!PQsendQueryPrepared(conn_, (*name)->c_str(), static_cast<int>(params.size()), params.values(),
-                             params.lengths(), params.formats(), 1))
-      return lost(context, false);
-    return finish(context, false, deadline);
+    statement_observer* o = reported ? observer() : nullptr;
+    const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    auto out = PQsendQueryPrepared(conn_, (*name)->c_str(), static_cast<int>(params.size()), params.values(),
+                                   params.lengths(), params.formats(), 1)
+                   ? finish(context, false, deadline)
+                   : result<result_ptr>(lost(context, false));
+    if (o) [[unlikely]]
+      report(*o, sql, params.shown(), out, start);
+    return out;
   }
 
   /// Runs `sql` once without preparing it (DDL, one-off statements), binary results.
   auto run_once(const std::string& sql, const parameters& params, std::string_view context) -> result<result_ptr> {
     ORMKIT_TRY(ready(context));
-    if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), params.types().data(),
-                           params.values(), params.lengths(), params.formats(), 1))
-      return lost(context, false);
-    return finish(context, false, call_deadline());
+    statement_observer* o = observer();
+    const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    auto out = PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), params.types().data(),
+                                 params.values(), params.lengths(), params.formats(), 1)
+                   ? finish(context, false, call_deadline())
+                   : result<result_ptr>(lost(context, false));
+    if (o) [[unlikely]]
+      report(*o, sql, params.shown(), out, start);
+    return out;
+  }
+
+  /// One statement of a pipeline: the prepared form of `sql` with `params` (null: none;
+  /// SAVEPOINT and RELEASE are prepared too, so the server parses them once).
+  struct step {
+    const std::string* sql = nullptr;
+    const parameters* params = nullptr;
+  };
+
+  /// Sends `steps` in one libpq pipeline (one round trip; statements are prepared first
+  /// when not cached) and reads every result into `out[i]`. Outside a transaction the
+  /// steps run in one implicit transaction: all or nothing. Stops at the first failing
+  /// statement (the server skips the rest): returns its error, its index in `*failed`.
+  /// Not reported to the statement observer (the caller does that).
+  auto pipeline(std::span<const step> steps, std::span<result_ptr> out, std::string_view context,
+                std::size_t* failed = nullptr) -> status {
+    ORMKIT_TRY(ready(context));
+    const auto deadline = call_deadline();
+    names_.clear();
+    protect_after_ = clock_;  // statements used by this pipeline stay prepared
+    for (const auto& st : steps) {
+      auto name = prepared(*st.sql, st.params ? st.params->types() : std::span<const Oid>(), context, deadline);
+      if (!name) {
+        protect_after_ = std::numeric_limits<std::uint64_t>::max();
+        return std::move(name).error();
+      }
+      names_.push_back(*name);
+    }
+    protect_after_ = std::numeric_limits<std::uint64_t>::max();
+    if (!PQenterPipelineMode(conn_)) return lost(context, false);
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      const auto& st = steps[i];
+      const int sent = st.params == nullptr
+                           ? PQsendQueryPrepared(conn_, names_[i]->c_str(), 0, nullptr, nullptr, nullptr, 1)
+                           : PQsendQueryPrepared(conn_, names_[i]->c_str(), static_cast<int>(st.params->size()),
+                                                 st.params->values(), st.params->lengths(), st.params->formats(), 1);
+      if (!sent) return lost(context, false);
+      // Keep the socket moving on long pipelines: send what fits, read what came back.
+      if ((i & 63) == 63 && PQflush(conn_) < 0) return lost(context, false);
+    }
+    if (!PQpipelineSync(conn_)) return lost(context, false);
+    ORMKIT_TRY(flush_all(context, false, deadline));
+    std::optional<std::size_t> first_failure;
+    result_ptr failure;
+    std::size_t i = 0;  // the statement whose results come next; steps.size(): the sync
+    for (int nulls = 0;;) {
+      ORMKIT_TRY(wait_result(context, deadline));
+      PGresult* r = PQgetResult(conn_);
+      if (r == nullptr) {  // the end of statement i's results
+        if (i < steps.size()) ++i;
+        if (++nulls > 1 && (i == steps.size() || PQstatus(conn_) != CONNECTION_OK))
+          return lost(context, false, failure.get());  // no sync coming
+        continue;
+      }
+      nulls = 0;
+      const auto status = PQresultStatus(r);
+      if (status == PGRES_PIPELINE_SYNC) {
+        PQclear(r);
+        break;
+      }
+      if ((status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) && !first_failure) {
+        first_failure = i;
+        failure.reset(r);
+      } else if (i < steps.size()) {
+        out[i].reset(r);
+      } else {
+        PQclear(r);
+      }
+    }
+    if (i != steps.size()) return lost(context, false, failure.get());  // out of step with the server
+    if (!PQexitPipelineMode(conn_) || PQstatus(conn_) != CONNECTION_OK) return lost(context, false, failure.get());
+    if (first_failure) {
+      if (failed) *failed = *first_failure;
+      return server_error(failure.get(), context);
+    }
+    return {};
+  }
+
+  /// Runs the prepared `sql` with `params` under a savepoint of its own inside the open
+  /// transaction, in one round trip (SAVEPOINT, the statement and RELEASE in a pipeline),
+  /// followed by `then` when set. When a statement fails the transaction is rolled back
+  /// to the savepoint (a second round trip): it changed nothing and the transaction stays
+  /// usable. Returns the result of `sql`; the server's names of the failure are kept in
+  /// `last_diagnostics()`.
+  auto run_guarded(const std::string& sql, const parameters& params, std::string_view context,
+                   const step* then = nullptr) -> result<result_ptr> {
+    static const std::string savepoint = "SAVEPOINT ormkit_write";
+    static const std::string release = "RELEASE SAVEPOINT ormkit_write";
+    static const std::string undo = "ROLLBACK TO SAVEPOINT ormkit_write; RELEASE SAVEPOINT ormkit_write";
+    auto rollback = [&] {
+      if (!is_open()) return;
+      const diagnostics keep = diag_;
+      (void)simple(undo, context);
+      diag_ = keep;
+    };
+    // A statement's first use prepares it, which can fail too (a table that differs from
+    // the entity) and would abort the transaction: then the savepoint goes first, on its own.
+    const bool cold = !cached(sql, params.types()) ||
+                      (then && !cached(*then->sql, then->params ? then->params->types() : std::span<const Oid>()));
+    std::array<step, 4> steps{};
+    std::size_t n = 0;
+    if (cold) {
+      if (auto sp = simple(savepoint, context); !sp) return std::move(sp).error();
+      auto name = prepared(sql, params.types(), context, call_deadline());
+      if (name && then)
+        name = prepared(*then->sql, then->params ? then->params->types() : std::span<const Oid>(), context,
+                        call_deadline());
+      if (!name) {
+        rollback();
+        return std::move(name).error();
+      }
+    } else {
+      steps[n++] = step{&savepoint, nullptr};
+    }
+    const std::size_t statement = n;
+    steps[n++] = step{&sql, &params};
+    if (then) steps[n++] = *then;
+    steps[n++] = step{&release, nullptr};
+    std::array<result_ptr, 4> out;
+    std::size_t failed = 0;
+    auto st = pipeline(std::span(steps).first(n), std::span(out).first(n), context, &failed);
+    if (!st) {
+      // A failed SAVEPOINT (warm) leaves nothing to roll back to; a failed RELEASE, nothing to undo.
+      if ((cold || failed > 0) && failed + 1 < n) rollback();
+      return std::move(st).error();
+    }
+    if (!out[statement]) return unexpected(errc::backend_error, std::string(context) + ": the server sent no result");
+    return std::move(out[statement]);
+  }
+
+  /// Whether the prepared form of (`sql`, `types`) is cached on this connection.
+  [[nodiscard]] auto cached(const std::string& sql, std::span<const Oid> types) -> bool {
+    key_.assign(sql);
+    key_.push_back('\0');
+    for (Oid t : types) key_.append(reinterpret_cast<const char*>(&t), sizeof t);
+    return cache_.find(key_) != cache_.end();
+  }
+
+  /// Runs `sql` through the simple query protocol: statements, one of them `COPY ... FROM
+  /// STDIN`. Each result before the COPY goes to `before(const PGresult*)` (a status: an
+  /// error ends the COPY); then `data(std::string&)` (a status) gives the COPY's data, which
+  /// is sent in pieces; then the rest runs. `committing`: a connection lost after the data
+  /// was sent is commit_unknown (a script that commits, or runs in an implicit transaction).
+  /// Returns the first error, or the last result. Not reported to the statement observer.
+  template <class Before, class Data>
+  auto copy_in(const std::string& sql, std::string_view context, bool committing, Before&& before, Data&& data)
+      -> result<result_ptr> {
+    ORMKIT_TRY(ready(context));
+    const auto deadline = call_deadline();
+    if (!PQsendQuery(conn_, sql.c_str())) return lost(context, false);
+    ORMKIT_TRY(flush_all(context, false, deadline));
+    status early;
+    for (;;) {
+      ORMKIT_TRY(wait_result(context, deadline));
+      result_ptr r(PQgetResult(conn_));
+      if (!r) return finish(context, false, deadline);  // ended before the COPY: an error
+      const auto st = PQresultStatus(r.get());
+      if (st == PGRES_COPY_IN) break;
+      if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE) {
+        auto e = server_error(r.get(), context);
+        auto rest = finish(context, false, deadline);  // the end of the script
+        if (!rest && !is_open()) return std::move(rest).error();
+        return e;
+      }
+      if (early) early = before(static_cast<const PGresult*>(r.get()));
+    }
+    std::string buffer;
+    if (early) early = data(buffer);
+    if (early) {
+      constexpr std::size_t piece = std::size_t{1} << 18;
+      for (std::size_t at = 0; at < buffer.size();) {
+        const std::size_t n = std::min(piece, buffer.size() - at);
+        const int put = PQputCopyData(conn_, buffer.data() + at, static_cast<int>(n));
+        if (put < 0) return lost(context, committing);
+        if (put > 0) {
+          at += n;
+          continue;
+        }
+        const int w = wait_socket(static_cast<short>(POLLOUT | POLLIN), deadline);
+        if (w == 0) return timed_out(context, committing);
+        if (w < 0 || !PQconsumeInput(conn_)) return lost(context, committing);
+      }
+    }
+    for (;;) {
+      const int end = PQputCopyEnd(conn_, early ? nullptr : "ormkit: batch abandoned");
+      if (end < 0) return lost(context, committing);
+      if (end > 0) break;
+      const int w = wait_socket(static_cast<short>(POLLOUT | POLLIN), deadline);
+      if (w == 0) return timed_out(context, committing);
+      if (w < 0 || !PQconsumeInput(conn_)) return lost(context, committing);
+    }
+    auto out = finish(context, committing && early.has_value(), deadline);
+    if (!early) return std::move(early).error();
+    return out;
+  }
+
+  /// The statement observer of the options the connection was opened with, or null.
+  [[nodiscard]] auto observer() const noexcept -> statement_observer* { return opts_ ? opts_->observer : nullptr; }
+
+  /// The rows a result read (a query, RETURNING) or changed (a write).
+  [[nodiscard]] static auto rows_in(const PGresult* r) noexcept -> std::uint64_t {
+    if (r == nullptr) return 0;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK) return static_cast<std::uint64_t>(PQntuples(r));
+    const char* n = PQcmdTuples(const_cast<PGresult*>(r));
+    return n && *n ? std::strtoull(n, nullptr, 10) : 0;
+  }
+
+  /// Tells `o` about a statement that ran from `start` with outcome `out`; what the
+  /// observer throws is swallowed.
+  static void report(statement_observer& o, std::string_view sql, std::span<const std::string> parameters,
+                     const result<result_ptr>& out, std::chrono::steady_clock::time_point start) noexcept {
+    notify(o, sql, parameters, out ? rows_in(out->get()) : 0, start, out ? nullptr : &out.error());
+  }
+  static void notify(statement_observer& o, std::string_view sql, std::span<const std::string> parameters,
+                     std::uint64_t rows, std::chrono::steady_clock::time_point start,
+                     const ormkit::error* failure) noexcept {
+    statement_event e{"postgres", sql, parameters, rows, std::chrono::steady_clock::now() - start, failure};
+    try {
+      o.executed(e);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the statement has run; its caller has its result
+    }
   }
 
   /// The SQLSTATE of a failed result, or "" when there is none.
@@ -584,10 +873,12 @@ class connection {
       return &it->second.name;
     }
     const std::size_t capacity = opts_ ? std::max<std::size_t>(opts_->statement_cache, 1) : 256;
-    if (cache_.size() >= capacity) {
-      auto oldest = cache_.begin();
+    auto oldest = cache_.begin();
+    if (cache_.size() >= capacity)
       for (auto it = cache_.begin(); it != cache_.end(); ++it)
         if (it->second.used < oldest->second.used) oldest = it;
+    // The least recently used goes, unless the pipeline being built uses it (then all are).
+    if (cache_.size() >= capacity && oldest->second.used <= protect_after_) {
       std::string dealloc = "DEALLOCATE ";
       append_quoted(dealloc, oldest->second.name);
       cache_.erase(oldest);
@@ -608,25 +899,38 @@ class connection {
     return &slot.name;
   }
 
-  // Sends what is buffered and collects every result of the command; returns the first
-  // error, or the last result.
-  auto finish(std::string_view context, bool committing, std::chrono::steady_clock::time_point deadline)
-      -> result<result_ptr> {
+  // Sends everything buffered, reading what the server sends meanwhile.
+  auto flush_all(std::string_view context, bool committing, std::chrono::steady_clock::time_point deadline)
+      -> status {
     for (;;) {
       const int f = PQflush(conn_);
-      if (f == 0) break;
+      if (f == 0) return {};
       if (f < 0) return lost(context, committing);
       const int w = wait_socket(static_cast<short>(POLLOUT | POLLIN), deadline);
       if (w == 0) return timed_out(context, committing);
       if (w < 0 || !PQconsumeInput(conn_)) return lost(context, committing);
     }
+  }
+
+  // Waits until PQgetResult would not block.
+  auto wait_result(std::string_view context, std::chrono::steady_clock::time_point deadline, bool committing = false)
+      -> status {
+    while (PQisBusy(conn_)) {
+      const int w = wait_socket(POLLIN, deadline);
+      if (w == 0) return timed_out(context, committing);
+      if (w < 0 || !PQconsumeInput(conn_)) return lost(context, committing);
+    }
+    return {};
+  }
+
+  // Sends what is buffered and collects every result of the command; returns the first
+  // error, or the last result.
+  auto finish(std::string_view context, bool committing, std::chrono::steady_clock::time_point deadline)
+      -> result<result_ptr> {
+    ORMKIT_TRY(flush_all(context, committing, deadline));
     result_ptr last, failed;
     for (;;) {
-      while (PQisBusy(conn_)) {
-        const int w = wait_socket(POLLIN, deadline);
-        if (w == 0) return timed_out(context, committing);
-        if (w < 0 || !PQconsumeInput(conn_)) return lost(context, committing);
-      }
+      ORMKIT_TRY(wait_result(context, deadline, committing));
       PGresult* r = PQgetResult(conn_);
       if (!r) break;
       const auto st = PQresultStatus(r);
@@ -755,6 +1059,8 @@ class connection {
   std::string key_;
   std::uint64_t serial_ = 0;
   std::uint64_t clock_ = 0;
+  std::uint64_t protect_after_ = std::numeric_limits<std::uint64_t>::max();
+  std::vector<const std::string*> names_;  // a pipeline's prepared statements
   statement_statistics stats_;
 };
 

@@ -32,7 +32,9 @@
 #include <ormkit/postgres/connection.hpp>
 #include <ormkit/resource_metrics.hpp>
 #include <ormkit/result.hpp>
+#include <ormkit/statement_observer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -166,6 +168,12 @@ class pool {
     };
   }
 
+  /// Tells `o` about every statement of every connection from now on (null: no one), as
+  /// `backend::observe_statements` does; it is called on the thread that ran the statement,
+  /// so it must be thread-safe. A call takes the observer in effect when it borrows its
+  /// connection (a transaction: at `begin()`). Not owned; it must outlive its use.
+  void observe_statements(statement_observer* o) noexcept { observer_.store(o, std::memory_order_release); }
+
   //=== the backend interface ===//
 
   [[nodiscard]] auto name() const -> std::string_view { return "postgres"; }
@@ -233,7 +241,14 @@ class pool {
   }
 
  private:
-  explicit pool(pool_options opts) : opts_(std::move(opts)) {}
+  explicit pool(pool_options opts) : opts_(std::move(opts)), observer_(opts_.connection.observer) {}
+
+  // Hands `b` out with the observer in effect.
+  auto lent(backend* b) -> backend* {
+    statement_observer* o = observer_.load(std::memory_order_acquire);
+    if (b->settings().observer != o) b->observe_statements(o);
+    return b;
+  }
 
   struct idle_connection {
     backend* b;
@@ -299,7 +314,7 @@ class pool {
           give_back(c.b);
           return std::move(st).error();
         }
-        return c.b;
+        return lent(c.b);
       }
       if (all_.size() + opening_ < opts_.max_size) {
         ++opening_;
@@ -314,7 +329,7 @@ class pool {
         ++stats_.borrows;
         if (waited) ++stats_.waits;
         all_.push_back(std::move(*b));
-        return all_.back().get();
+        return lent(all_.back().get());
       }
       waited = true;
       if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
@@ -355,6 +370,7 @@ class pool {
   }
 
   pool_options opts_;
+  std::atomic<statement_observer*> observer_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<backend>> all_;

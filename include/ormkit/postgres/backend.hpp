@@ -49,6 +49,7 @@
 //   auto ann = users.insert({.email = "ann@example.com", .name = "Ann", .age = 31}).value();
 
 #include <ormkit/backend.hpp>
+#include <ormkit/detail/backend_common.hpp>
 #include <ormkit/error.hpp>
 #include <ormkit/postgres/connection.hpp>
 #include <ormkit/postgres/error.hpp>
@@ -82,6 +83,8 @@
 
 namespace ormkit::postgres {
 
+namespace common = ::ormkit::detail::backend_common;
+
 /// The advisory lock key (pg_advisory_xact_lock) that serialises table creation.
 inline constexpr std::int64_t ensure_lock_key = 0x6f726d6b69740001;  // "ormkit" 0001
 
@@ -114,6 +117,18 @@ class result_cursor final : public cursor_source {
   int row_index_ = 0;
   std::vector<value_view> row_;
   std::string context_;
+};
+
+// PostgreSQL's side of the plumbing shared with SQLite (detail/backend_common.hpp).
+struct sql_dialect {
+  static void identifier(std::string& out, std::string_view name) { append_identifier(out, name); }
+  static void placeholder(std::string& out, std::size_t n) {
+    out += '$';
+    out += std::to_string(n);
+  }
+  static auto not_deleted(const column_schema& c) -> std::string_view {
+    return column_oid(c) == oid::boolean ? " = FALSE" : " IS NULL";
+  }
 };
 
 inline auto affected(const PGresult* r) -> std::uint64_t {
@@ -393,51 +408,26 @@ class backend {
     if (!t) return std::move(t).error();
     if (a.group_by.empty() && a.terms.empty()) return value_rows{std::vector<value>{}};
     sql_ = "SELECT ";
-    bool first = true;
-    auto sep = [&] {
-      if (!first) sql_ += ", ";
-      first = false;
-    };
-    for (std::size_t g : a.group_by) {
-      if (g >= s.columns.size()) return bad_column(s);
-      sep();
-      append_identifier(sql_, s.columns[g].name);
-    }
-    for (const auto& term : a.terms) {
-      sep();
-      if (term.fn == aggregate_fn::count_all) {
-        sql_ += "COUNT(*)";
-        continue;
-      }
-      if (term.column >= s.columns.size()) return bad_column(s);
-      const Oid type = column_oid(s.columns[term.column]);
-      std::string col = quote_identifier(s.columns[term.column].name);
-      // Booleans are 0/1 integers everywhere else; PostgreSQL has no MIN/SUM of boolean.
-      if (type == oid::boolean) col += "::int4";
-      switch (term.fn) {
-        case aggregate_fn::count: sql_ += "COUNT(" + col + ")"; break;
-        case aggregate_fn::sum:
-          sql_ += type == oid::float8 ? "SUM(" + col + ")" : "SUM(" + col + ")::int8";
-          break;
-        case aggregate_fn::avg: sql_ += "AVG(" + col + ")::float8"; break;
-        case aggregate_fn::min: sql_ += "MIN(" + col + ")"; break;
-        default: sql_ += "MAX(" + col + ")"; break;
-      }
-    }
+    ORMKIT_TRY(common::append_aggregate_list<detail::sql_dialect>(
+        sql_, s, a, [](std::string& sql, const aggregate_term& term, const column_schema& c) {
+          const Oid type = column_oid(c);
+          std::string col = quote_identifier(c.name);
+          // Booleans are 0/1 integers everywhere else; PostgreSQL has no MIN/SUM of boolean.
+          if (type == oid::boolean) col += "::int4";
+          switch (term.fn) {
+            case aggregate_fn::count: sql += "COUNT(" + col + ")"; break;
+            case aggregate_fn::sum: sql += type == oid::float8 ? "SUM(" + col + ")" : "SUM(" + col + ")::int8"; break;
+            case aggregate_fn::avg: sql += "AVG(" + col + ")::float8"; break;
+            case aggregate_fn::min: sql += "MIN(" + col + ")"; break;
+            default: sql += "MAX(" + col + ")"; break;
+          }
+        }));
     sql_ += " FROM ";
     append_identifier(sql_, s.name);
     params_.clear();
     ORMKIT_TRY(append_where(sql_, s, a.where, params_));
-    if (!a.group_by.empty()) {
-      sql_ += " GROUP BY ";
-      for (std::size_t i = 0; i < a.group_by.size(); ++i) {
-        if (i) sql_ += ", ";
-        append_identifier(sql_, s.columns[a.group_by[i]].name);
-      }
-      std::vector<order_term> order;
-      for (std::size_t g : a.group_by) order.push_back({g, false});
+    if (auto order = common::append_group_by<detail::sql_dialect>(sql_, s, a); !order.empty())
       ORMKIT_TRY(append_order(sql_, s, order, false));
-    }
     auto r = run(sql_, s);
     if (!r) {
       auto e = std::move(r).error();
@@ -612,15 +602,8 @@ class backend {
   explicit backend(deferred, options opts) : opts_(std::move(opts)) { params_.describe(opts_.observer != nullptr); }
 
   enum class tx { none, active };
-  enum class keyed_kind : unsigned char { get, update, erase };
-
-  struct keyed_statement {
-    keyed_kind kind{};
-    bool versioned = false;
-    bool include_deleted = false;
-    std::vector<std::size_t> columns;
-    std::string sql;
-  };
+  using keyed_kind = common::keyed_kind;
+  struct no_extra {};
 
   struct table_state {
     std::uint64_t hash = 0;
@@ -633,58 +616,12 @@ class backend {
     std::string copy_sql;              // COPY "t" (<all columns>) FROM STDIN (FORMAT binary)
     std::optional<bool> copy_fits;     // binary COPY may write the stored table
     std::string absent_reference;      // a table a foreign key references, not there yet
-    std::deque<keyed_statement> keyed_statements;
-    std::array<keyed_statement*, 3> last_keyed{};
+    common::keyed_statements<no_extra> keyed_statements;
 
+    // The statement addressing one row by key (detail/backend_common.hpp).
     auto keyed(const table_schema& s, keyed_kind kind, const key_spec& k, std::span<const std::size_t> columns)
         -> const std::string& {
-      const bool versioned = k.version.has_value() && s.version.has_value();
-      const bool include_deleted = k.include_deleted || !s.soft_delete;
-      auto same = [&](const keyed_statement& ks) {
-        return ks.kind == kind && ks.versioned == versioned && ks.include_deleted == include_deleted &&
-               std::equal(ks.columns.begin(), ks.columns.end(), columns.begin(), columns.end());
-      };
-      auto& last = last_keyed[static_cast<std::size_t>(kind)];
-      if (last != nullptr && same(*last)) return last->sql;
-      for (auto& ks : keyed_statements)
-        if (same(ks)) return (last = &ks)->sql;
-      keyed_statement ks{kind, versioned, include_deleted, {columns.begin(), columns.end()}, {}};
-      int n = 0;
-      switch (kind) {
-        case keyed_kind::get: ks.sql = select_sql; break;
-        case keyed_kind::update:
-          ks.sql = "UPDATE ";
-          append_identifier(ks.sql, s.name);
-          ks.sql += " SET ";
-          for (std::size_t i = 0; i < columns.size(); ++i) {
-            if (i) ks.sql += ", ";
-            append_identifier(ks.sql, s.columns[columns[i]].name);
-            ks.sql += " = $" + std::to_string(++n);
-          }
-          break;
-        case keyed_kind::erase:
-          ks.sql = "DELETE FROM ";
-          append_identifier(ks.sql, s.name);
-          break;
-      }
-      ks.sql += " WHERE ";
-      for (std::size_t i = 0; i < s.primary_key.size(); ++i) {
-        if (i) ks.sql += " AND ";
-        append_identifier(ks.sql, s.columns[s.primary_key[i]].name);
-        ks.sql += " = $" + std::to_string(++n);
-      }
-      if (versioned) {
-        ks.sql += " AND ";
-        append_identifier(ks.sql, s.columns[*s.version].name);
-        ks.sql += " = $" + std::to_string(++n);
-      }
-      if (!include_deleted) {
-        ks.sql += " AND ";
-        append_identifier(ks.sql, s.columns[*s.soft_delete].name);
-        ks.sql += column_oid(s.columns[*s.soft_delete]) == oid::boolean ? " = FALSE" : " IS NULL";
-      }
-      keyed_statements.push_back(std::move(ks));
-      return (last = &keyed_statements.back())->sql;
+      return keyed_statements.find<detail::sql_dialect>(s, kind, k, columns, select_sql).sql;
     }
   };
 
@@ -1252,9 +1189,7 @@ class backend {
     return e;
   }
 
-  static auto bad_column(const table_schema& s) -> ormkit::error {
-    return {errc::invalid_argument, std::string(s.name) + ": column index out of range"};
-  }
+  static auto bad_column(const table_schema& s) -> ormkit::error { return common::bad_column(s); }
 
   //--- tables ---//
 
@@ -1272,40 +1207,12 @@ class backend {
     t.absent_reference = std::move(*absent);
     t.hash = s.hash;
     t.name = s.name;
-    t.insert_sql = "INSERT INTO ";
-    append_identifier(t.insert_sql, s.name);
-    t.insert_sql += " (";
-    t.select_sql = "SELECT ";
-    for (std::size_t i = 0; i < s.columns.size(); ++i) {
-      if (i) t.insert_sql += ", ", t.select_sql += ", ";
-      append_identifier(t.insert_sql, s.columns[i].name);
-      append_identifier(t.select_sql, s.columns[i].name);
-    }
-    t.insert_sql += ") VALUES (";
-    for (std::size_t i = 0; i < s.columns.size(); ++i) t.insert_sql += (i ? ", $" : "$") + std::to_string(i + 1);
-    t.insert_sql += ')';
-    t.select_sql += " FROM ";
-    append_identifier(t.select_sql, s.name);
+    auto built = common::build_table_statements<detail::sql_dialect>(s);
+    t.insert_sql = std::move(built.insert_sql);
+    t.insert_generated_sql = std::move(built.insert_generated_sql);
+    t.select_sql = std::move(built.select_sql);
     if (s.auto_increment) {
       const auto& key = s.columns[*s.auto_increment].name;
-      t.insert_generated_sql = "INSERT INTO ";
-      append_identifier(t.insert_generated_sql, s.name);
-      if (s.columns.size() == 1) {
-        t.insert_generated_sql += " DEFAULT VALUES";
-      } else {
-        t.insert_generated_sql += " (";
-        bool first = true;
-        for (std::size_t i = 0; i < s.columns.size(); ++i) {
-          if (i == *s.auto_increment) continue;
-          if (!first) t.insert_generated_sql += ", ";
-          append_identifier(t.insert_generated_sql, s.columns[i].name);
-          first = false;
-        }
-        t.insert_generated_sql += ") VALUES (";
-        for (std::size_t i = 0; i + 1 < s.columns.size(); ++i)
-          t.insert_generated_sql += (i ? ", $" : "$") + std::to_string(i + 1);
-        t.insert_generated_sql += ')';
-      }
       t.insert_generated_sql += " RETURNING ";
       append_identifier(t.insert_generated_sql, key);
       // setval only ever moves the sequence forward; it is not undone by a rollback, so

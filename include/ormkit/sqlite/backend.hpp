@@ -73,6 +73,7 @@
 //   db->backup_to("app-backup.db").value();
 
 #include <ormkit/backend.hpp>
+#include <ormkit/detail/backend_common.hpp>
 #include <ormkit/error.hpp>
 #include <ormkit/memory/eval.hpp>
 #include <ormkit/query.hpp>
@@ -350,7 +351,18 @@ class row_cursor final : public cursor_source {
   std::unique_ptr<cursor_observation> observation_;  // null unless a statement observer is set
 };
 
+// SQLite's side of the plumbing shared with PostgreSQL (detail/backend_common.hpp).
+struct sql_dialect {
+  static void identifier(std::string& out, std::string_view name) { append_identifier(out, name); }
+  static void placeholder(std::string& out, std::size_t) { out += '?'; }
+  static auto not_deleted(const column_schema& c) -> std::string_view {
+    return c.kind == sql_kind::boolean ? " = 0" : " IS NULL";
+  }
+};
+
 }  // namespace detail
+
+namespace common = ::ormkit::detail::backend_common;
 
 /// The SQLite backend. Satisfies `ormkit::backend`; see the header comment for the
 /// settings, the thread model and the choices behind them.
@@ -588,7 +600,7 @@ class backend {
     ORMKIT_TRY(check_key(s, k));
     auto& slot = (*t)->keyed(s, keyed_kind::get, k, {});
     lease st;
-    ORMKIT_TRY(acquire_pinned(slot.sql, slot.pin, st, s.name));
+    ORMKIT_TRY(acquire_pinned(slot.sql, slot.extra, st, s.name));
     ORMKIT_TRY(bind_key(st, s, k, 1));
     const auto start = opts_.observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     int rc = sqlite3_step(st.get());
@@ -640,7 +652,7 @@ class backend {
     if (columns.empty()) return update(s, columns, values, key_filter_of(s, k));  // counts the match
     auto& slot = (*t)->keyed(s, keyed_kind::update, k, columns);
     lease st;
-    ORMKIT_TRY(acquire_pinned(slot.sql, slot.pin, st, s.name));
+    ORMKIT_TRY(acquire_pinned(slot.sql, slot.extra, st, s.name));
     for (std::size_t i = 0; i < values.size(); ++i) {
       if (!fits(s.columns[columns[i]], values[i])) return misfit(s, columns[i], values[i]);
       if (int rc = detail::bind(st.get(), static_cast<int>(i) + 1, values[i], false); rc != SQLITE_OK)
@@ -669,7 +681,7 @@ class backend {
     ORMKIT_TRY(check_key(s, k));
     auto& slot = (*t)->keyed(s, keyed_kind::erase, k, {});
     lease st;
-    ORMKIT_TRY(acquire_pinned(slot.sql, slot.pin, st, s.name));
+    ORMKIT_TRY(acquire_pinned(slot.sql, slot.extra, st, s.name));
     ORMKIT_TRY(bind_key(st, s, k, 1));
     const auto start = opts_.observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     int rc = sqlite3_step(st.get());
@@ -694,47 +706,24 @@ class backend {
     if (!t) return std::move(t).error();
     if (a.group_by.empty() && a.terms.empty()) return value_rows{std::vector<value>{}};
     sql_ = "SELECT ";
-    bool first = true;
-    auto sep = [&] {
-      if (!first) sql_ += ", ";
-      first = false;
-    };
-    for (std::size_t g : a.group_by) {
-      if (g >= s.columns.size()) return bad_column(s);
-      sep();
-      append_identifier(sql_, s.columns[g].name);
-    }
-    for (const auto& term : a.terms) {
-      sep();
-      if (term.fn == aggregate_fn::count_all) {
-        sql_ += "COUNT(*)";
-        continue;
-      }
-      if (term.column >= s.columns.size()) return bad_column(s);
-      switch (term.fn) {
-        case aggregate_fn::count: sql_ += "COUNT("; break;
-        case aggregate_fn::sum: sql_ += "SUM("; break;
-        case aggregate_fn::avg: sql_ += "AVG("; break;
-        case aggregate_fn::min: sql_ += "MIN("; break;
-        default: sql_ += "MAX("; break;
-      }
-      append_identifier(sql_, s.columns[term.column].name);
-      sql_ += ')';
-    }
+    ORMKIT_TRY(common::append_aggregate_list<detail::sql_dialect>(
+        sql_, s, a, [](std::string& sql, const aggregate_term& term, const column_schema& c) {
+          switch (term.fn) {
+            case aggregate_fn::count: sql += "COUNT("; break;
+            case aggregate_fn::sum: sql += "SUM("; break;
+            case aggregate_fn::avg: sql += "AVG("; break;
+            case aggregate_fn::min: sql += "MIN("; break;
+            default: sql += "MAX("; break;
+          }
+          append_identifier(sql, c.name);
+          sql += ')';
+        }));
     sql_ += " FROM ";
     append_identifier(sql_, s.name);
     params_.clear();
     ORMKIT_TRY(append_where(sql_, s, a.where, params_));
-    if (!a.group_by.empty()) {
-      sql_ += " GROUP BY ";
-      for (std::size_t i = 0; i < a.group_by.size(); ++i) {
-        if (i) sql_ += ", ";
-        append_identifier(sql_, s.columns[a.group_by[i]].name);
-      }
-      std::vector<order_term> order;
-      for (std::size_t g : a.group_by) order.push_back({g, false});
+    if (auto order = common::append_group_by<detail::sql_dialect>(sql_, s, a); !order.empty())
       ORMKIT_TRY(append_order(sql_, s, order, {}));
-    }
     ORMKIT_TRY(check_parameters(s));
     return rows_of(sql_, params_.values, s.name, &s, params_.columns);
   }
@@ -922,17 +911,9 @@ class backend {
 
   enum class tx { none, active, lost };
 
-  enum class keyed_kind : unsigned char { get, update, erase };
-
-  // One statement addressing a row by key: its shape, text and pinned cache slot.
-  struct keyed_statement {
-    keyed_kind kind{};
-    bool versioned = false;
-    bool include_deleted = false;
-    std::vector<std::size_t> columns;  // update: the columns set, in order
-    std::string sql;
-    detail::statement_slot* pin = nullptr;
-  };
+  using keyed_kind = common::keyed_kind;
+  // A keyed statement keeps its pinned cache slot.
+  using keyed_statement = common::keyed_statement<detail::statement_slot*>;
 
   // What the backend keeps per schema: ensured once, SQL built once.
   struct table_state {
@@ -944,65 +925,12 @@ class backend {
     std::string insert_generated_sql;  // the same without the auto-increment column
     detail::statement_slot* insert_pin = nullptr;
     detail::statement_slot* insert_generated_pin = nullptr;
-    std::deque<keyed_statement> keyed_statements;  // a deque: pointers to them stay valid
-    std::array<keyed_statement*, 3> last_keyed{};   // per keyed_kind
+    common::keyed_statements<detail::statement_slot*> keyed_statements;
 
-    // The statement of this shape, built on first use:
-    //   get     SELECT <all> FROM "t" WHERE <key>
-    //   update  UPDATE "t" SET "a" = ?, ... WHERE <key>
-    //   erase   DELETE FROM "t" WHERE <key>
-    // <key>: "k1" = ? AND ... [AND "version" = ?] [AND <not soft-deleted>].
+    // The statement addressing one row by key (detail/backend_common.hpp).
     auto keyed(const table_schema& s, keyed_kind kind, const key_spec& k, std::span<const std::size_t> columns)
         -> keyed_statement& {
-      const bool versioned = k.version.has_value() && s.version.has_value();
-      const bool include_deleted = k.include_deleted || !s.soft_delete;
-      auto same = [&](const keyed_statement& ks) {
-        return ks.kind == kind && ks.versioned == versioned && ks.include_deleted == include_deleted &&
-               std::equal(ks.columns.begin(), ks.columns.end(), columns.begin(), columns.end());
-      };
-      // Calls come in runs of one shape: try the last one of this kind first.
-      auto& last = last_keyed[static_cast<std::size_t>(kind)];
-      if (last != nullptr && same(*last)) return *last;
-      for (auto& ks : keyed_statements)
-        if (same(ks)) return *(last = &ks);
-      keyed_statement ks{kind, versioned, include_deleted, {columns.begin(), columns.end()}, {}, nullptr};
-      switch (kind) {
-        case keyed_kind::get:
-          ks.sql = select_sql;
-          break;
-        case keyed_kind::update:
-          ks.sql = "UPDATE ";
-          append_identifier(ks.sql, s.name);
-          ks.sql += " SET ";
-          for (std::size_t i = 0; i < columns.size(); ++i) {
-            if (i) ks.sql += ", ";
-            append_identifier(ks.sql, s.columns[columns[i]].name);
-            ks.sql += " = ?";
-          }
-          break;
-        case keyed_kind::erase:
-          ks.sql = "DELETE FROM ";
-          append_identifier(ks.sql, s.name);
-          break;
-      }
-      ks.sql += " WHERE ";
-      for (std::size_t i = 0; i < s.primary_key.size(); ++i) {
-        if (i) ks.sql += " AND ";
-        append_identifier(ks.sql, s.columns[s.primary_key[i]].name);
-        ks.sql += " = ?";
-      }
-      if (versioned) {
-        ks.sql += " AND ";
-        append_identifier(ks.sql, s.columns[*s.version].name);
-        ks.sql += " = ?";
-      }
-      if (!include_deleted) {
-        ks.sql += " AND ";
-        append_identifier(ks.sql, s.columns[*s.soft_delete].name);
-        ks.sql += s.columns[*s.soft_delete].kind == sql_kind::boolean ? " = 0" : " IS NULL";
-      }
-      keyed_statements.push_back(std::move(ks));
-      return *(last = &keyed_statements.back());
+      return keyed_statements.find<detail::sql_dialect>(s, kind, k, columns, select_sql);
     }
   };
 
@@ -1294,39 +1222,10 @@ class backend {
     t.hash = s.hash;
     t.name = s.name;
     t.rowid = rowid_name(s);
-    t.insert_sql = "INSERT INTO ";
-    append_identifier(t.insert_sql, s.name);
-    t.insert_sql += " (";
-    t.select_sql = "SELECT ";
-    for (std::size_t i = 0; i < s.columns.size(); ++i) {
-      if (i) t.insert_sql += ", ", t.select_sql += ", ";
-      append_identifier(t.insert_sql, s.columns[i].name);
-      append_identifier(t.select_sql, s.columns[i].name);
-    }
-    t.insert_sql += ") VALUES (";
-    for (std::size_t i = 0; i < s.columns.size(); ++i) t.insert_sql += i ? ", ?" : "?";
-    t.insert_sql += ')';
-    if (s.auto_increment && s.columns.size() == 1) {
-      t.insert_generated_sql = "INSERT INTO ";
-      append_identifier(t.insert_generated_sql, s.name);
-      t.insert_generated_sql += " DEFAULT VALUES";
-    } else if (s.auto_increment) {
-      t.insert_generated_sql = "INSERT INTO ";
-      append_identifier(t.insert_generated_sql, s.name);
-      t.insert_generated_sql += " (";
-      bool first = true;
-      for (std::size_t i = 0; i < s.columns.size(); ++i) {
-        if (i == *s.auto_increment) continue;
-        if (!first) t.insert_generated_sql += ", ";
-        append_identifier(t.insert_generated_sql, s.columns[i].name);
-        first = false;
-      }
-      t.insert_generated_sql += ") VALUES (";
-      for (std::size_t i = 0; i + 1 < s.columns.size(); ++i) t.insert_generated_sql += i ? ", ?" : "?";
-      t.insert_generated_sql += ')';
-    }
-    t.select_sql += " FROM ";
-    append_identifier(t.select_sql, s.name);
+    auto built = common::build_table_statements<detail::sql_dialect>(s);
+    t.insert_sql = std::move(built.insert_sql);
+    t.insert_generated_sql = std::move(built.insert_generated_sql);
+    t.select_sql = std::move(built.select_sql);
     if (tx_ != tx::none) tables_made_in_tx_.push_back(&s);
     auto& slot = tables_[&s];
     slot = std::move(t);
@@ -1389,9 +1288,7 @@ class backend {
     (void)run(std::string("RELEASE ") + name, context);
   }
 
-  auto bad_column(const table_schema& s) -> ormkit::error {
-    return {errc::invalid_argument, std::string(s.name) + ": column index out of range"};
-  }
+  auto bad_column(const table_schema& s) -> ormkit::error { return common::bad_column(s); }
 
   // The memory backend's value check: NULL only where nullable, and the column's
   // storage class (an integer is accepted for a real). A plain bool, because it runs

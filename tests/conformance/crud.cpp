@@ -5,6 +5,7 @@
 // chosen columns), upserts and erases, on every backend fixture.
 
 #include <ormkit/repository.hpp>
+#include <ormkit/transaction.hpp>
 
 #include "../support/catch.hpp"
 #include "../support/entities.hpp"
@@ -252,6 +253,71 @@ TEMPLATE_TEST_CASE("crud: update of a missing row is not_found", "[conformance][
   REQUIRE_FALSE(q.has_value());
   CHECK(q.error().is(errc::not_found));
   CHECK(q.error().message == "people: no row with id=7");
+}
+
+TEMPLATE_TEST_CASE("crud: update_many updates every item, all or nothing, naming the failing item",
+                   "[conformance][crud]", ORMKIT_CONFORMANCE_BACKENDS) {
+  TestType fx;
+  ormkit::repository<user> users(fx.backend());
+  auto stored = users.insert_many({make_user("a@example.com", "A"), make_user("b@example.com", "B"),
+                                   make_user("c@example.com", "C")})
+                    .value();
+  for (auto& u : stored) u.name += " 2";
+  auto updated = users.update_many(stored).value();
+  REQUIRE(updated.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(updated[i].version == 2);
+    CHECK(users.get(stored[i].id).value() == updated[i]);
+  }
+  CHECK(users.update_many({}).value().empty());
+
+  SECTION("a stale version") {
+    auto batch = updated;
+    for (auto& u : batch) u.name = "lost";
+    batch[1].version = 1;  // stale
+    auto r = users.update_many(batch);
+    REQUIRE_FALSE(r.has_value());
+    CAPTURE(r.error().message);
+    CHECK(r.error().is(errc::conflict));
+    CHECK(contains(r.error().message, "(batch item 1)"));
+  }
+  SECTION("a unique conflict") {
+    auto batch = updated;
+    batch[0].name = "lost";
+    batch[2].email = "b@example.com";
+    auto r = users.update_many(batch);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().is(errc::conflict));
+    CHECK(contains(r.error().message, "(batch item 2)"));
+  }
+  SECTION("a validation failure") {
+    auto batch = updated;
+    batch[0].name = "lost";
+    batch[1].email = "not-an-email";
+    auto r = users.update_many(batch);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().is(errc::validation_failed));
+    CHECK(contains(r.error().message, "(batch item 1)"));
+  }
+  SECTION("a missing row") {
+    auto batch = updated;
+    batch[0].name = "lost";
+    batch[2].id = 999;
+    auto r = users.update_many(batch);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().is(errc::not_found));
+    CHECK(contains(r.error().message, "(batch item 2)"));
+  }
+  // Whatever failed, nothing of the batch was written.
+  for (const auto& u : updated) CHECK(users.get(u.id).value() == u);
+  SECTION("inside a transaction that rolls back") {
+    auto batch = updated;
+    for (auto& u : batch) u.name = "rolled back";
+    auto tx = ormkit::transaction::begin(fx.backend()).value();
+    REQUIRE(users.update_many(batch));  // a savepoint inside the open transaction
+    REQUIRE(tx.rollback());
+    for (const auto& u : updated) CHECK(users.get(u.id).value() == u);
+  }
 }
 
 TEMPLATE_TEST_CASE("crud: update_columns changes only the named columns", "[conformance][crud]",

@@ -15,6 +15,7 @@
 #include <ormkit/query.hpp>
 #include <ormkit/result.hpp>
 #include <ormkit/schema.hpp>
+#include <ormkit/transaction.hpp>
 #include <ormkit/value.hpp>
 
 #include <array>
@@ -412,6 +413,26 @@ class repository_core {
   }
   auto update(void* e, std::span<const std::size_t> chosen) -> status {
     return observed(operation::update, e, nullptr, true, [&] { return update_impl(e, chosen); });
+  }
+  // Updates `count` entities (each as `update` does) in one transaction, or a savepoint
+  // inside an open one: all of them or none. `after_each(e, st)` sees every attempt.
+  template <class AfterEach>
+  auto update_many(void* items, std::size_t count, std::size_t stride, std::span<const std::size_t> chosen,
+                   AfterEach&& after_each) -> status {
+    if (count == 0) return {};
+    auto tx = transaction::begin(backend_);
+    if (!tx) return std::move(tx).error();
+    auto* base = static_cast<unsigned char*>(items);
+    for (std::size_t i = 0; i < count; ++i) {
+      void* e = base + i * stride;
+      auto st = update(e, chosen);
+      after_each(e, st);
+      if (!st) {
+        (void)tx->rollback();
+        return with_suffix(std::move(st).error(), i);
+      }
+    }
+    return tx->commit();
   }
   auto upsert(void* e, bool as_stored = false) -> status {
     return observed(operation::upsert, e, nullptr, true, [&] { return upsert_impl(e, as_stored); });

@@ -99,38 +99,17 @@ inline auto add_column_sql(std::string_view table, const column_definition& c) -
   append_identifier(sql, c.name);
   column_schema cs;
   cs.storage = c.storage;
-  if (auto type = column_type(cs); !type.empty()) {
-    sql += ' ';
-    sql += type;
-  }
-  if (!c.nullable) sql += " NOT NULL";
-  if (c.default_value) {
-    sql += " DEFAULT ";
-    append_literal(sql, *c.default_value);
-  }
-  if (c.references) {
-    sql += " REFERENCES ";
-    append_identifier(sql, c.references->table);
-    sql += '(';
-    append_identifier(sql, c.references->column);
-    sql += ") ON DELETE RESTRICT";
-  }
+  cs.nullable = c.nullable;
+  cs.default_value = c.default_value;
+  if (c.references) cs.references = foreign_key_ref{c.references->table, c.references->column};
+  append_column_definition(sql, cs);
   return sql;
 }
 
 /// `CREATE [UNIQUE] INDEX IF NOT EXISTS "name" ON "table" ("c1", ...)`.
 inline auto create_index_sql(std::string_view table, const index_definition& ix) -> std::string {
-  std::string sql = ix.unique ? "CREATE UNIQUE INDEX IF NOT EXISTS " : "CREATE INDEX IF NOT EXISTS ";
-  append_identifier(sql, ix.name);
-  sql += " ON ";
-  append_identifier(sql, table);
-  sql += " (";
-  for (std::size_t k = 0; k < ix.columns.size(); ++k) {
-    if (k) sql += ", ";
-    append_identifier(sql, ix.columns[k]);
-  }
-  sql += ')';
-  return sql;
+  return ormkit::detail::sqlgen::create_index(ix.unique, ix.name, table, ix.columns.size(),
+                                              [&](std::size_t k) -> std::string_view { return ix.columns[k]; });
 }
 
 //--- a tokenizer for the schema's SQL text (enough to take a column out of a CREATE TABLE) ---//

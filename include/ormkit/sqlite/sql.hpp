@@ -24,6 +24,7 @@
 //   auto st = ormkit::sqlite::append_condition(where, ormkit::schema_of<user>(), q.where, params);
 //   // where == R"(("age" >= ? AND "name" IS NOT NULL))", params.values == {18}
 
+#include <ormkit/detail/sqlgen.hpp>
 #include <ormkit/memory/eval.hpp>
 #include <ormkit/query.hpp>
 #include <ormkit/result.hpp>
@@ -49,16 +50,7 @@ inline constexpr std::string_view like_function = "ormkit_like";
 
 /// Appends `name` double-quoted, with embedded quotes doubled.
 inline void append_identifier(std::string& out, std::string_view name) {
-  out += '"';
-  if (name.find('"') == std::string_view::npos) {
-    out += name;  // the usual case (descriptor names are checked identifiers): one append
-  } else {
-    for (char c : name) {
-      if (c == '"') out += '"';
-      out += c;
-    }
-  }
-  out += '"';
+  ormkit::detail::sqlgen::append_identifier(out, name);
 }
 
 /// Returns `name` double-quoted.
@@ -146,6 +138,24 @@ inline void append_literal(std::string& out, const value& v) {
   }
 }
 
+/// Appends what follows column `c`'s name in a table definition: its type, then
+/// `PRIMARY KEY AUTOINCREMENT` for the auto-increment key (a rowid alias: NULL asks
+/// SQLite for the next key, so no NOT NULL there), else NOT NULL unless nullable; the
+/// DEFAULT from the descriptor; `REFERENCES "t"("c") ON DELETE RESTRICT`.
+inline void append_column_definition(std::string& sql, const column_schema& c, bool auto_increment = false) {
+  if (auto type = column_type(c); !type.empty()) {
+    sql += ' ';
+    sql += type;
+  }
+  if (auto_increment) sql += " PRIMARY KEY AUTOINCREMENT";
+  else if (!c.nullable) sql += " NOT NULL";
+  if (c.default_value) {
+    sql += " DEFAULT ";
+    append_literal(sql, *c.default_value);
+  }
+  if (c.references) ormkit::detail::sqlgen::append_references(sql, c.references->table, c.references->column);
+}
+
 /// `CREATE TABLE IF NOT EXISTS` for `s`: every column with its `column_type`,
 /// NOT NULL unless nullable, DEFAULT from the descriptor, `REFERENCES "t"("c")
 /// ON DELETE RESTRICT` for foreign keys; an auto-increment key as
@@ -154,60 +164,17 @@ inline void append_literal(std::string& out, const value& v) {
 /// and indexes are separate statements (`create_index_sql`), so that each
 /// constraint carries the descriptor's name.
 [[nodiscard]] inline auto create_table_sql(const table_schema& s) -> std::string {
-  std::string sql = "CREATE TABLE IF NOT EXISTS ";
-  append_identifier(sql, s.name);
-  sql += " (";
-  for (std::size_t i = 0; i < s.columns.size(); ++i) {
-    const auto& c = s.columns[i];
-    if (i) sql += ", ";
-    append_identifier(sql, c.name);
-    if (auto type = column_type(c); !type.empty()) {
-      sql += ' ';
-      sql += type;
-    }
-    if (s.auto_increment && *s.auto_increment == i) {
-      // A rowid alias: NULL asks SQLite for the next key, so no NOT NULL here.
-      sql += " PRIMARY KEY AUTOINCREMENT";
-    } else if (!c.nullable) {
-      sql += " NOT NULL";
-    }
-    if (c.default_value) {
-      sql += " DEFAULT ";
-      append_literal(sql, *c.default_value);
-    }
-    if (c.references) {
-      sql += " REFERENCES ";
-      append_identifier(sql, c.references->table);
-      sql += '(';
-      append_identifier(sql, c.references->column);
-      sql += ") ON DELETE RESTRICT";
-    }
-  }
-  if (!s.primary_key.empty() && !s.auto_increment) {
-    sql += ", PRIMARY KEY (";
-    for (std::size_t k = 0; k < s.primary_key.size(); ++k) {
-      if (k) sql += ", ";
-      append_identifier(sql, s.columns.at(s.primary_key[k]).name);
-    }
-    sql += ')';
-  }
-  sql += ')';
-  return sql;
+  return ormkit::detail::sqlgen::create_table(s, [&](std::string& sql, std::size_t i) -> status {
+           append_column_definition(sql, s.columns[i], s.auto_increment && *s.auto_increment == i);
+           return {};
+         })
+      .value();  // the definition cannot fail
 }
 
 /// `CREATE [UNIQUE] INDEX IF NOT EXISTS "name" ON "table" ("c1", ...)`.
 [[nodiscard]] inline auto create_index_sql(const table_schema& s, const index_schema& ix) -> std::string {
-  std::string sql = ix.unique ? "CREATE UNIQUE INDEX IF NOT EXISTS " : "CREATE INDEX IF NOT EXISTS ";
-  append_identifier(sql, ix.name);
-  sql += " ON ";
-  append_identifier(sql, s.name);
-  sql += " (";
-  for (std::size_t k = 0; k < ix.columns.size(); ++k) {
-    if (k) sql += ", ";
-    append_identifier(sql, s.columns.at(ix.columns[k]).name);
-  }
-  sql += ')';
-  return sql;
+  return ormkit::detail::sqlgen::create_index(ix.unique, ix.name, s.name, ix.columns.size(),
+                                              [&](std::size_t k) { return s.columns.at(ix.columns[k]).name; });
 }
 
 /// The statements that create `s`: the table, then its indexes in reverse order.
@@ -289,13 +256,45 @@ struct parameters {
 };
 
 namespace detail {
-inline auto bad_node(const table_schema& s, std::string_view what) -> ormkit::error {
-  return {errc::invalid_argument, std::string(s.name) + ": malformed query: " + std::string(what)};
-}
+// The SQLite dialect of ormkit::detail::sqlgen's conditions: `?` parameters, 1 and 0.
+struct condition_dialect {
+  static constexpr std::string_view true_sql = "1";
+  static constexpr std::string_view false_sql = "0";
 
-inline void append_column(std::string& sql, const table_schema& s, std::size_t c) {
-  append_identifier(sql, s.columns[c].name);
-}
+  static auto value(std::string& sql, const table_schema&, std::size_t column, const ormkit::value& v,
+                    parameters& params) -> status {
+    sql += '?';
+    params.add(view(v), column);
+    return {};
+  }
+
+  // ormkit_like(col, ?), behind a range test on the pattern's literal prefix.
+  static auto like(std::string& sql, const table_schema& s, std::size_t column, const ormkit::value& pattern,
+                   parameters& params) -> status {
+    const auto* text = std::get_if<std::string>(&pattern);
+    std::string prefix = text ? like_prefix(*text) : std::string();
+    const bool ranged = !prefix.empty();
+    if (ranged) {
+      sql += '(';
+      append_identifier(sql, s.columns[column].name);
+      sql += " >= ? AND ";
+      params.add(std::string_view(params.owned.emplace_back(prefix)), column);
+      std::string upper = prefix_upper_bound(std::move(prefix));
+      if (!upper.empty()) {
+        append_identifier(sql, s.columns[column].name);
+        sql += " < ? AND ";
+        params.add(std::string_view(params.owned.emplace_back(std::move(upper))), column);
+      }
+    }
+    sql += like_function;
+    sql += '(';
+    append_identifier(sql, s.columns[column].name);
+    sql += ", ?)";
+    params.add(view(pattern), column);
+    if (ranged) sql += ')';
+    return {};
+  }
+};
 }  // namespace detail
 
 /// Appends `e` as a SQL condition over the columns of `s`, one `?` per value,
@@ -310,111 +309,12 @@ inline void append_column(std::string& sql, const table_schema& s, std::size_t c
 /// Errors: invalid_argument (a column index outside `s`, a leaf without its operands,
 /// a NOT without exactly one child).
 inline auto append_condition(std::string& sql, const table_schema& s, const expr& e, parameters& params) -> status {
-  auto leaf_ok = [&](std::size_t operands) -> status {
-    if (e.column >= s.columns.size()) return detail::bad_node(s, "column index out of range");
-    if (e.operands.size() < operands) return detail::bad_node(s, "a comparison without its value");
-    return {};
-  };
-  auto compare = [&](std::string_view op) -> status {
-    ORMKIT_TRY(leaf_ok(1));
-    detail::append_column(sql, s, e.column);
-    sql += op;
-    sql += '?';
-    params.add(view(e.operands[0]), e.column);
-    return {};
-  };
-  switch (e.kind) {
-    case op::always: sql += '1'; return {};
-    case op::eq: return compare(" = ");
-    case op::ne: return compare(" <> ");
-    case op::lt: return compare(" < ");
-    case op::le: return compare(" <= ");
-    case op::gt: return compare(" > ");
-    case op::ge: return compare(" >= ");
-    case op::like: {
-      ORMKIT_TRY(leaf_ok(1));
-      const auto* pattern = std::get_if<std::string>(&e.operands[0]);
-      std::string prefix = pattern ? like_prefix(*pattern) : std::string();
-      const bool ranged = !prefix.empty();
-      if (ranged) {
-        sql += '(';
-        detail::append_column(sql, s, e.column);
-        sql += " >= ? AND ";
-        params.add(std::string_view(params.owned.emplace_back(prefix)), e.column);
-        std::string upper = prefix_upper_bound(std::move(prefix));
-        if (!upper.empty()) {
-          detail::append_column(sql, s, e.column);
-          sql += " < ? AND ";
-          params.add(std::string_view(params.owned.emplace_back(std::move(upper))), e.column);
-        }
-      }
-      sql += like_function;
-      sql += '(';
-      detail::append_column(sql, s, e.column);
-      sql += ", ?)";
-      params.add(view(e.operands[0]), e.column);
-      if (ranged) sql += ')';
-      return {};
-    }
-    case op::in: {
-      ORMKIT_TRY(leaf_ok(0));
-      if (e.operands.empty()) {
-        sql += '0';  // matches nothing, NULL included (as SQLite's own `x IN ()`)
-        return {};
-      }
-      std::size_t n = e.operands.size();
-      std::size_t padded = n > 2 ? std::bit_ceil(n) : n;
-      detail::append_column(sql, s, e.column);
-      sql += " IN (";
-      for (std::size_t i = 0; i < padded; ++i) {
-        sql += i ? ", ?" : "?";
-        params.add(view(e.operands[i < n ? i : n - 1]), e.column);
-      }
-      sql += ')';
-      return {};
-    }
-    case op::is_null:
-    case op::is_not_null:
-      ORMKIT_TRY(leaf_ok(0));
-      detail::append_column(sql, s, e.column);
-      sql += e.kind == op::is_null ? " IS NULL" : " IS NOT NULL";
-      return {};
-    case op::between:
-      ORMKIT_TRY(leaf_ok(2));
-      detail::append_column(sql, s, e.column);
-      sql += " BETWEEN ? AND ?";
-      params.add(view(e.operands[0]), e.column);
-      params.add(view(e.operands[1]), e.column);
-      return {};
-    case op::and_:
-    case op::or_: {
-      if (e.children.empty()) {
-        sql += e.kind == op::and_ ? '1' : '0';  // the empty AND is true, the empty OR false
-        return {};
-      }
-      sql += '(';
-      for (std::size_t i = 0; i < e.children.size(); ++i) {
-        if (i) sql += e.kind == op::and_ ? " AND " : " OR ";
-        ORMKIT_TRY(append_condition(sql, s, e.children[i], params));
-      }
-      sql += ')';
-      return {};
-    }
-    case op::not_:
-      if (e.children.size() != 1) return detail::bad_node(s, "NOT needs exactly one condition");
-      sql += "NOT (";
-      ORMKIT_TRY(append_condition(sql, s, e.children[0], params));
-      sql += ')';
-      return {};
-  }
-  return detail::bad_node(s, "unknown operator");
+  return ormkit::detail::sqlgen::append_condition<detail::condition_dialect>(sql, s, e, params);
 }
 
 /// Appends ` WHERE <e>`, or nothing for a condition that is always true.
 inline auto append_where(std::string& sql, const table_schema& s, const expr& e, parameters& params) -> status {
-  if (e.kind == op::always) return {};
-  sql += " WHERE ";
-  return append_condition(sql, s, e, params);
+  return ormkit::detail::sqlgen::append_where<detail::condition_dialect>(sql, s, e, params);
 }
 
 /// Appends ` ORDER BY` for `terms`, NULLs first ascending and last descending
@@ -424,21 +324,11 @@ inline auto append_where(std::string& sql, const table_schema& s, const expr& e,
 /// index outside `s`).
 inline auto append_order(std::string& sql, const table_schema& s, std::span<const order_term> terms,
                          std::string_view rowid) -> status {
-  if (terms.empty() && rowid.empty()) return {};
-  sql += " ORDER BY ";
-  bool first = true;
-  for (const auto& t : terms) {
-    if (t.column >= s.columns.size()) return detail::bad_node(s, "order column index out of range");
-    if (!first) sql += ", ";
-    first = false;
-    detail::append_column(sql, s, t.column);
-    sql += t.descending ? " DESC NULLS LAST" : " ASC NULLS FIRST";
-  }
-  if (!rowid.empty()) {
-    if (!first) sql += ", ";
-    sql += rowid;
-  }
-  return {};
+  return ormkit::detail::sqlgen::append_order(sql, s, terms, !rowid.empty(), [&](std::string& out, bool first) {
+    if (rowid.empty()) return;
+    if (!first) out += ", ";
+    out += rowid;
+  });
 }
 
 }  // namespace ormkit::sqlite

@@ -21,7 +21,8 @@
 // over them; the downs drop what the ups made); the `*_step` functions build
 // hand-written ones. Nothing here includes a backend: the engine is
 // `ormkit::migrator` (ormkit/migration/migrator.hpp), run through
-// ormkit/migration/sqlite.hpp or ormkit/migration/memory.hpp.
+// ormkit/migration/sqlite.hpp, ormkit/migration/postgres.hpp or
+// ormkit/migration/memory.hpp.
 //
 // Checksums: a step's checksum is FNV-1a (64-bit, hex) over its name and its
 // up actions in a canonical, backend-independent form (`describe_action`): the
@@ -250,7 +251,8 @@ struct add_column {
   std::string after;
 };
 /// DROP COLUMN; indexes over the column go with it. SQLite rebuilds the table
-/// (migration/sqlite.hpp), so indexed, unique and foreign-key columns can go too.
+/// (migration/sqlite.hpp), so indexed, unique and foreign-key columns can go too;
+/// PostgreSQL drops it natively (migration/postgres.hpp).
 struct drop_column {
   std::string table;
   std::string column;

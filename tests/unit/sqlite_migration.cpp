@@ -5,9 +5,10 @@
 // add column, create index, rename column, rename table, drop column, a C++
 // data step), a failing step in the middle (throwing, returning an error,
 // failing SQL) leaving schema and history as they were, two migrators on one
-// file from two threads (both succeed, each step runs once), drift, destructive
-// steps refused unless allowed, changed checksums refused, status, and plan()
-// matching the statements migrate() then runs (SQLite's statement trace).
+// file from two threads (both succeed, each step runs once), drift, status, and
+// plan() matching the statements migrate() then runs (SQLite's statement trace).
+// Destructive steps and changed checksums: migration_cases.hpp, run on every backend
+// (sqlite_migration_backends.cpp, postgres_migration.cpp).
 
 #include <ormkit/migration.hpp>
 #include <ormkit/migration/sqlite.hpp>
@@ -342,78 +343,6 @@ TEST_CASE("drift lists the differences and changes nothing", "[sqlite][migration
   CHECK(diffs[5].what == kind::missing_index);
   CHECK(diffs[6].what == kind::missing_table);
   CHECK(schema_snapshot(db) == before);
-}
-
-TEST_CASE("destructive steps are refused unless allowed", "[sqlite][migration]") {
-  ormkit::sqlite::backend db;
-  std::vector<ormkit::migration_step> steps{
-      ormkit::sql_step(1, "create t", R"(CREATE TABLE "mg_t" ("a" INTEGER, "b" TEXT))"),
-      ormkit::drop_column_step(2, "mg_t", "b")};
-  ormkit::migrator m(db, steps);
-  auto plan = m.plan().value();
-  REQUIRE(plan.size() == 2);
-  CHECK(plan[1].destructive);
-  auto r = m.migrate();
-  REQUIRE_FALSE(r);
-  CHECK(r.error().is(ormkit::errc::invalid_argument));
-  CHECK(r.error().message ==
-        "migration 2 \"drop column mg_t.b\": is destructive (it drops data); call allow_destructive(true) to run it");
-  CHECK(history_versions(db).empty());  // refused before anything ran
-  CHECK(columns_of(db, "mg_t").empty());
-
-  CHECK(m.allow_destructive(true).migrate().value() == 2);
-  CHECK(columns_of(db, "mg_t") == std::vector<std::string>{"a"});
-
-  SECTION("a step without a down cannot be rolled back, and says which") {
-    auto back = m.rollback_to(0);
-    REQUIRE_FALSE(back);
-    CHECK(back.error().is(ormkit::errc::unsupported));
-    CHECK(back.error().message == "migration 2 \"drop column mg_t.b\": has no down step; it cannot be rolled back");
-    CHECK(history_versions(db) == std::vector<std::int64_t>{1, 2});
-  }
-  SECTION("a destructive down is refused too") {
-    ormkit::sqlite::backend db2;
-    ormkit::migrator gen(db2, ormkit::steps_for<account>());
-    gen.migrate().value();
-    auto back = gen.rollback_to(2);
-    REQUIRE_FALSE(back);
-    CHECK(back.error().message ==
-          "migration 3 \"add column mg_accounts.level\": rolling it back is destructive (it drops data); call "
-          "allow_destructive(true)");
-    CHECK(history_versions(db2).size() == 3);
-    CHECK(gen.allow_destructive(true).rollback_to(2).value() == 1);
-  }
-}
-
-TEST_CASE("an applied step whose checksum changed is refused", "[sqlite][migration]") {
-  ormkit::sqlite::backend db;
-  ormkit::migrator(db, {ormkit::sql_step(1, "create t", R"(CREATE TABLE "mg_t" ("a" INTEGER))")}).migrate().value();
-
-  ormkit::migrator changed(db, {ormkit::sql_step(1, "create t", R"(CREATE TABLE "mg_t" ("a" TEXT))"),
-                                ormkit::sql_step(2, "create u", R"(CREATE TABLE "mg_u" ("a" INTEGER))")});
-  auto r = changed.migrate();
-  REQUIRE_FALSE(r);
-  CHECK(r.error().is(ormkit::errc::schema_mismatch));
-  CHECK(r.error().message.starts_with("migration 1 \"create t\": was applied with checksum "));
-  CHECK(columns_of(db, "mg_u").empty());
-  auto st = changed.status().value();
-  REQUIRE(st.steps.size() == 2);
-  CHECK(st.steps[0].state == ormkit::migration_state::kind::changed);
-  CHECK(st.steps[1].state == ormkit::migration_state::kind::pending);
-
-  // A C++ step's checksum is its author's string.
-  auto code = [](std::string sum) {
-    return ormkit::code_step(2, "data", std::move(sum), [](ormkit::sqlite::backend&) { return ormkit::status{}; });
-  };
-  ormkit::sqlite::backend db2;
-  ormkit::migrator(db2, {code("v1")}).migrate().value();
-  CHECK(ormkit::migrator(db2, {code("v1")}).migrate().value() == 0);
-  CHECK(ormkit::migrator(db2, {code("v2")}).migrate().error().is(ormkit::errc::schema_mismatch));
-
-  // A version in the history that the program does not know.
-  auto unknown = ormkit::migrator(db2, {}).migrate();
-  REQUIRE_FALSE(unknown);
-  CHECK(unknown.error().message == "migration 2 \"data\": applied in the database but unknown to this program");
 }
 
 TEST_CASE("status lists applied and pending steps", "[sqlite][migration]") {

@@ -37,6 +37,7 @@
 //   ormkit::migrator m(db, ormkit::steps_for<user, post>());
 //   m.migrate().value();
 
+#include <ormkit/detail/drift.hpp>
 #include <ormkit/describe.hpp>
 #include <ormkit/entity.hpp>
 #include <ormkit/error.hpp>
@@ -147,47 +148,23 @@ class migration_driver final : public ormkit::migration_driver {
     return out;
   }
 
+  // The memory backend keeps column names and (once recorded) indexes: no types,
+  // nullability or foreign keys to compare.
   auto drift(const table_schema& s, std::vector<schema_difference>& out) -> status override {
-    using kind = schema_difference::kind;
-    const std::string table(s.name);
-    auto live = db_.describe_table(s.name);
-    if (!live) {
-      out.push_back({kind::missing_table, table, {}, table + ": table is missing"});
+    auto stored = db_.describe_table(s.name);
+    if (!stored) {
+      const std::string table(s.name);
+      out.push_back({schema_difference::kind::missing_table, table, {}, table + ": table is missing"});
       return {};
     }
-    for (const auto& c : s.columns)
-      if (std::find(live->columns.begin(), live->columns.end(), c.name) == live->columns.end())
-        out.push_back({kind::missing_column, table, std::string(c.name), table + "." + std::string(c.name) + ": column is missing"});
-    for (const auto& c : live->columns)
-      if (!s.find(c)) out.push_back({kind::extra_column, table, c, table + "." + c + ": column is not in the descriptor"});
-    if (!live->indexes_known) return {};
-    auto join = [](const std::vector<std::string>& v) {
-      std::string o;
-      for (const auto& x : v) o += (o.empty() ? "" : ", ") + x;
-      return o;
-    };
-    for (const auto& ix : s.indexes) {
-      auto f = std::find_if(live->indexes.begin(), live->indexes.end(),
-                            [&](const stored_index& i) { return i.name == ix.name; });
-      if (f == live->indexes.end()) {
-        out.push_back({kind::missing_index, table, ix.name, table + ": index " + ix.name + " is missing"});
-        continue;
-      }
-      if (f->unique != ix.unique)
-        out.push_back({kind::index_mismatch, table, ix.name,
-                       table + ": index " + ix.name +
-                           (ix.unique ? " is not unique in the database, unique in the descriptor"
-                                      : " is unique in the database, not in the descriptor")});
-      std::vector<std::string> want;
-      for (std::size_t c : ix.columns) want.emplace_back(s.columns.at(c).name);
-      if (f->columns != want)
-        out.push_back({kind::index_columns_mismatch, table, ix.name,
-                       table + ": index " + ix.name + " covers (" + join(f->columns) + ") in the database, (" +
-                           join(want) + ") in the descriptor"});
+    ormkit::detail::live_table live;
+    live.types_known = false;
+    for (const auto& c : stored->columns) live.columns.push_back({c, {}, false});
+    if (stored->indexes_known) {
+      live.indexes.emplace();
+      for (const auto& ix : stored->indexes) live.indexes->push_back({ix.name, ix.unique, false, ix.columns});
     }
-    for (const auto& i : live->indexes)
-      if (std::none_of(s.indexes.begin(), s.indexes.end(), [&](const index_schema& ix) { return ix.name == i.name; }))
-        out.push_back({kind::extra_index, table, i.name, table + ": index " + i.name + " is not in the descriptor"});
+    ormkit::detail::compare_table(s, live, {}, out);
     return {};
   }
 

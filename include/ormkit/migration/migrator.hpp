@@ -11,11 +11,13 @@
 //
 //   ormkit/migration/sqlite.hpp   SQLite: SQL DDL, history table, BEGIN IMMEDIATE,
 //                                 drop column by table rebuild
+//   ormkit/migration/postgres.hpp PostgreSQL (a backend, or one connection of a pool):
+//                                 SQL DDL, history table, an advisory lock in
+//                                 `after_begin`, native drop column
 //   ormkit/migration/memory.hpp   memory backend: structured and C++ steps only,
 //                                 history in the backend (and its JSON file)
 //
-// and a PostgreSQL driver plugs in the same way (its DDL dialect, an advisory
-// lock in `after_begin`). `migrator(db, steps)` finds the driver for `db`'s type
+// `migrator(db, steps)` finds the driver for `db`'s type
 // through `make_migration_driver(db)` (found by argument-dependent lookup, so
 // include the driver's header).
 //
@@ -163,7 +165,7 @@ struct schema_difference {
 };
 
 /// What the migrator needs from a backend. Implementations: sqlite::migration_driver,
-/// memory::migration_driver. Every call but `run` and the history writes changes nothing.
+/// postgres::migration_driver, memory::migration_driver. Every call but `run` and the history writes changes nothing.
 class migration_driver {
  public:
   migration_driver(const migration_driver&) = delete;
@@ -236,8 +238,9 @@ auto migration_driver_for(B& db) -> std::unique_ptr<migration_driver> {
     return make_migration_driver(db);
   } else {
     static_assert(no_migration_driver<B>,
-                  "ormkit: no migration driver for this backend type; include <ormkit/migration/sqlite.hpp> or "
-                  "<ormkit/migration/memory.hpp> (the driver of the backend you use)");
+                  "ormkit: no migration driver for this backend type; include <ormkit/migration/sqlite.hpp>, "
+                  "<ormkit/migration/postgres.hpp> or <ormkit/migration/memory.hpp> (the driver of the backend "
+                  "you use)");
     return nullptr;
   }
 }

@@ -45,6 +45,8 @@
 //   m.migrate().value();
 //   auto diffs = ormkit::drift<user, post>(db).value();
 
+#include <ormkit/detail/drift.hpp>
+#include <ormkit/detail/sql_migration.hpp>
 #include <ormkit/entity.hpp>
 #include <ormkit/error.hpp>
 #include <ormkit/migration.hpp>
@@ -71,15 +73,8 @@ namespace ormkit::sqlite {
 
 namespace detail::migration {
 
-inline auto text_of(const value& v) -> std::string {
-  const auto* s = std::get_if<std::string>(&v);
-  return s ? *s : std::string();
-}
-
-inline auto int_of(const value& v) -> std::int64_t {
-  const auto* i = std::get_if<std::int64_t>(&v);
-  return i ? *i : 0;
-}
+using ormkit::detail::int_of;
+using ormkit::detail::text_of;
 
 inline auto same_name(std::string_view a, std::string_view b) -> bool {  // SQLite names: ASCII case-insensitive
   if (a.size() != b.size()) return false;
@@ -88,28 +83,6 @@ inline auto same_name(std::string_view a, std::string_view b) -> bool {  // SQLi
     if (lower(a[i]) != lower(b[i])) return false;
   }
   return true;
-}
-
-/// `ALTER TABLE "t" ADD COLUMN ...`. SQLite refuses a NOT NULL column without a
-/// default, and a PRIMARY KEY or UNIQUE one (unique keys are separate indexes here).
-inline auto add_column_sql(std::string_view table, const column_definition& c) -> std::string {
-  std::string sql = "ALTER TABLE ";
-  append_identifier(sql, table);
-  sql += " ADD COLUMN ";
-  append_identifier(sql, c.name);
-  column_schema cs;
-  cs.storage = c.storage;
-  cs.nullable = c.nullable;
-  cs.default_value = c.default_value;
-  if (c.references) cs.references = foreign_key_ref{c.references->table, c.references->column};
-  append_column_definition(sql, cs);
-  return sql;
-}
-
-/// `CREATE [UNIQUE] INDEX IF NOT EXISTS "name" ON "table" ("c1", ...)`.
-inline auto create_index_sql(std::string_view table, const index_definition& ix) -> std::string {
-  return ormkit::detail::sqlgen::create_index(ix.unique, ix.name, table, ix.columns.size(),
-                                              [&](std::size_t k) -> std::string_view { return ix.columns[k]; });
 }
 
 //--- a tokenizer for the schema's SQL text (enough to take a column out of a CREATE TABLE) ---//
@@ -402,35 +375,21 @@ inline auto rebuild_without(backend& db, std::string_view table, std::string_vie
 /// The statements of `a`; `live` is the connection whose schema a table rebuild reads
 /// (null: a drop column is an error).
 inline auto statements(backend* live, const migration_op& a) -> result<std::vector<std::string>> {
-  using namespace migration_ops;
-  std::vector<std::string> out;
-  if (const auto* x = std::get_if<create_table>(&a)) {
-    const table_schema view = ormkit::detail::schema_view(x->table);
-    out = schema_sql(view);
-  } else if (const auto* x = std::get_if<drop_table>(&a)) {
-    out.push_back("DROP TABLE IF EXISTS " + quote_identifier(x->table));
-  } else if (const auto* x = std::get_if<add_column>(&a)) {
-    out.push_back(add_column_sql(x->table, x->column));
-  } else if (const auto* x = std::get_if<drop_column>(&a)) {
-    if (!live)
-      return unexpected(errc::invalid_argument, "drop column " + x->table + "." + x->column +
-                                                    ": the table rebuild depends on the live table; see migrator::plan()");
-    return rebuild_without(*live, x->table, x->column);
-  } else if (const auto* x = std::get_if<rename_column>(&a)) {
-    out.push_back("ALTER TABLE " + quote_identifier(x->table) + " RENAME COLUMN " + quote_identifier(x->from) + " TO " +
-                  quote_identifier(x->to));
-  } else if (const auto* x = std::get_if<rename_table>(&a)) {
-    out.push_back("ALTER TABLE " + quote_identifier(x->from) + " RENAME TO " + quote_identifier(x->to));
-  } else if (const auto* x = std::get_if<create_index>(&a)) {
-    out.push_back(create_index_sql(x->table, x->index));
-  } else if (const auto* x = std::get_if<drop_index>(&a)) {
-    out.push_back("DROP INDEX IF EXISTS " + quote_identifier(x->name));
-  } else if (const auto* x = std::get_if<sql>(&a)) {
-    out.push_back(x->text);
-  } else {
-    out = describe_action(a);  // a C++ function: a comment
-  }
-  return out;
+  return ormkit::detail::dialect_statements(
+      a, [](const table_schema& s) -> result<std::vector<std::string>> { return schema_sql(s); },
+      // SQLite refuses a NOT NULL column without a default, and a PRIMARY KEY or UNIQUE one
+      // (unique keys are separate indexes here).
+      [](std::string& sql, const table_schema& s) -> status {
+        append_column_definition(sql, s.columns.front());
+        return {};
+      },
+      [&](const std::string& table, const std::string& column) -> result<std::vector<std::string>> {
+        if (!live)
+          return unexpected(errc::invalid_argument, "drop column " + table + "." + column +
+                                                        ": the table rebuild depends on the live table; see "
+                                                        "migrator::plan()");
+        return rebuild_without(*live, table, column);
+      });
 }
 
 }  // namespace detail::migration
@@ -439,59 +398,15 @@ inline auto statements(backend* live, const migration_op& a) -> result<std::vect
 /// live schema (everything but drop column; use `migrator::plan()` for that).
 /// Errors: invalid_argument (a drop column).
 [[nodiscard]] inline auto migration_sql(const migration_action& action) -> result<std::string> {
-  std::string out;
-  for (const auto& a : action) {
-    auto st = detail::migration::statements(nullptr, a);
-    if (!st) return std::move(st).error();
-    for (const auto& s : *st) {
-      if (!out.empty()) out += ";\n";
-      out += s;
-    }
-  }
-  return out;
+  return ormkit::detail::join_statements(action, [](const migration_op& a) { return detail::migration::statements(nullptr, a); });
 }
 
 /// The migration driver for one SQLite connection (see the header comment).
-class migration_driver final : public ormkit::migration_driver {
+class migration_driver final : public ormkit::detail::sql_migration_driver<sqlite::backend> {
  public:
-  explicit migration_driver(sqlite::backend& db) : ormkit::migration_driver(db), db_(db) {}
-
-  [[nodiscard]] auto supports(const migration_op&) const -> status override { return {}; }
-
-  auto read_history() -> result<migration_history> override {
-    auto exists = history_exists();
-    if (!exists) return std::move(exists).error();
-    migration_history out;
-    if (!*exists) return out;
-    auto rows = db_.query("SELECT \"version\", \"name\", \"checksum\", \"applied_at\", \"duration_ms\" FROM " +
-                          quote_identifier(migration_history_table) + " ORDER BY \"version\"");
-    if (!rows) return std::move(rows).error();
-    using detail::migration::int_of;
-    using detail::migration::text_of;
-    for (const auto& r : *rows) {
-      if (r.size() < 5) continue;
-      out[static_cast<int>(int_of(r[0]))] = {text_of(r[1]), text_of(r[2]), int_of(r[3]), int_of(r[4])};
-    }
-    return out;
-  }
-
-  auto ensure_history() -> status override {
-    auto exists = history_exists();
-    if (!exists) return std::move(exists).error();
-    if (*exists) return {};
-    // Under BEGIN IMMEDIATE like every write here: a racing migrator waits for it.
-    ORMKIT_TRY(db_.begin());
-    auto made = db_.execute("CREATE TABLE IF NOT EXISTS " + quote_identifier(migration_history_table) +
-                            " (\"version\" INTEGER PRIMARY KEY, \"name\" TEXT NOT NULL, \"checksum\" TEXT NOT NULL, "
-                            "\"applied_at\" INTEGER NOT NULL, \"duration_ms\" INTEGER NOT NULL)");
-    if (!made) {
-      (void)db_.rollback();
-      return made;
-    }
-    return db_.commit();
-  }
-
-  [[nodiscard]] auto in_transaction() const -> bool override { return db_.in_transaction(); }
+  // The history table is created under BEGIN IMMEDIATE like every write here: a
+  // racing migrator waits for it.
+  explicit migration_driver(sqlite::backend& db) : sql_migration_driver(db, "INTEGER", false) {}
 
   // A step that drops a column runs with foreign keys off (they cannot be switched
   // inside a transaction, and DROP TABLE of a referenced table would trip them).
@@ -527,34 +442,6 @@ class migration_driver final : public ormkit::migration_driver {
     if (!restore_foreign_keys_) return;
     restore_foreign_keys_ = false;
     (void)db_.execute("PRAGMA foreign_keys = ON");
-  }
-
-  auto history_checksum(int version) -> result<std::optional<std::string>> override {
-    const std::array<value_view, 1> key{static_cast<std::int64_t>(version)};
-    auto row = db_.query("SELECT \"checksum\" FROM " + quote_identifier(migration_history_table) +
-                             " WHERE \"version\" = ?",
-                         key);
-    if (!row) return std::move(row).error();
-    if (row->empty()) return std::optional<std::string>();
-    return std::optional<std::string>(detail::migration::text_of(row->front().at(0)));
-  }
-
-  auto record(int version, const migration_history_row& h) -> status override {
-    const std::array<value_view, 5> values{static_cast<std::int64_t>(version), std::string_view(h.name),
-                                           std::string_view(h.checksum), h.applied_at, h.duration_ms};
-    auto ins = db_.query("INSERT INTO " + quote_identifier(migration_history_table) +
-                             " (\"version\", \"name\", \"checksum\", \"applied_at\", \"duration_ms\") "
-                             "VALUES (?, ?, ?, ?, ?)",
-                         values);
-    if (!ins) return std::move(ins).error();
-    return {};
-  }
-
-  auto forget(int version) -> status override {
-    const std::array<value_view, 1> key{static_cast<std::int64_t>(version)};
-    auto del = db_.query("DELETE FROM " + quote_identifier(migration_history_table) + " WHERE \"version\" = ?", key);
-    if (!del) return std::move(del).error();
-    return {};
   }
 
   auto run(const migration_op& a) -> status override {
@@ -593,12 +480,10 @@ class migration_driver final : public ormkit::migration_driver {
     planned_.clear();
   }
 
-  [[nodiscard]] auto separator() const -> std::string_view override { return ";\n"; }
-
   auto drift(const table_schema& s, std::vector<schema_difference>& out) -> status override;
 
  private:
-  auto history_exists() -> result<bool> {
+  auto history_exists() -> result<bool> override {
     std::array<value_view, 1> name{migration_history_table};
     auto rows = db_.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name);
     if (!rows) return std::move(rows).error();
@@ -622,7 +507,6 @@ class migration_driver final : public ormkit::migration_driver {
     return {};
   }
 
-  sqlite::backend& db_;
   bool restore_foreign_keys_ = false;
   std::unique_ptr<sqlite::backend> scratch_;
   std::vector<std::string> planned_;  // statements rendered before the scratch was needed
@@ -636,123 +520,47 @@ inline auto make_migration_driver(backend& db) -> std::unique_ptr<ormkit::migrat
 //=== drift ===//
 
 inline auto migration_driver::drift(const table_schema& s, std::vector<schema_difference>& out) -> status {
-  using kind = schema_difference::kind;
   using detail::migration::int_of;
   using detail::migration::same_name;
   using detail::migration::text_of;
-  const std::string table(s.name);
   std::array<value_view, 1> name{s.name};
   auto cols = db_.query("SELECT \"name\", \"type\", \"notnull\" FROM pragma_table_info(?)", name);
   if (!cols) return std::move(cols).error();
-  if (cols->empty()) {
-    out.push_back({kind::missing_table, table, {}, table + ": table is missing"});
-    return {};
-  }
-  auto live_column = [&](std::string_view c) -> const std::vector<value>* {
-    for (const auto& r : *cols)
-      if (r.size() >= 3 && text_of(r[0]) == c) return &r;
-    return nullptr;
-  };
-  for (std::size_t i = 0; i < s.columns.size(); ++i) {
-    const auto& c = s.columns[i];
-    const std::string subject = table + "." + std::string(c.name);
-    const auto* live = live_column(c.name);
-    if (!live) {
-      out.push_back({kind::missing_column, table, std::string(c.name), subject + ": column is missing"});
-      continue;
-    }
-    const std::string type = text_of((*live)[1]);
-    const auto want = column_type(c);
-    if (!same_name(type, want))
-      out.push_back({kind::type_mismatch, table, std::string(c.name),
-                     subject + ": type is " + (type.empty() ? "(none)" : type) + ", the descriptor says " +
-                         (want.empty() ? "(none)" : std::string(want))});
-    const bool live_not_null = int_of((*live)[2]) != 0;
-    const bool want_not_null = !c.nullable && !(s.auto_increment && *s.auto_increment == i);
-    if (live_not_null != want_not_null)
-      out.push_back({kind::nullability_mismatch, table, std::string(c.name),
-                     subject + (live_not_null ? ": NOT NULL in the database, nullable in the descriptor"
-                                              : ": nullable in the database, NOT NULL in the descriptor")});
-  }
-  for (const auto& r : *cols) {
-    const std::string c = text_of(r.at(0));
-    if (!s.find(c)) out.push_back({kind::extra_column, table, c, table + "." + c + ": column is not in the descriptor"});
-  }
+  auto found = ormkit::detail::live_columns(*cols, s, out);
+  if (!found) return {};
+  ormkit::detail::live_table& live = *found;
 
-  // Indexes: presence, uniqueness, columns; named indexes the descriptor lacks.
+  // Indexes: those of UNIQUE / PRIMARY KEY constraints are automatic (origin other than "c").
   auto indexes = db_.query("SELECT \"name\", \"unique\", \"origin\" FROM pragma_index_list(?) ORDER BY \"name\"", name);
   if (!indexes) return std::move(indexes).error();
-  auto join = [](const std::vector<std::string>& v) {
-    std::string o;
-    for (const auto& x : v) o += (o.empty() ? "" : ", ") + x;
-    return o;
-  };
-  for (const auto& ix : s.indexes) {
-    const std::vector<value>* live = nullptr;
-    for (const auto& r : *indexes)
-      if (r.size() >= 3 && text_of(r[0]) == ix.name) live = &r;
-    if (!live) {
-      out.push_back({kind::missing_index, table, ix.name, table + ": index " + ix.name + " is missing"});
-      continue;
-    }
-    if ((int_of((*live)[1]) != 0) != ix.unique)
-      out.push_back({kind::index_mismatch, table, ix.name,
-                     table + ": index " + ix.name +
-                         (ix.unique ? " is not unique in the database, unique in the descriptor"
-                                    : " is unique in the database, not in the descriptor")});
+  live.indexes.emplace();
+  for (const auto& r : *indexes) {
+    ormkit::detail::live_index ix{text_of(r.at(0)), int_of(r.at(1)) != 0, text_of(r.at(2)) != "c", {}};
     std::array<value_view, 1> ixname{std::string_view(ix.name)};
     auto ixcols = db_.query("SELECT \"name\" FROM pragma_index_info(?) ORDER BY \"seqno\"", ixname);
     if (!ixcols) return std::move(ixcols).error();
-    std::vector<std::string> have, want;
-    for (const auto& r : *ixcols) have.push_back(r.at(0).index() == 0 ? std::string("<expression>") : text_of(r[0]));
-    for (std::size_t c : ix.columns) want.emplace_back(s.columns.at(c).name);
-    if (have != want)
-      out.push_back({kind::index_columns_mismatch, table, ix.name,
-                     table + ": index " + ix.name + " covers (" + join(have) + ") in the database, (" + join(want) +
-                         ") in the descriptor"});
-  }
-  for (const auto& r : *indexes) {
-    const std::string n = text_of(r.at(0));
-    if (text_of(r.at(2)) != "c") continue;  // automatic (UNIQUE / PRIMARY KEY constraint) indexes
-    bool described = std::any_of(s.indexes.begin(), s.indexes.end(), [&](const index_schema& ix) { return ix.name == n; });
-    if (!described) out.push_back({kind::extra_index, table, n, table + ": index " + n + " is not in the descriptor"});
+    for (const auto& c : *ixcols) ix.columns.push_back(c.at(0).index() == 0 ? std::string("<expression>") : text_of(c[0]));
+    live.indexes->push_back(std::move(ix));
   }
 
-  // Foreign keys, column by column.
   auto fks = db_.query("SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?) ORDER BY \"id\", \"seq\"", name);
   if (!fks) return std::move(fks).error();
-  auto target_of = [&](const std::vector<value>& r) -> result<std::string> {
-    std::string parent = text_of(r.at(0));
-    if (r.at(2).index() != 0) return parent + "." + text_of(r[2]);
-    // REFERENCES parent without a column: the parent's primary key.
-    std::array<value_view, 1> p{std::string_view(parent)};
-    auto pk = db_.query("SELECT \"name\" FROM pragma_table_info(?) WHERE \"pk\" > 0 ORDER BY \"pk\"", p);
-    if (!pk) return std::move(pk).error();
-    return parent + "." + (pk->empty() ? std::string("rowid") : text_of(pk->front().at(0)));
-  };
-  for (const auto& c : s.columns) {
-    const std::string subject = table + "." + std::string(c.name);
-    if (!live_column(c.name)) continue;  // reported as missing
-    const std::vector<value>* live = nullptr;
-    for (const auto& r : *fks)
-      if (r.size() >= 3 && text_of(r[1]) == c.name) live = &r;
-    std::string want;
-    if (c.references) want = std::string(c.references->table) + "." + std::string(c.references->column);
-    if (!live) {
-      if (!want.empty())
-        out.push_back({kind::missing_foreign_key, table, std::string(c.name),
-                       subject + ": no foreign key in the database, the descriptor references " + want});
-      continue;
+  live.foreign_keys.emplace();
+  for (const auto& r : *fks) {
+    std::string target = text_of(r.at(0)) + ".";
+    if (r.at(2).index() != 0) {
+      target += text_of(r[2]);
+    } else {  // REFERENCES parent without a column: the parent's primary key
+      std::array<value_view, 1> p{std::string_view(std::get<std::string>(r.at(0)))};
+      auto pk = db_.query("SELECT \"name\" FROM pragma_table_info(?) WHERE \"pk\" > 0 ORDER BY \"pk\"", p);
+      if (!pk) return std::move(pk).error();
+      target += pk->empty() ? std::string("rowid") : text_of(pk->front().at(0));
     }
-    auto have = target_of(*live);
-    if (!have) return std::move(have).error();
-    if (want.empty())
-      out.push_back({kind::extra_foreign_key, table, std::string(c.name),
-                     subject + ": references " + *have + " in the database, not in the descriptor"});
-    else if (!same_name(*have, want))
-      out.push_back({kind::foreign_key_mismatch, table, std::string(c.name),
-                     subject + ": references " + *have + " in the database, the descriptor says " + want});
+    live.foreign_keys->push_back({text_of(r.at(1)), std::move(target)});
   }
+  ormkit::detail::compare_table(
+      s, live,
+      {[](const column_schema& c) { return std::string(column_type(c)); }, &same_name, false}, out);
   return {};
 }
 

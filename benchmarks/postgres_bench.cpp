@@ -17,7 +17,8 @@
 //   insert_many  N rows at once, ids read back (ormkit: insert_many, one COPY; pipeline:
 //                N INSERT ... RETURNING in pipelines of 1,000; copy: one text COPY, no ids)
 //   get_many     N rows by id at once (ormkit: get_many; pipeline: N SELECTs pipelined)
-//   update_many  N updates at once (pipeline only: the repository has no update_many)
+//   update_many  N updates at once (ormkit: update_many, one statement per row in one
+//                transaction; pipeline: N UPDATEs pipelined)
 //   erase_many   N deletes at once (ormkit: erase_many; pipeline: N DELETEs pipelined)
 // Sides: ormkit, raw (libpq prepared, per row), pipeline (libpq pipeline mode), copy (libpq
 // COPY, insert_many only), pqxx (libpqxx prepared statements, per row; when built with it).
@@ -527,6 +528,13 @@ auto main(int argc, char** argv) -> int {
                  got = r->size();
                }));
         check(got == rows, "ormkit get_many");
+        for (auto& u : stored) u.score += 1;
+        record("update_many", timed([&] {
+                 auto r = users.update_many(stored);
+                 if (!r) fail(r.error().describe());
+                 stored = std::move(*r);
+               }));
+        check(users.get(keys.front()).value().score == stored.front().score, "ormkit update_many");
         std::uint64_t erased = 0;
         record("erase_many", timed([&] {
                  auto r = users.erase_many(keys);

@@ -1079,7 +1079,8 @@ class persistence_manager {
       return unexpected(errc::unsupported,
                         "persistence_manager: migrations need the backend's type; construct the manager from the "
                         "backend itself (not a backend_ref) and include its migration driver "
-                        "(<ormkit/migration/sqlite.hpp> or <ormkit/migration/memory.hpp>)");
+                        "(<ormkit/migration/sqlite.hpp>, <ormkit/migration/postgres.hpp> or "
+                        "<ormkit/migration/memory.hpp>)");
     auto steps = opts_.migrations.empty() ? steps_for<Entities...>() : opts_.migrations;
     return std::make_unique<migrator>(migrator_(), std::move(steps));
   }

@@ -17,8 +17,8 @@
 //   insert_many  N rows at once, ids read back (ormkit: insert_many, one COPY; pipeline:
 //                N INSERT ... RETURNING in pipelines of 1,000; copy: one text COPY, no ids)
 //   get_many     N rows by id at once (ormkit: get_many; pipeline: N SELECTs pipelined)
-//   update_many  N updates at once (ormkit: update_many, one statement per row in one
-//                transaction; pipeline: N UPDATEs pipelined)
+//   update_many  N updates at once (ormkit: update_many, the UPDATEs in one pipeline inside
+//                one transaction; pipeline: N UPDATEs pipelined)
 //   erase_many   N deletes at once (ormkit: erase_many; pipeline: N DELETEs pipelined)
 // Sides: ormkit, raw (libpq prepared, per row), pipeline (libpq pipeline mode), copy (libpq
 // COPY, insert_many only), pqxx (libpqxx prepared statements, per row; when built with it).

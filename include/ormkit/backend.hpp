@@ -117,6 +117,11 @@ struct key_spec {
 /// - `b.get_key(schema, key, sink)`: calls `sink` with the row `key` addresses; false when none.
 /// - `b.update_key(schema, key, columns, values)`: `update` of the row `key` addresses.
 /// - `b.erase_key(schema, key)`: `erase` of the row `key` addresses.
+/// - `b.update_keys(schema, keys, columns, values, affected, failed)`: `update_key` for many
+///   rows at once (PostgreSQL: one pipeline). Row r sets `columns` to
+///   `values[r * columns.size() ...]` where `keys[r]` matches; `affected[r]` gets its count.
+///   Called inside a transaction the caller rolls back on failure; stops at the first
+///   failing row, whose index goes to `*failed`. Otherwise `update_key` row by row.
 ///
 /// Every call returns `result`/`status`; a failed write changes nothing. Query
 /// evaluation follows SQL: three-valued logic around NULL, case-sensitive LIKE, NULLs
@@ -186,6 +191,13 @@ class backend_ref {
   auto erase_key(const table_schema& s, const key_spec& k) const -> result<std::uint64_t> {
     return vtable_->erase_key(self_, s, k);
   }
+  auto update_keys(const table_schema& s, std::span<const key_spec> keys, std::span<const std::size_t> cols,
+                   std::span<const value_view> values, std::span<std::uint64_t> affected, std::size_t* failed) const
+      -> status {
+    return vtable_->update_keys(self_, s, keys, cols, values, affected, failed);
+  }
+  /// Whether the backend updates many keyed rows in one go (`update_keys` of its own).
+  [[nodiscard]] auto batches_updates() const noexcept -> bool { return vtable_->batches_updates; }
   auto begin() const -> status { return vtable_->begin(self_); }
   auto commit() const -> status { return vtable_->commit(self_); }
   auto rollback() const -> status { return vtable_->rollback(self_); }
@@ -214,6 +226,9 @@ class backend_ref {
     result<std::uint64_t> (*update_key)(void*, const table_schema&, const key_spec&, std::span<const std::size_t>,
                                         std::span<const value_view>);
     result<std::uint64_t> (*erase_key)(void*, const table_schema&, const key_spec&);
+    status (*update_keys)(void*, const table_schema&, std::span<const key_spec>, std::span<const std::size_t>,
+                          std::span<const value_view>, std::span<std::uint64_t>, std::size_t*);
+    bool batches_updates;
     status (*begin)(void*);
     status (*commit)(void*);
     status (*rollback)(void*);
@@ -268,6 +283,34 @@ class backend_ref {
           return b.erase_key(s, k);
         else
           return b.erase(s, key_filter_of(s, k));
+      },
+      [](void* p, const table_schema& s, std::span<const key_spec> ks, std::span<const std::size_t> c,
+         std::span<const value_view> v, std::span<std::uint64_t> affected, std::size_t* failed) -> status {
+        B& b = *static_cast<B*>(p);
+        if constexpr (requires {
+                        { b.update_keys(s, ks, c, v, affected, failed) } -> std::same_as<status>;
+                      }) {
+          return b.update_keys(s, ks, c, v, affected, failed);
+        } else {
+          const std::size_t w = c.size();
+          for (std::size_t r = 0; r < ks.size(); ++r) {
+            result<std::uint64_t> n = 0;
+            if constexpr (requires { { b.update_key(s, ks[r], c, v) } -> std::same_as<result<std::uint64_t>>; })
+              n = b.update_key(s, ks[r], c, v.subspan(r * w, w));
+            else
+              n = b.update(s, c, v.subspan(r * w, w), key_filter_of(s, ks[r]));
+            if (!n) {
+              if (failed) *failed = r;
+              return std::move(n).error();
+            }
+            affected[r] = *n;
+          }
+          return {};
+        }
+      },
+      requires(B& b, const table_schema& s, std::span<const key_spec> ks, std::span<const std::size_t> c,
+               std::span<const value_view> v, std::span<std::uint64_t> a, std::size_t* f) {
+        { b.update_keys(s, ks, c, v, a, f) } -> std::same_as<status>;
       },
       [](void* p) { return static_cast<B*>(p)->begin(); },
       [](void* p) { return static_cast<B*>(p)->commit(); },

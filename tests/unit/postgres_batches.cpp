@@ -137,6 +137,41 @@ TEST_CASE("postgres: a stopped server cannot hold a pipelined write past its dea
   CHECK(users.get(ann.id).value().name == "Ann");  // reconnected, nothing changed
 }
 
+TEST_CASE("postgres: update_many pipelines its UPDATEs without a savepoint each, on a backend and a pool",
+          "[postgres][batch]") {
+  auto opts = server_options();
+  if (!opts) return;
+  scratch_schema scratch(*opts);
+  statements seen;
+  auto check_on = [&](ormkit::backend_ref db, auto& observed_by) {
+    ormkit::repository<user> users(db);
+    std::vector<user> batch;
+    for (int i = 0; i < 40; ++i) batch.push_back(make_user("p" + std::to_string(i) + "@example.com", "P"));
+    auto stored = users.insert_many(batch).value();
+    for (auto& u : stored) u.age += 1;
+    observed_by.observe_statements(&seen);
+    seen.sql.clear();
+    auto updated = users.update_many(stored).value();
+    observed_by.observe_statements(nullptr);
+    CHECK(seen.count("UPDATE") == 40);
+    CHECK(seen.count("SAVEPOINT ormkit_write") == 0);  // the batch's own savepoint or transaction guards it
+    for (const auto& u : updated) CHECK(users.get(u.id).value() == u);
+    // A failing row in the middle: the error names it and nothing of the batch stays.
+    auto again = updated;
+    for (auto& u : again) u.name = "lost";
+    again[17].email = again[3].email;
+    auto r = users.update_many(again);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().is(errc::conflict));
+    CHECK(r.error().message.find("(batch item 17)") != std::string::npos);
+    for (const auto& u : updated) CHECK(users.get(u.id).value() == u);
+    (void)users.erase_where(ormkit::col(&user::id) > 0);
+  };
+  check_on(*scratch.db, *scratch.db);
+  auto pool = ormkit::postgres::pool::open({.connection = scratch.options(), .max_size = 2}).value();
+  check_on(*pool, *pool);
+}
+
 TEST_CASE("postgres: insert_many is one COPY, all or nothing, with generated keys", "[postgres][batch]") {
   auto opts = server_options();
   if (!opts) return;

@@ -252,6 +252,80 @@ class repository_core {
     return {};
   }
 
+  // The columns an update of `chosen` sets: those, version and updated_at; never the key
+  // or created_at; each once. Returns how many were written to `cols`.
+  auto update_columns_of(std::span<const std::size_t> chosen, std::span<std::size_t> cols) const -> std::size_t {
+    const auto& s = schema();
+    std::size_t n = 0;
+    auto add = [&](std::size_t c) {
+      if (c >= s.columns.size()) return;
+      for (std::size_t k : s.primary_key)
+        if (k == c) return;
+      for (std::size_t i = 0; i < n; ++i)
+        if (cols[i] == c) return;
+      if (s.created_at && c == *s.created_at) return;
+      cols[n++] = c;
+    };
+    for (std::size_t c : chosen) add(c);
+    if (s.version) add(*s.version);
+    if (s.updated_at) add(*s.updated_at);
+    return n;
+  }
+
+  // update_impl for `count` entities with one backend call (`update_keys`). Errors name the
+  // failing item ("(batch item i)").
+  auto update_keys_impl(unsigned char* base, std::size_t count, std::size_t stride,
+                        std::span<const std::size_t> chosen) -> status {
+    const auto& s = schema();
+    std::vector<std::size_t> cols(width());
+    const std::size_t w = update_columns_of(chosen, cols);
+    cols.resize(w);
+    if (w == 0) return {};
+    const std::size_t kw = s.primary_key.size();
+    std::vector<value> set_room(count * w);
+    std::vector<value> key_room(count * kw);
+    std::vector<value_view> set_views(count * w);
+    std::vector<value_view> key_views(count * kw);
+    std::vector<key_spec> keys(count);
+    const auto stamp_time = now();
+    for (std::size_t i = 0; i < count; ++i) {
+      void* e = base + i * stride;
+      const std::int64_t old_version = ops_->version(e);
+      ops_->stamp(e, stamp_time, false);
+      if (s.version) ops_->set_version(e, old_version + 1);
+      if (auto st = ops_->validate(e); !st) return with_suffix(std::move(st).error(), i);
+      for (std::size_t j = 0; j < w; ++j) {
+        auto st = encode_column(e, cols[j], &set_room[i * w + j], set_views[i * w + j]);
+        if (!st) return with_suffix(std::move(st).error(), i);
+      }
+      for (std::size_t k = 0; k < kw; ++k) {
+        auto st = encode_column(e, s.primary_key[k], &key_room[i * kw + k], key_views[i * kw + k], false);
+        if (!st) return with_suffix(std::move(st).error(), i);
+      }
+      keys[i] = key_spec{std::span<const value_view>(key_views).subspan(i * kw, kw), std::nullopt, false};
+      if (s.version) keys[i].version = old_version;
+    }
+    std::vector<std::uint64_t> affected(count, 0);
+    std::size_t failed = 0;
+    if (auto st = backend_.update_keys(s, keys, cols, set_views, affected, &failed); !st)
+      return with_suffix(std::move(st).error(), failed < count ? failed : 0);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (affected[i] > 0) continue;
+      // Nothing matched: tell a missing row from a stale version.
+      const auto key = keys[i].key;
+      stored_version probe{s.version.value_or(0), {}};
+      auto found = backend_.get_key(s, key_spec{key, std::nullopt, false}, row_sink{&probe, &stored_version::read});
+      if (!found) return with_suffix(std::move(found).error(), i);
+      if (!*found || !s.version) return with_suffix(not_found(key), i);
+      return with_suffix({errc::conflict, std::string(s.name) + ": " + describe_key(key) +
+                                              " was changed by someone else (version " +
+                                              std::to_string(*keys[i].version) + " is stale, stored version is " +
+                                              probe.text + ")"},
+                         i);
+    }
+    return {};
+  }
+
   // Updates `chosen` columns (plus version and updated_at) of the row with e's key.
   auto update_impl(void* e, std::span<const std::size_t> chosen) -> status {
     const auto& s = schema();
@@ -265,19 +339,7 @@ class repository_core {
     // The columns to set: the chosen ones, version and updated_at; never the key or created_at.
     row_buffer buf(width(), ops_->encode_needs_scratch);
     auto cols = buf.columns();
-    std::size_t n_cols = 0;
-    auto add = [&](std::size_t c) {
-      if (c >= s.columns.size()) return;
-      for (std::size_t k : s.primary_key)
-        if (k == c) return;
-      for (std::size_t i = 0; i < n_cols; ++i)
-        if (cols[i] == c) return;
-      if (s.created_at && c == *s.created_at) return;
-      cols[n_cols++] = c;
-    };
-    for (std::size_t c : chosen) add(c);
-    if (s.version) add(*s.version);
-    if (s.updated_at) add(*s.updated_at);
+    const std::size_t n_cols = update_columns_of(chosen, cols);
     if (n_cols == 0) return {};
     // Only those columns and the key are encoded: views [0, n_cols) are the values to
     // set, in the order of `cols`, and the key's views follow (n_cols + key <= width).
@@ -423,6 +485,26 @@ class repository_core {
     auto tx = transaction::begin(backend_);
     if (!tx) return std::move(tx).error();
     auto* base = static_cast<unsigned char*>(items);
+    if (backend_.batches_updates() && count > 1) {
+      // Hooks veto item by item first; then one batch call; then each item is reported.
+      for (std::size_t i = 0; i < count; ++i)
+        if (auto st = veto(operation::update, base + i * stride, nullptr); !st) {
+          (void)tx->rollback();
+          return with_suffix(std::move(st).error(), i);
+        }
+      const auto t0 = std::chrono::steady_clock::now();
+      auto st = update_keys_impl(base, count, stride, chosen);
+      for (std::size_t i = 0; i < count; ++i) {
+        if (opts_.observer) report(operation::update, st ? base + i * stride : nullptr, nullptr, st ? 1 : 0, t0,
+                                   st ? nullptr : &st.error());
+        after_each(base + i * stride, st);
+      }
+      if (!st) {
+        (void)tx->rollback();
+        return st;
+      }
+      return tx->commit();
+    }
     for (std::size_t i = 0; i < count; ++i) {
       void* e = base + i * stride;
       auto st = update(e, chosen);

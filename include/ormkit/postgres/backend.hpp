@@ -385,6 +385,71 @@ class backend {
     return detail::affected(r->get());
   }
 
+  /// `update_key` for many rows in one round trip: the UPDATEs go in one libpq pipeline,
+  /// without a savepoint each (the caller's transaction is all or nothing: repository
+  /// update_many opens one and rolls it back on failure; outside a transaction the pipeline
+  /// is one implicit transaction). Row r sets `columns` to `values[r * columns.size() ...]`
+  /// where `keys[r]` matches; `affected[r]` gets its count. Errors: the first failing row's,
+  /// its index in `*failed`; invalid_argument for mismatched spans.
+  auto update_keys(const table_schema& s, std::span<const key_spec> keys, std::span<const std::size_t> columns,
+                   std::span<const value_view> values, std::span<std::uint64_t> affected, std::size_t* failed)
+      -> status {
+    ORMKIT_TRY(usable());
+    const std::size_t w = columns.size();
+    if (values.size() != keys.size() * w || affected.size() != keys.size())
+      return unexpected(errc::invalid_argument, std::string(s.name) + ": update_keys got " +
+                                                    std::to_string(keys.size()) + " keys, " +
+                                                    std::to_string(values.size()) + " values and " +
+                                                    std::to_string(affected.size()) + " counts for " +
+                                                    std::to_string(w) + " columns");
+    if (keys.empty()) return {};
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    auto fail_at = [&](std::size_t r, ormkit::error e) -> status {
+      if (failed) *failed = r;
+      return unexpected(std::move(e));
+    };
+    if (w == 0) {  // nothing to set: count the matching rows, as update_key does
+      for (std::size_t r = 0; r < keys.size(); ++r) {
+        auto n = update_key(s, keys[r], columns, {});
+        if (!n) return fail_at(r, std::move(n).error());
+        affected[r] = *n;
+      }
+      return {};
+    }
+    ORMKIT_TRY(references_ready(s, **t));
+    std::vector<std::string> sqls(keys.size());
+    std::vector<parameters> params(keys.size());
+    std::vector<connection::step> steps(keys.size());
+    for (std::size_t r = 0; r < keys.size(); ++r) {
+      const auto row = values.subspan(r * w, w);
+      if (auto st = check_key(s, keys[r]); !st) return fail_at(r, std::move(st).error());
+      if (auto st = check_set(s, columns, row); !st) return fail_at(r, std::move(st).error());
+      sqls[r] = (*t)->keyed(s, keyed_kind::update, keys[r], columns);  // a copy: the cache may grow meanwhile
+      params[r].describe(params_.describing());
+      for (std::size_t i = 0; i < w; ++i)
+        if (auto st = params[r].add_column(s, columns[i], row[i]); !st) return fail_at(r, std::move(st).error());
+      if (auto st = bind_key(params[r], s, keys[r]); !st) return fail_at(r, std::move(st).error());
+      steps[r] = connection::step{&sqls[r], &params[r]};
+    }
+    statement_observer* o = opts_.observer;
+    const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    std::vector<result_ptr> out(keys.size());
+    std::size_t bad = 0;
+    auto st = conn_.pipeline(steps, out, s.name, &bad);
+    if (o) [[unlikely]]
+      for (std::size_t r = 0; r < keys.size(); ++r) {
+        if (st || r < bad) connection::notify(*o, sqls[r], params[r].shown(), detail::affected(out[r].get()), start, nullptr);
+        else if (r == bad) connection::notify(*o, sqls[r], params[r].shown(), 0, start, &st.error());
+      }
+    if (!st) {
+      const std::size_t r = bad < keys.size() ? bad : 0;
+      return fail_at(r, describe(std::move(st).error(), s, values.subspan(r * w, w), columns));
+    }
+    for (std::size_t r = 0; r < keys.size(); ++r) affected[r] = detail::affected(out[r].get());
+    return {};
+  }
+
   /// `erase` of the row `k` addresses: one prepared statement per table.
   auto erase_key(const table_schema& s, const key_spec& k) -> result<std::uint64_t> {
     ORMKIT_TRY(usable());
@@ -827,11 +892,12 @@ class backend {
     return {};
   }
 
-  auto bind_key(const table_schema& s, const key_spec& k) -> status {
+  auto bind_key(const table_schema& s, const key_spec& k) -> status { return bind_key(params_, s, k); }
+  static auto bind_key(parameters& p, const table_schema& s, const key_spec& k) -> status {
     for (std::size_t i = 0; i < k.key.size(); ++i)
-      ORMKIT_TRY(params_.add_column(s, s.primary_key[i], k.key[i]));
+      ORMKIT_TRY(p.add_column(s, s.primary_key[i], k.key[i]));
     if (k.version && s.version)
-      ORMKIT_TRY(params_.add_column(s, *s.version, *k.version));
+      ORMKIT_TRY(p.add_column(s, *s.version, *k.version));
     return {};
   }
 

@@ -214,6 +214,10 @@ class pool {
   auto erase_key(const table_schema& s, const key_spec& k) -> result<std::uint64_t> {
     return with([&](backend& b) { return b.erase_key(s, k); });
   }
+  auto update_keys(const table_schema& s, std::span<const key_spec> keys, std::span<const std::size_t> c,
+                   std::span<const value_view> v, std::span<std::uint64_t> affected, std::size_t* failed) -> status {
+    return with([&](backend& b) { return b.update_keys(s, keys, c, v, affected, failed); });
+  }
 
   /// Begins a transaction on a connection that stays with the calling thread until
   /// commit or rollback. Errors: transaction_state (this thread already has one), those

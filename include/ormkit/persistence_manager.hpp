@@ -958,6 +958,7 @@ class persistence_manager {
     return transaction([&](ormkit::transaction&) -> ormkit::status {
       std::string current;
       std::uint64_t done = 0;
+      std::vector<std::string> seen;
       auto end_table = [&] {
         if (progress && !current.empty()) progress(current, done, done);
       };
@@ -967,6 +968,9 @@ class persistence_manager {
             end_table();
             const bool known = ((name == table_name_v<Entities>) || ...);
             if (!known) return unexpected(errc::invalid_argument, "import: table \"" + name + "\" is not registered");
+            if (std::find(seen.begin(), seen.end(), name) != seen.end())
+              return unexpected(errc::invalid_argument, "import: table \"" + name + "\" appears twice");
+            seen.push_back(name);
             current = name;
             done = 0;
             return {};

@@ -320,6 +320,8 @@ TEST_CASE("manager: streamed import reads an export a row at a time, all or noth
   CHECK(refused(with("\"version\":1", "\"version\":2")).message.find("version") != std::string::npos);
   CHECK(refused(with("\"tenants\":[", "\"ghosts\":[")).message.find("\"ghosts\" is not registered") !=
         std::string::npos);
+  CHECK(refused(with("\"memberships\":[", "\"tenants\":[],\"memberships\":[")).message.find("appears twice") !=
+        std::string::npos);
   CHECK(refused(with("u1@example.com", "not-an-email")).code == errc::validation_failed);
   CHECK(refused(with("u1@example.com", "not-an-email")).message.find("import: users row 1:") != std::string::npos);
   // Cut off in the middle: the rows before the cut are rolled back too.

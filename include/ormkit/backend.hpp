@@ -294,7 +294,7 @@ class backend_ref {
         } else {
           const std::size_t w = c.size();
           for (std::size_t r = 0; r < ks.size(); ++r) {
-            result<std::uint64_t> n = 0;
+            result<std::uint64_t> n = std::uint64_t{0};
             if constexpr (requires { { b.update_key(s, ks[r], c, v) } -> std::same_as<result<std::uint64_t>>; })
               n = b.update_key(s, ks[r], c, v.subspan(r * w, w));
             else

@@ -308,8 +308,12 @@ struct entity_functions {
         (
             [&] {
               auto v = ormkit::encode(key_part<K>(key));
-              if (!v && st) st = column_error(schema_of<T>(), primary_key_indexes_v<T>[K], v.error());
-              out.push_back(v ? std::move(*v) : value{});
+              if (v) {
+                out.push_back(std::move(*v));
+              } else {
+                if (st) st = column_error(schema_of<T>(), primary_key_indexes_v<T>[K], v.error());
+                out.emplace_back();
+              }
             }(),
             ...);
       }(std::make_index_sequence<key_width>{});

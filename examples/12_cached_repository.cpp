@@ -121,5 +121,5 @@ int main() {
 // cheap: 3 products
 // cheap: 3 products (from the cache)
 // cheap: 4 products (after an insert)
-//   cache: 7 hits (2 'absent'), 5 misses, 3 loads, 5 invalidations, hit rate 58%
+//   cache: 7 hits (2 'absent'), 5 misses, 5 loads, 5 invalidations, hit rate 58%
 // store: 7 entries, 9 sets, 2 erases

@@ -9,6 +9,8 @@
 //      unordered_map   std::unordered_map<int64, User> lookup + copy (the floor)
 //      L1 hit          repository<User> over SQLite reading through the in-process store
 //      sqlite          repository<User> over SQLite without a cache (about raw sqlite3)
+//    The sides take turns within each run, so a change in the machine's load shows in
+//    all of them at once; the ratios are medians of the per-run ratios.
 // 2. Redis (when ORMKIT_TEST_REDIS=host:port names a server), the same cached bytes:
 //      raw hiredis     redisCommandArgv GET on one connection
 //      store get       ormkit::redis::store::get_into (envelope checked)
@@ -92,18 +94,26 @@ auto make_user(std::int64_t i) -> User {
   return u;
 }
 
+// ns per call of `body(i)` for i in [0, iters), once.
+template <class F>
+auto once_ns(std::size_t iters, F&& body) -> double {
+  const auto t0 = clock_type::now();
+  for (std::size_t i = 0; i < iters; ++i) body(i);
+  const auto t = std::chrono::duration<double, std::nano>(clock_type::now() - t0).count();
+  return t / static_cast<double>(iters);
+}
+
+auto median(std::vector<double> v) -> double {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 // Median over `runs` of the ns per call of `body(i)` for i in [0, iters).
 template <class F>
 auto time_ns(std::size_t runs, std::size_t iters, F&& body) -> double {
   std::vector<double> per;
-  for (std::size_t r = 0; r < runs; ++r) {
-    const auto t0 = clock_type::now();
-    for (std::size_t i = 0; i < iters; ++i) body(i);
-    const auto t = std::chrono::duration<double, std::nano>(clock_type::now() - t0).count();
-    per.push_back(t / static_cast<double>(iters));
-  }
-  std::sort(per.begin(), per.end());
-  return per[per.size() / 2];
+  for (std::size_t r = 0; r < runs; ++r) per.push_back(once_ns(iters, body));
+  return median(per);
 }
 
 auto parse(const char* s, const char* flag) -> std::size_t {
@@ -172,20 +182,28 @@ auto main(int argc, char** argv) -> int try {
   ormkit::repository<User> cached(*db, l1, {.tier = ormkit::cache_tier::long_lived});
   for (const auto& u : users) expect(cached.get(u.id).value(), u.id, "L1 warm-up");
 
-  // Checked passes, then timed ones.
+  // Checked passes, then timed ones, the sides taking turns within each run.
   for (std::size_t i = 0; i < std::min<std::size_t>(iters, 1000); ++i) {
     expect(cached.get(order[i]).value(), order[i], "L1 hit");
     expect(plain.get(order[i]).value(), order[i], "sqlite");
     expect(map.at(order[i]), order[i], "unordered_map");
   }
-  const double t_map = time_ns(runs, iters, [&](std::size_t i) {
-    User u = map.find(order[i])->second;
-    sink = sink + u.age;
-  });
-  const double t_l1 = time_ns(runs, iters, [&](std::size_t i) { sink = sink + cached.get(order[i]).value().age; });
-  const double t_sql = time_ns(runs, iters, [&](std::size_t i) { sink = sink + plain.get(order[i]).value().age; });
+  std::vector<double> r_map, r_l1, r_sql, q_l1;
+  for (std::size_t r = 0; r < runs; ++r) {
+    r_map.push_back(once_ns(iters, [&](std::size_t i) {
+      User u = map.find(order[i])->second;
+      sink = sink + u.age;
+    }));
+    r_l1.push_back(once_ns(iters, [&](std::size_t i) { sink = sink + cached.get(order[i]).value().age; }));
+    r_sql.push_back(once_ns(iters, [&](std::size_t i) { sink = sink + plain.get(order[i]).value().age; }));
+    q_l1.push_back(r_sql.back() / r_l1.back());
+  }
+  const double t_map = median(r_map);
+  const double t_l1 = median(r_l1);
+  const double t_sql = median(r_sql);
   const auto s = cached.cache_stats();
   if (s.loads != users.size()) fail("L1: " + std::to_string(s.loads) + " loads, expected one per row (warm-up)");
+  if (l1.stats().hits == 0) fail("L1: the store saw no hits");
 
   std::printf("ormkit_cache_bench: %zu rows, %zu gets per run, median of %zu runs (ns per get)\n", rows, iters, runs);
 #ifndef NDEBUG
@@ -193,12 +211,15 @@ auto main(int argc, char** argv) -> int try {
 #endif
   std::printf("\n### point get\n\n| side             |   ns/get | vs unordered_map | sqlite / side |\n");
   std::printf("|------------------|---------:|-----------------:|--------------:|\n");
-  auto row = [&](const char* name, double t) {
-    std::printf("| %-16s | %8.1f | %15.2fx | %12.1fx |\n", name, t, t / t_map, t_sql / t);
+  auto row = [&](const char* name, double t, double ratio) {
+    std::printf("| %-16s | %8.1f | %15.2fx | %12.1fx |\n", name, t, t / t_map, ratio);
   };
-  row("unordered_map", t_map);
-  row("L1 hit", t_l1);
-  row("sqlite, no cache", t_sql);
+  row("unordered_map", t_map, t_sql / t_map);
+  row("L1 hit", t_l1, median(q_l1));
+  row("sqlite, no cache", t_sql, 1.0);
+  std::printf("\nsqlite / L1 hit per run:");
+  for (double q : q_l1) std::printf(" %.1fx", q);
+  std::printf("\n");
 
   // Redis.
   const char* address = std::getenv("ORMKIT_TEST_REDIS");

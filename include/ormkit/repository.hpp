@@ -436,6 +436,7 @@ class repository {
       }
       cache_ = std::make_shared<entity_cache>(store, core_.backend(), fns::ops, schema_hash_v<T>,
                                               std::string(key_namespace), key_prefix(key_namespace), policy);
+      cache_->decode_rows_with(&decode_cached_row);
     } else {
       (void)store;
       (void)policy;
@@ -452,6 +453,7 @@ class repository {
       }
       cache_ = std::make_shared<entity_cache>(core_.backend(), fns::ops, schema_hash_v<T>,
                                               std::string(key_namespace), key_prefix(key_namespace), policy);
+      cache_->decode_rows_with(&decode_cached_row);
     } else {
       (void)policy;
       (void)key_namespace;
@@ -697,6 +699,62 @@ class repository {
         return {};
       }
     }
+  }
+
+  // A cached row (detail::put_cached_row's format) straight into the members. The
+  // everyday member types are read in place (text into a std::string reuses its
+  // capacity); anything else, or a tag they do not expect, goes through a view and the
+  // row decoder's conversions (decode_column), so the outcome is the same.
+  template <std::size_t I>
+  static auto decode_cached_column(std::string_view& in, T& e) -> bool {
+    using M = column_member_t<T, I>;
+    M& m = e.*(column_v<T, I>.member);
+    if (!in.empty()) [[likely]] {
+      const char tag = in.front();
+      if constexpr (std::is_same_v<M, std::string>) {
+        if (tag == 3 && in.size() >= 2 && static_cast<unsigned char>(in[1]) < 0x80u &&
+            static_cast<unsigned char>(in[1]) <= in.size() - 2) [[likely]] {
+          const auto len = static_cast<std::size_t>(static_cast<unsigned char>(in[1]));
+          if (len <= m.capacity()) m.assign(in.data() + 2, len);
+          else m = std::string(in.data() + 2, len);  // cheaper than growing through assign
+          in.remove_prefix(2 + len);
+          return true;
+        }
+      } else if constexpr (std::is_same_v<M, double>) {
+        if (tag == 2 && in.size() >= 9) [[likely]] {
+          m = std::bit_cast<double>(detail::load_le64(in.data() + 1));
+          in.remove_prefix(9);
+          return true;
+        }
+      } else if constexpr (std::is_integral_v<M>) {
+        if (tag == 1) [[likely]] {
+          std::string_view rest = in.substr(1);
+          std::uint64_t z = 0;
+          if (!detail::get_varint(rest, z)) return false;
+          const auto x = static_cast<std::int64_t>((z >> 1) ^ (~(z & 1u) + 1u));
+          if constexpr (std::is_same_v<M, bool>) {
+            if (x != 0 && x != 1) return false;
+            m = x != 0;
+          } else {
+            if (!std::in_range<M>(x)) return false;
+            m = static_cast<M>(x);
+          }
+          in = rest;
+          return true;
+        }
+      }
+    }
+    value_view v;
+    if (!detail::get_cached_value(in, v)) return false;
+    return fns::template decode_column<I>(v, e);
+  }
+  static auto decode_cached_row(std::string_view& in, void* p) -> bool {
+    std::uint64_t n = 0;
+    if (!detail::get_varint(in, n) || n != fns::width) return false;
+    T& e = *static_cast<T*>(p);
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return (decode_cached_column<I>(in, e) && ...);
+    }(std::make_index_sequence<fns::width>{});
   }
 
   static auto key_prefix(std::string_view ns) -> std::string {

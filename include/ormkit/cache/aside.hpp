@@ -233,41 +233,45 @@ inline void put_cached_row(std::string& out, std::span<const value_view> row) {
   }
 }
 
+// Reads one column's value; the view points into `in`'s bytes.
+inline auto get_cached_value(std::string_view& in, value_view& v) noexcept -> bool {
+  if (in.empty()) return false;
+  const char tag = in.front();
+  in.remove_prefix(1);
+  switch (tag) {
+    case 0: v.emplace<0>(); return true;
+    case 1: {
+      std::uint64_t z = 0;
+      if (!get_varint(in, z)) return false;
+      v.emplace<1>(static_cast<std::int64_t>((z >> 1) ^ (~(z & 1u) + 1u)));
+      return true;
+    }
+    case 2: {
+      if (in.size() < 8) return false;
+      v.emplace<2>(std::bit_cast<double>(load_le64(in.data())));
+      in.remove_prefix(8);
+      return true;
+    }
+    case 3:
+    case 4: {
+      std::uint64_t len = 0;
+      if (!get_varint(in, len) || len > in.size()) return false;
+      const auto size = static_cast<std::size_t>(len);
+      if (tag == 3) v.emplace<3>(in.data(), size);
+      else v.emplace<4>(reinterpret_cast<const std::byte*>(in.data()), size);
+      in.remove_prefix(size);
+      return true;
+    }
+    default: return false;
+  }
+}
+
 // Reads one row of exactly `width` columns; the views point into `in`'s bytes.
 inline auto get_cached_row(std::string_view& in, std::span<value_view> row) noexcept -> bool {
   std::uint64_t n = 0;
   if (!get_varint(in, n) || n != row.size()) return false;
-  for (auto& v : row) {
-    if (in.empty()) return false;
-    const char tag = in.front();
-    in.remove_prefix(1);
-    switch (tag) {
-      case 0: v.emplace<0>(); break;
-      case 1: {
-        std::uint64_t z = 0;
-        if (!get_varint(in, z)) return false;
-        v.emplace<1>(static_cast<std::int64_t>((z >> 1) ^ (~(z & 1u) + 1u)));
-        break;
-      }
-      case 2: {
-        if (in.size() < 8) return false;
-        v.emplace<2>(std::bit_cast<double>(load_le64(in.data())));
-        in.remove_prefix(8);
-        break;
-      }
-      case 3:
-      case 4: {
-        std::uint64_t len = 0;
-        if (!get_varint(in, len) || len > in.size()) return false;
-        const auto size = static_cast<std::size_t>(len);
-        if (tag == 3) v.emplace<3>(in.data(), size);
-        else v.emplace<4>(reinterpret_cast<const std::byte*>(in.data()), size);
-        in.remove_prefix(size);
-        break;
-      }
-      default: return false;
-    }
-  }
+  for (auto& v : row)
+    if (!get_cached_value(in, v)) return false;
   return true;
 }
 
@@ -318,6 +322,12 @@ class entity_cache {
   [[nodiscard]] auto key_namespace() const noexcept -> const std::string& { return ns_; }
   /// The private store, when the entity has one (else null).
   [[nodiscard]] auto own_store() const noexcept -> const cache::memory_store* { return own_.get(); }
+
+  /// Decodes a cached row (`in` after the header) straight into an entity, advancing
+  /// `in`; false when the bytes are not a row of the entity. Without one, rows are
+  /// decoded through views and `entity_ops::decode_row`.
+  using row_decoder = bool (*)(std::string_view& in, void* entity);
+  void decode_rows_with(row_decoder decoder) noexcept { row_decoder_ = decoder; }
 
   [[nodiscard]] auto stats() const noexcept -> cache_aside_stats {
     cache_aside_stats s;
@@ -748,6 +758,8 @@ class entity_cache {
 
   /// Decodes a cached row payload (after the header) into `entity`.
   auto decode_row(std::string_view in, void* entity) const -> bool {
+    if (row_decoder_ != nullptr) [[likely]]
+      return row_decoder_(in, entity) && in.empty();
     detail::view_buffer views(width());
     if (!detail::get_cached_row(in, views.views()) || !in.empty()) return false;
     return ops_->decode_row(views.views(), entity);
@@ -811,6 +823,7 @@ class entity_cache {
     if (verdict >= 0) c_.hits.fetch_add(1, std::memory_order_relaxed);
     return verdict;
   }
+
 
   auto append_entity(std::string& out, const void* entity) const -> bool {
     detail::row_buffer buf(width(), ops_->encode_needs_scratch);
@@ -895,6 +908,7 @@ class entity_cache {
   std::string ns_;
   std::string prefix_;
   cache_policy policy_;
+  row_decoder row_decoder_ = nullptr;  // decode_rows_with
   mutable counters c_;
   std::array<stripe, stripe_count> stripes_;
   std::atomic<std::uint64_t> query_generation_{0};

@@ -14,7 +14,7 @@
 // 4 values therefore keep an exact LRU order.
 //
 // - Capacity: at most `max_entries` values and `max_bytes` bytes (key + value
-//   sizes; the per-entry bookkeeping of roughly 150 bytes is not counted, which
+//   sizes; the per-entry bookkeeping of roughly 100 bytes is not counted, which
 //   `max_entries` bounds). Each shard gets an equal share of both limits and
 //   evicts its least recently used values when a write would exceed its share,
 //   so the store as a whole never exceeds either limit; the price is that one
@@ -48,8 +48,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -129,8 +129,8 @@ class memory_store {
     const hashed_key hk = hash_key(key);
     shard& s = shard_for(hk);
     std::lock_guard lock(s.mu);
-    const node_iterator* found = s.index.find(hk);
-    return found != nullptr && !expired(**found);
+    const node* found = s.index.find(hk);
+    return found != nullptr && !expired(*found);
   }
 
   /// Stores `value` under `key` for `ttl` (`no_expiry`: until evicted or erased),
@@ -155,7 +155,7 @@ class memory_store {
     if (!invalid) {
       errors_.fetch_add(1, std::memory_order_relaxed);
       std::lock_guard lock(s.mu);
-      if (const node_iterator* found = s.index.find(hk)) remove(s, *found);
+      if (node* found = s.index.find(hk)) remove(s, found);
       return invalid;
     }
     const auto effective = jittered_ttl(ttl, options_.ttl_jitter);
@@ -163,32 +163,37 @@ class memory_store {
 
     std::lock_guard lock(s.mu);
     ++s.sets;
-    if (const node_iterator* found = s.index.find(hk)) {
-      const node_iterator it = *found;
-      node& n = *it;
-      s.bytes -= n.kv.size();
-      n.kv.resize(n.key_size);
-      n.kv.append(value.data(), value.size());
-      s.bytes += n.kv.size();
-      n.expires = expires;
-      n.stamp = ++s.clock;
-      s.lru.splice(s.lru.begin(), s.lru, it);
+    if (node* n = s.index.find(hk)) {
+      // A value too big for the node goes into a new one, which takes the old one's
+      // place in the index and the list (made first: if that throws, nothing changed).
+      node* target = size > n->capacity ? node::make(key, value, expires, hk.hash) : n;
+      s.bytes -= n->size();
+      s.lru.unlink(n);
+      if (target != n) {
+        s.index.replace(n, target);
+        node::destroy(n);
+      } else {
+        n->assign_value(value);
+        n->expires = expires;
+      }
+      target->stamp = ++s.clock;
+      s.lru.push_front(target);
+      s.bytes += size;
     } else {
-      std::string kv;
-      kv.reserve(size);
-      kv.append(key.data(), key.size()).append(value.data(), value.size());
-      s.lru.push_front(node{std::move(kv), key.size(), expires, hk.hash, ++s.clock});
+      node* fresh = node::make(key, value, expires, hk.hash);
       try {
-        s.index.insert(hashed_key{s.lru.front().key(), hk.hash}, s.lru.begin());
+        s.index.insert(hk.hash, fresh);
       } catch (...) {
-        s.lru.pop_front();
+        node::destroy(fresh);
         throw;
       }
+      fresh->stamp = ++s.clock;
+      s.lru.push_front(fresh);
       s.bytes += size;
     }
     // Evict from the cold end; the value just written is at the hot end and fits.
     while (s.lru.size() > entry_cap_ || s.bytes > byte_cap_) {
-      auto victim = std::prev(s.lru.end());
+      node* victim = s.lru.back();
       if (expired(*victim)) ++s.expirations;
       else ++s.evictions;
       remove(s, victim);
@@ -202,13 +207,12 @@ class memory_store {
     const hashed_key hk = hash_key(key);
     shard& s = shard_for(hk);
     std::lock_guard lock(s.mu);
-    const node_iterator* found = s.index.find(hk);
+    node* found = s.index.find(hk);
     if (found == nullptr) return false;
-    const node_iterator it = *found;
-    const bool live = !expired(*it);
+    const bool live = !expired(*found);
     if (live) ++s.erases;
     else ++s.expirations;
-    remove(s, it);
+    remove(s, found);
     return live;
   }
 
@@ -245,8 +249,8 @@ class memory_store {
     for (std::size_t i = 0; i < shard_count_; ++i) {
       shard& s = shards_[i];
       std::lock_guard lock(s.mu);
-      for (auto it = s.lru.begin(); it != s.lru.end();) {
-        auto next = std::next(it);
+      for (node* it = s.lru.front(); it != nullptr;) {
+        node* next = it->next;
         if (it->key().substr(0, prefix.size()) == prefix) {
           if (expired(*it)) {
             ++s.expirations;
@@ -268,8 +272,8 @@ class memory_store {
     for (std::size_t i = 0; i < shard_count_; ++i) {
       shard& s = shards_[i];
       std::lock_guard lock(s.mu);
-      for (auto it = s.lru.begin(); it != s.lru.end();) {
-        auto next = std::next(it);
+      for (node* it = s.lru.front(); it != nullptr;) {
+        node* next = it->next;
         if (expired(*it)) {
           ++s.expirations;
           ++n;
@@ -301,18 +305,86 @@ class memory_store {
   }
 
  private:
-  // One value: its key and bytes in one buffer (a hit reads them together).
+  // One value: a header, then the key and the value bytes, in one allocation (a hit
+  // reads the header, compares the key and reads the value from neighbouring lines).
   struct node {
-    std::string kv;  // key, then value
-    std::size_t key_size;
-    time_point expires;
-    std::size_t hash;
+    node* prev = nullptr;  // towards the hot end
+    node* next = nullptr;  // towards the cold end
+    std::size_t hash = 0;
     std::uint64_t stamp = 0;  // the shard's clock when the node last moved to the hot end
+    time_point expires{};
+    std::size_t key_size = 0;
+    std::size_t value_size = 0;
+    std::size_t capacity = 0;  // bytes after the header, for key + value
 
-    [[nodiscard]] auto key() const noexcept -> std::string_view { return {kv.data(), key_size}; }
-    [[nodiscard]] auto value() const noexcept -> std::string_view { return {kv.data() + key_size, kv.size() - key_size}; }
+    [[nodiscard]] auto bytes() noexcept -> char* { return reinterpret_cast<char*>(this + 1); }
+    [[nodiscard]] auto bytes() const noexcept -> const char* { return reinterpret_cast<const char*>(this + 1); }
+    [[nodiscard]] auto key() const noexcept -> std::string_view { return {bytes(), key_size}; }
+    [[nodiscard]] auto value() const noexcept -> std::string_view { return {bytes() + key_size, value_size}; }
+    [[nodiscard]] auto size() const noexcept -> std::size_t { return key_size + value_size; }
+
+    void assign_value(std::string_view v) noexcept {  // fits: the caller checked capacity
+      if (!v.empty()) std::memcpy(bytes() + key_size, v.data(), v.size());
+      value_size = v.size();
+    }
+
+    static auto make(std::string_view k, std::string_view v, time_point expires, std::size_t hash) -> node* {
+      const std::size_t capacity = k.size() + v.size();
+      void* raw = ::operator new(sizeof(node) + capacity);
+      node* n = ::new (raw) node();
+      n->hash = hash;
+      n->expires = expires;
+      n->key_size = k.size();
+      n->capacity = capacity;
+      if (!k.empty()) std::memcpy(n->bytes(), k.data(), k.size());
+      n->assign_value(v);
+      return n;
+    }
+    static void destroy(node* n) noexcept {
+      n->~node();
+      ::operator delete(static_cast<void*>(n));
+    }
   };
-  using node_iterator = std::list<node>::iterator;
+  static_assert(alignof(node) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+
+  // A shard's LRU order: an intrusive doubly linked list of the nodes it owns.
+  class lru_list {
+   public:
+    lru_list() = default;
+    lru_list(const lru_list&) = delete;
+    auto operator=(const lru_list&) -> lru_list& = delete;
+    ~lru_list() {
+      for (node* n = head_; n != nullptr;) {
+        node* next = n->next;
+        node::destroy(n);
+        n = next;
+      }
+    }
+    [[nodiscard]] auto front() const noexcept -> node* { return head_; }
+    [[nodiscard]] auto back() const noexcept -> node* { return tail_; }
+    [[nodiscard]] auto size() const noexcept -> std::size_t { return size_; }
+    void push_front(node* n) noexcept {
+      n->prev = nullptr;
+      n->next = head_;
+      if (head_ != nullptr) head_->prev = n;
+      else tail_ = n;
+      head_ = n;
+      ++size_;
+    }
+    void unlink(node* n) noexcept {
+      if (n->prev != nullptr) n->prev->next = n->next;
+      else head_ = n->next;
+      if (n->next != nullptr) n->next->prev = n->prev;
+      else tail_ = n->prev;
+      n->prev = n->next = nullptr;
+      --size_;
+    }
+
+   private:
+    node* head_ = nullptr;
+    node* tail_ = nullptr;
+    std::size_t size_ = 0;
+  };
 
   // A key with its hash computed once: the shard is chosen from the high bits,
   // the index uses the same value (its slots use the low bits).
@@ -325,29 +397,33 @@ class memory_store {
   // most half full, so a lookup reads one slot (usually) and then the node itself.
   class node_index {
    public:
-    [[nodiscard]] auto find(const hashed_key& k) const noexcept -> const node_iterator* {
+    [[nodiscard]] auto find(const hashed_key& k) const noexcept -> node* {
       if (slots_.empty()) return nullptr;
       for (std::size_t i = k.hash & mask();; i = (i + 1) & mask()) {
         const slot& x = slots_[i];
         if (x.hash == 0) return nullptr;
-        if (x.hash == k.hash && x.it->key() == k.key) return &x.it;
+        if (x.hash == k.hash && x.n->key() == k.key) return x.n;
       }
     }
 
-    void insert(const hashed_key& k, node_iterator it) {
+    void insert(std::size_t hash, node* n) {
       if ((size_ + 1) * 2 > slots_.size()) grow();
-      place(k.hash, it);
+      place(hash, n);
       ++size_;
     }
 
-    void erase(const hashed_key& k) noexcept {
-      if (slots_.empty()) return;
-      std::size_t i = k.hash & mask();
-      for (;; i = (i + 1) & mask()) {
-        const slot& x = slots_[i];
-        if (x.hash == 0) return;
-        if (x.hash == k.hash && x.it->key() == k.key) break;
-      }
+    // Points the slot of `from` (indexed) at `to` (same key and hash).
+    void replace(const node* from, node* to) noexcept {
+      for (std::size_t i = from->hash & mask();; i = (i + 1) & mask())
+        if (slots_[i].n == from) {
+          slots_[i].n = to;
+          return;
+        }
+    }
+
+    void erase(const node* n) noexcept {
+      std::size_t i = n->hash & mask();
+      while (slots_[i].n != n) i = (i + 1) & mask();
       // Backward-shift deletion: pull later entries of the probe run into the hole.
       for (std::size_t j = (i + 1) & mask();; j = (j + 1) & mask()) {
         if (slots_[j].hash == 0) break;
@@ -365,19 +441,19 @@ class memory_store {
    private:
     struct slot {
       std::size_t hash = 0;
-      node_iterator it{};
+      node* n = nullptr;
     };
     [[nodiscard]] auto mask() const noexcept -> std::size_t { return slots_.size() - 1; }
-    void place(std::size_t hash, node_iterator it) noexcept {
+    void place(std::size_t hash, node* n) noexcept {
       std::size_t i = hash & mask();
       while (slots_[i].hash != 0) i = (i + 1) & mask();
-      slots_[i] = slot{hash, it};
+      slots_[i] = slot{hash, n};
     }
     void grow() {
       std::vector<slot> old(slots_.empty() ? 16 : slots_.size() * 2);
       old.swap(slots_);
       for (const slot& x : old)
-        if (x.hash != 0) place(x.hash, x.it);
+        if (x.hash != 0) place(x.hash, x.n);
     }
 
     std::vector<slot> slots_;
@@ -386,16 +462,42 @@ class memory_store {
 
   struct alignas(64) shard {
     mutable std::mutex mu;
-    std::list<node> lru;  // front: most recently used
-    node_index index;  // keys view into `lru`
+    lru_list lru;      // front: most recently used; owns the nodes
+    node_index index;  // keys view into the nodes
     std::size_t bytes = 0;
     std::uint64_t clock = 0;  // counts moves to the hot end
     std::uint64_t hits = 0, misses = 0, sets = 0, erases = 0, evictions = 0, expirations = 0;
   };
 
+  // Eight bytes at a time, each word folded in with a multiply and a shift, then a
+  // final mix so that the low bits (the index's) and the high ones (the shard's)
+  // depend on every byte. About a third of std::hash's cost on a typical cache key.
   static auto hash_key(std::string_view key) noexcept -> hashed_key {
-    const std::size_t h = std::hash<std::string_view>{}(key);
-    return {key, h == 0 ? 1 : h};
+    constexpr std::uint64_t m1 = 0x9E3779B97F4A7C15ULL;
+    constexpr std::uint64_t m2 = 0xFF51AFD7ED558CCDULL;
+    const char* p = key.data();
+    std::size_t n = key.size();
+    std::uint64_t h = m1 ^ static_cast<std::uint64_t>(n);
+    for (; n >= 8; p += 8, n -= 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, p, 8);
+      h = (h ^ w) * m2;
+      h ^= h >> 32;
+    }
+    if (n > 0) {
+      // The last (partial) word: the key's last eight bytes when it has them (overlapping
+      // the previous word), else its bytes one by one.
+      std::uint64_t w = 0;
+      if (key.size() >= 8) std::memcpy(&w, key.data() + key.size() - 8, 8);
+      else
+        for (std::size_t i = 0; i < n; ++i) w |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+      h = (h ^ w) * m2;
+      h ^= h >> 32;
+    }
+    h *= m1;
+    h ^= h >> 29;
+    const auto out = static_cast<std::size_t>(h);
+    return {key, out == 0 ? 1 : out};
   }
   [[nodiscard]] auto shard_for(const hashed_key& k) const noexcept -> shard& {
     // Fold the high half in: the map's buckets already use the low bits.
@@ -410,10 +512,11 @@ class memory_store {
     return n.expires != time_point::max() && n.expires <= now();
   }
 
-  static void remove(shard& s, node_iterator it) {
-    s.index.erase(hashed_key{it->key(), it->hash});
-    s.bytes -= it->kv.size();
-    s.lru.erase(it);
+  static void remove(shard& s, node* n) noexcept {
+    s.index.erase(n);
+    s.bytes -= n->size();
+    s.lru.unlink(n);
+    node::destroy(n);
   }
 
   // The read path of get, get_into, visit and get_many.
@@ -422,28 +525,36 @@ class memory_store {
     const hashed_key hk = hash_key(key);
     shard& s = shard_for(hk);
     std::lock_guard lock(s.mu);
-    const node_iterator* found = s.index.find(hk);
-    if (found == nullptr) {
+    node* n = hit(s, hk);
+    if (n == nullptr) return false;
+    on_hit(n->value());
+    return true;
+  }
+
+  // The live node under `hk` (counted as a hit and touched), or null (a miss; an
+  // expired node is dropped). The caller holds s.mu.
+  auto hit(shard& s, const hashed_key& hk) -> node* {
+    node* n = s.index.find(hk);
+    if (n == nullptr) {
       ++s.misses;
-      return false;
+      return nullptr;
     }
-    node_iterator n = *found;
     if (expired(*n)) {
       ++s.expirations;
       ++s.misses;
       remove(s, n);
-      return false;
+      return nullptr;
     }
     ++s.hits;
     // At most `clock - stamp` nodes moved ahead of n since it last did, so n is at least
     // that near the hot end; within the hottest quarter a read leaves the order alone
     // (relinking touches two more nodes, the costliest part of a hit).
     if (s.clock - n->stamp > s.lru.size() / 4) {
-      s.lru.splice(s.lru.begin(), s.lru, n);
+      s.lru.unlink(n);
+      s.lru.push_front(n);
       n->stamp = ++s.clock;
     }
-    on_hit(n->value());
-    return true;
+    return n;
   }
 
   memory_options options_;

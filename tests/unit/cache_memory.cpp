@@ -63,32 +63,54 @@ TEST_CASE("memory_store: stores bytes exactly and reads them back through every 
   CHECK(cache.stats().bytes == key.size() + 2);
 }
 
-TEST_CASE("memory_store: evicts the least recently used entry; reads refresh recency", "[cache][memory]") {
+TEST_CASE("memory_store: evicts a value not used since it last reached the hot end (second chance)",
+          "[cache][memory]") {
   memory_store cache({.max_entries = 3, .shards = 1, .ttl_jitter = 0});
   REQUIRE(cache.shard_count() == 1);
   REQUIRE(cache.set("a", "1", ormkit::no_expiry).has_value());
   REQUIRE(cache.set("b", "2", ormkit::no_expiry).has_value());
   REQUIRE(cache.set("c", "3", ormkit::no_expiry).has_value());
-  CHECK(cache.get("a").value() == "1");  // a is now the most recent; b the least
+  CHECK(cache.get("a").value() == "1");  // a is used; b is the coldest unused value
   REQUIRE(cache.set("d", "4", ormkit::no_expiry).has_value());
   CHECK_FALSE(present(cache, "b"));
   CHECK(present(cache, "a"));
   CHECK(present(cache, "c"));
   CHECK(present(cache, "d"));
-  // An update refreshes too: c becomes most recent, a is evicted next.
+  // a had its second chance (moved to the hot end, unmarked, as if read then): from
+  // the cold end the order is now c, d, a. An update moves c to the hot end too.
   REQUIRE(cache.set("c", "3b", ormkit::no_expiry).has_value());
   REQUIRE(cache.set("e", "5", ormkit::no_expiry).has_value());
-  CHECK_FALSE(present(cache, "a"));
+  CHECK_FALSE(present(cache, "d"));
+  CHECK(present(cache, "a"));
   CHECK(present(cache, "c"));
-  // visit refreshes as well; contains() does not.
-  CHECK(cache.visit("d", [](std::string_view) {}).value());
-  CHECK(present(cache, "c"));  // not a refresh
+  CHECK(present(cache, "e"));
+  // visit marks a value used as get does; contains() does not. Order: a, c, e.
+  CHECK(cache.visit("a", [](std::string_view) {}).value());
+  CHECK(present(cache, "c"));  // not a use
   REQUIRE(cache.set("f", "6", ormkit::no_expiry).has_value());
   CHECK_FALSE(present(cache, "c"));
-  CHECK(present(cache, "d"));
+  CHECK(present(cache, "a"));
+  CHECK(present(cache, "e"));
+  // When every other value is used, each gets its chance and the coldest goes; the
+  // value being written is never the one evicted. From the cold end: e, f, a.
+  for (const char* k : {"e", "a", "f"}) CHECK(cache.get(k).value().has_value());
+  REQUIRE(cache.set("g", "7", ormkit::no_expiry).has_value());
+  CHECK_FALSE(present(cache, "e"));
+  CHECK(present(cache, "a"));
+  CHECK(present(cache, "f"));
+  CHECK(present(cache, "g"));
   const auto s = cache.stats();
-  CHECK(s.evictions == 3);
+  CHECK(s.evictions == 4);
   CHECK(s.entries == 3);
+}
+
+TEST_CASE("memory_store: one value per shard: a write always replaces the other value", "[cache][memory]") {
+  memory_store cache({.max_entries = 1, .shards = 1, .ttl_jitter = 0});
+  REQUIRE(cache.set("a", "1", ormkit::no_expiry).has_value());
+  CHECK(cache.get("a").value() == "1");  // used
+  REQUIRE(cache.set("b", "2", ormkit::no_expiry).has_value());
+  CHECK_FALSE(present(cache, "a"));
+  CHECK(cache.get("b").value() == "2");
 }
 
 TEST_CASE("memory_store: never holds more than max_entries, across shards", "[cache][memory]") {

@@ -8,10 +8,14 @@
 // `ormkit::cache::memory_store`: the in-process cache store. A sharded LRU:
 // keys are spread over `shards` independent LRU lists by hash, each behind its
 // own mutex, so threads working on different keys rarely wait for each other.
-// A write moves its value to the hot end; so does a read, unless the value is
-// already within the hottest quarter of its shard (reordering is the costliest
-// part of a hit, and it cannot change what is evicted next). Shards of under
-// 4 values therefore keep an exact LRU order.
+// The order is kept the CLOCK way (second chance), an approximation of LRU
+// that lets a read leave the list alone: a write moves its value to the hot
+// end; a read only marks the value as used. Eviction looks at the cold end: a
+// used value is unmarked and moved to the hot end (as if it had been read just
+// then), the first unused one is evicted. So a value read since it last
+// reached the hot end outlives every value not read since then, and a hit
+// touches no other entry (relinking a node on every read was the costliest part
+// of a hit). The value just written is never the one evicted.
 //
 // - Capacity: at most `max_entries` values and `max_bytes` bytes (key + value
 //   sizes; the per-entry bookkeeping of roughly 100 bytes is not counted, which
@@ -176,7 +180,7 @@ class memory_store {
         n->assign_value(value);
         n->expires = expires;
       }
-      target->stamp = ++s.clock;
+      target->used = false;
       s.lru.push_front(target);
       s.bytes += size;
     } else {
@@ -187,17 +191,10 @@ class memory_store {
         node::destroy(fresh);
         throw;
       }
-      fresh->stamp = ++s.clock;
       s.lru.push_front(fresh);
       s.bytes += size;
     }
-    // Evict from the cold end; the value just written is at the hot end and fits.
-    while (s.lru.size() > entry_cap_ || s.bytes > byte_cap_) {
-      node* victim = s.lru.back();
-      if (expired(*victim)) ++s.expirations;
-      else ++s.evictions;
-      remove(s, victim);
-    }
+    evict(s, s.lru.front());
     return {};
   }
 
@@ -311,7 +308,7 @@ class memory_store {
     node* prev = nullptr;  // towards the hot end
     node* next = nullptr;  // towards the cold end
     std::size_t hash = 0;
-    std::uint64_t stamp = 0;  // the shard's clock when the node last moved to the hot end
+    bool used = false;        // read since it last reached the hot end
     time_point expires{};
     std::size_t key_size = 0;
     std::size_t value_size = 0;
@@ -465,7 +462,6 @@ class memory_store {
     lru_list lru;      // front: most recently used; owns the nodes
     node_index index;  // keys view into the nodes
     std::size_t bytes = 0;
-    std::uint64_t clock = 0;  // counts moves to the hot end
     std::uint64_t hits = 0, misses = 0, sets = 0, erases = 0, evictions = 0, expirations = 0;
   };
 
@@ -546,15 +542,28 @@ class memory_store {
       return nullptr;
     }
     ++s.hits;
-    // At most `clock - stamp` nodes moved ahead of n since it last did, so n is at least
-    // that near the hot end; within the hottest quarter a read leaves the order alone
-    // (relinking touches two more nodes, the costliest part of a hit).
-    if (s.clock - n->stamp > s.lru.size() / 4) {
-      s.lru.unlink(n);
-      s.lru.push_front(n);
-      n->stamp = ++s.clock;
-    }
+    n->used = true;
     return n;
+  }
+
+  // Evicts from the cold end until the shard is within its limits, giving used values a
+  // second chance (see the header comment) and never evicting `kept` (the value just
+  // written, which fits). Each pass either evicts or unmarks one value, so this ends.
+  void evict(shard& s, const node* kept) {
+    while (s.lru.size() > entry_cap_ || s.bytes > byte_cap_) {
+      node* victim = s.lru.back();
+      if (victim == kept) victim = victim->prev;  // there is another: kept alone fits
+      const bool live = !expired(*victim);
+      if (live && victim->used) {
+        victim->used = false;
+        s.lru.unlink(victim);
+        s.lru.push_front(victim);
+        continue;
+      }
+      if (live) ++s.evictions;
+      else ++s.expirations;
+      remove(s, victim);
+    }
   }
 
   memory_options options_;

@@ -63,6 +63,28 @@ namespace ormkit::postgres {
 /// Transaction isolation levels (`SET TRANSACTION ISOLATION LEVEL ...`).
 enum class isolation { read_committed, repeatable_read, serializable };
 
+/// How a write inside an open transaction is kept from aborting it when it fails.
+enum class write_guard {
+  /// Every write (insert, update, erase, upsert, and the batches) runs under a savepoint of
+  /// its own: SAVEPOINT, the statement and RELEASE travel in one pipeline (one round trip;
+  /// a failure costs a second one, for ROLLBACK TO). A failed write (a unique-key conflict,
+  /// say) changes nothing and the transaction goes on, as on the memory and SQLite backends:
+  /// the backend contract the conformance suite checks. The default.
+  savepoint,
+  /// No savepoint of ormkit's: each write is just its statement, which costs the client and
+  /// the server less, and a long transaction never overflows the server's cache of 64
+  /// subtransactions per backend (past it every snapshot reads pg_subtrans). PostgreSQL's own
+  /// rule applies instead: a failed write (or a failed read) aborts the whole transaction.
+  /// The failing call returns its own error (errc::conflict, ...); every later call in that
+  /// transaction, reads too, is refused with errc::transaction_state before anything is sent,
+  /// until `rollback()` (or `rollback_to` a savepoint of the caller's, opened before the
+  /// failure); `commit()` rolls it back and says so. `insert_many` then cannot say which
+  /// batch item failed a COPY (it cannot run the batch again row by row): its error names no
+  /// item. Choose it for transactions that do not recover from a failed write by going on.
+  /// Outside a transaction both modes are the same (each statement is atomic on its own).
+  native,
+};
+
 /// How to connect.
 struct options {
   /// A libpq connection string, "host=db.example port=5432 dbname=app user=app" or a URI
@@ -86,6 +108,9 @@ struct options {
   std::size_t statement_cache = 256;
   /// Told about every statement the connection runs (not owned; see statement_observer.hpp).
   statement_observer* observer = nullptr;
+  /// How writes inside a transaction are guarded (see `write_guard`); a pool's connections
+  /// all use its `connection.write_guard`.
+  postgres::write_guard write_guard = postgres::write_guard::savepoint;
 };
 
 namespace oid {
@@ -148,6 +173,14 @@ namespace detail {
   const std::size_t n = s.size();
   std::size_t i = 0;
   while (i < n) {
+    // Eight ASCII bytes at a time (most text is ASCII).
+    while (n - i >= 8) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, p + i, 8);
+      if ((word & 0x8080808080808080u) != 0) break;
+      i += 8;
+    }
+    if (i >= n) break;
     const unsigned c = p[i];
     if (c < 0x80) {
       ++i;
@@ -540,6 +573,7 @@ class connection {
   void close() noexcept {
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;
+    hot_ = {};
     cache_.clear();
   }
 
@@ -722,10 +756,7 @@ class connection {
 
   /// Whether the prepared form of (`sql`, `types`) is cached on this connection.
   [[nodiscard]] auto cached(const std::string& sql, std::span<const Oid> types) -> bool {
-    key_.assign(sql);
-    key_.push_back('\0');
-    for (Oid t : types) key_.append(reinterpret_cast<const char*>(&t), sizeof t);
-    return cache_.find(key_) != cache_.end();
+    return lookup(sql, types) != nullptr;
   }
 
   /// Runs `sql` through the simple query protocol: statements, one of them `COPY ... FROM
@@ -864,13 +895,10 @@ class connection {
   // The name of the prepared statement for (sql, types), preparing it when needed.
   auto prepared(const std::string& sql, std::span<const Oid> types, std::string_view context,
                 std::chrono::steady_clock::time_point deadline) -> result<const std::string*> {
-    key_.assign(sql);
-    key_.push_back('\0');
-    for (Oid t : types) key_.append(reinterpret_cast<const char*>(&t), sizeof t);
-    if (auto it = cache_.find(key_); it != cache_.end()) {
+    if (auto* e = lookup(sql, types)) {
       ++stats_.hits;
-      it->second.used = ++clock_;
-      return &it->second.name;
+      e->second.used = ++clock_;
+      return &e->second.name;
     }
     const std::size_t capacity = opts_ ? std::max<std::size_t>(opts_->statement_cache, 1) : 256;
     auto oldest = cache_.begin();
@@ -881,6 +909,7 @@ class connection {
     if (cache_.size() >= capacity && oldest->second.used <= protect_after_) {
       std::string dealloc = "DEALLOCATE ";
       append_quoted(dealloc, oldest->second.name);
+      hot_ = {};
       cache_.erase(oldest);
       ++stats_.evictions;
       if (!PQsendQuery(conn_, dealloc.c_str())) return lost(context, false);
@@ -893,10 +922,49 @@ class connection {
     auto done = finish(context, false, deadline);
     if (!done) return std::move(done).error();
     ++stats_.prepares;
-    auto& slot = cache_[key_];
-    slot.name = std::move(name);
-    slot.used = ++clock_;
-    return &slot.name;
+    auto& entry = *cache_.try_emplace(key_).first;
+    entry.second.name = std::move(name);
+    entry.second.used = ++clock_;
+    remember(sql, entry);
+    return &entry.second.name;
+  }
+
+  using cache_entry = std::pair<const std::string, cached_statement>;
+
+  // The cache entry of (sql, types), or null; leaves the cache key of the pair in key_ when
+  // it has to build it. The statements of the last calls are found by the address of their
+  // text first (a few compares instead of building and hashing the key), and are checked
+  // by content: a buffer reused for another statement is not mistaken for it.
+  auto lookup(const std::string& sql, std::span<const Oid> types) -> cache_entry* {
+    for (const auto& h : hot_)
+      if (h.sql == &sql && same_key(h.entry->first, sql, types)) return h.entry;
+    key_.assign(sql);
+    key_.push_back('\0');
+    key_.append(reinterpret_cast<const char*>(types.data()), types.size_bytes());
+    auto it = cache_.find(key_);
+    if (it == cache_.end()) return nullptr;
+    remember(sql, *it);
+    return &*it;
+  }
+
+  // Puts (the address of `sql`, `entry`) among the hot statements, in place of the entry
+  // the same address had, else of the oldest.
+  void remember(const std::string& sql, cache_entry& entry) noexcept {
+    for (auto& h : hot_)
+      if (h.sql == &sql) {
+        h.entry = &entry;
+        return;
+      }
+    hot_[hot_next_] = {&sql, &entry};
+    hot_next_ = (hot_next_ + 1) % hot_.size();
+  }
+
+  [[nodiscard]] static auto same_key(const std::string& key, const std::string& sql, std::span<const Oid> types) noexcept
+      -> bool {
+    const std::size_t n = sql.size();
+    return key.size() == n + 1 + types.size_bytes() && key[n] == '\0' &&
+           std::memcmp(key.data(), sql.data(), n) == 0 &&
+           (types.empty() || std::memcmp(key.data() + n + 1, types.data(), types.size_bytes()) == 0);
   }
 
   // Sends everything buffered, reading what the server sends meanwhile.
@@ -1056,6 +1124,13 @@ class connection {
   endpoint where_;
   diagnostics diag_;
   std::unordered_map<std::string, cached_statement> cache_;
+  // The statements of the last calls, by the address of their text (see `lookup`).
+  struct hot_statement {
+    const std::string* sql = nullptr;
+    cache_entry* entry = nullptr;
+  };
+  std::array<hot_statement, 8> hot_{};
+  std::size_t hot_next_ = 0;
   std::string key_;
   std::uint64_t serial_ = 0;
   std::uint64_t clock_ = 0;

@@ -107,6 +107,8 @@ class result_cursor final : public cursor_source {
     }
     const int n = std::min(PQnfields(result_.get()), static_cast<int>(row_.size()));
     for (int c = 0; c < n; ++c) {
+      if (read_field(result_.get(), row_index_, c, row_[static_cast<std::size_t>(c)])) [[likely]]
+        continue;
       auto v = field(result_.get(), row_index_, c);
       if (!v) return std::move(v).error();
       row_[static_cast<std::size_t>(c)] = *v;
@@ -135,10 +137,7 @@ struct sql_dialect {
   }
 };
 
-inline auto affected(const PGresult* r) -> std::uint64_t {
-  const char* n = PQcmdTuples(const_cast<PGresult*>(r));
-  return n && *n ? std::strtoull(n, nullptr, 10) : 0;
-}
+inline auto affected(const PGresult* r) -> std::uint64_t { return connection::changed(r); }
 
 }  // namespace detail
 
@@ -363,6 +362,8 @@ class backend {
     std::vector<value_view> large(width > small.size() ? width : 0);
     std::span<value_view> row = width > small.size() ? std::span<value_view>(large) : std::span(small).first(width);
     for (std::size_t i = 0; i < width; ++i) {
+      if (read_field(r->get(), 0, static_cast<int>(i), row[i])) [[likely]]
+        continue;
       auto v = field(r->get(), 0, static_cast<int>(i));
       if (!v) return std::move(v).error();
       row[i] = *v;

@@ -399,63 +399,96 @@ class parameters {
   bool describing_ = false;
 };
 
-/// Reads field (`row`, `col`) of a binary-format result as a `value_view` pointing into
-/// `r`. Errors: unsupported (a type ormkit does not read: cast it in SQL).
-[[nodiscard]] inline auto field(const PGresult* r, int row, int col) -> result<value_view> {
-  if (PQgetisnull(r, row, col)) return value_view(std::monostate{});
-  const char* p = PQgetvalue(r, row, col);
+/// Reads field (`row`, `col`) of a binary-format result into `out`, pointing into `r`;
+/// false when its type is not one ormkit reads or its value is malformed (`field` says which).
+[[nodiscard]] inline auto read_field(const PGresult* r, int row, int col, value_view& out) noexcept -> bool {
   const int n = PQgetlength(r, row, col);
+  // Only a NULL or an empty value has length 0: ask libpq which only then.
+  if (n == 0 && PQgetisnull(r, row, col)) {
+    out = std::monostate{};
+    return true;
+  }
+  const char* p = PQgetvalue(r, row, col);
   switch (PQftype(r, col)) {
     case oid::int8:
-      if (n == 8) return value_view(static_cast<std::int64_t>(detail::get_be(p, 8)));
-      break;
+      if (n != 8) return false;
+      out = static_cast<std::int64_t>(detail::get_be(p, 8));
+      return true;
     case oid::int4:
-      if (n == 4) return value_view(static_cast<std::int64_t>(static_cast<std::int32_t>(detail::get_be(p, 4))));
-      break;
+      if (n != 4) return false;
+      out = static_cast<std::int64_t>(static_cast<std::int32_t>(detail::get_be(p, 4)));
+      return true;
     case oid::int2:
-      if (n == 2) return value_view(static_cast<std::int64_t>(static_cast<std::int16_t>(detail::get_be(p, 2))));
-      break;
+      if (n != 2) return false;
+      out = static_cast<std::int64_t>(static_cast<std::int16_t>(detail::get_be(p, 2)));
+      return true;
     case oid::oid:
-      if (n == 4) return value_view(static_cast<std::int64_t>(detail::get_be(p, 4)));
-      break;
+      if (n != 4) return false;
+      out = static_cast<std::int64_t>(detail::get_be(p, 4));
+      return true;
     case oid::float8:
-      if (n == 8) return value_view(std::bit_cast<double>(detail::get_be(p, 8)));
-      break;
+      if (n != 8) return false;
+      out = std::bit_cast<double>(detail::get_be(p, 8));
+      return true;
     case oid::float4:
-      if (n == 4)
-        return value_view(static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(detail::get_be(p, 4)))));
-      break;
+      if (n != 4) return false;
+      out = static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(detail::get_be(p, 4))));
+      return true;
     case oid::boolean:
-      if (n == 1) return value_view(std::int64_t{p[0] != 0 ? 1 : 0});
-      break;
+      if (n != 1) return false;
+      out = std::int64_t{p[0] != 0 ? 1 : 0};
+      return true;
     case oid::timestamptz:
-    case oid::timestamp:
-      if (n == 8) {
-        auto t = static_cast<std::int64_t>(detail::get_be(p, 8));
-        // +-infinity are INT64_MAX / INT64_MIN; anything else is in range after the shift.
-        if (t == std::numeric_limits<std::int64_t>::max() || t == std::numeric_limits<std::int64_t>::min())
-          return value_view(t);
-        return value_view(t + epoch_offset_us);
-      }
-      break;
+    case oid::timestamp: {
+      if (n != 8) return false;
+      auto t = static_cast<std::int64_t>(detail::get_be(p, 8));
+      // +-infinity are INT64_MAX / INT64_MIN; anything else is in range after the shift.
+      if (t != std::numeric_limits<std::int64_t>::max() && t != std::numeric_limits<std::int64_t>::min())
+        t += epoch_offset_us;
+      out = t;
+      return true;
+    }
     case oid::text:
     case oid::varchar:
     case oid::bpchar:
     case oid::name:
     case oid::char_:
-    case oid::json: return value_view(std::string_view(p, static_cast<std::size_t>(n)));
+    case oid::json: out = std::string_view(p, static_cast<std::size_t>(n)); return true;
     case oid::jsonb:
-      if (n >= 1 && p[0] == 1) return value_view(std::string_view(p + 1, static_cast<std::size_t>(n - 1)));
-      break;
-    case oid::bytea: return value_view(blob_view(reinterpret_cast<const std::byte*>(p), static_cast<std::size_t>(n)));
+      if (n < 1 || p[0] != 1) return false;
+      out = std::string_view(p + 1, static_cast<std::size_t>(n - 1));
+      return true;
+    case oid::bytea: out = blob_view(reinterpret_cast<const std::byte*>(p), static_cast<std::size_t>(n)); return true;
+    default: return false;
+  }
+}
+
+/// Reads field (`row`, `col`) of a binary-format result as a `value_view` pointing into
+/// `r`. Errors: unsupported (a type ormkit does not read: cast it in SQL), corrupt (a
+/// malformed binary value).
+[[nodiscard]] inline auto field(const PGresult* r, int row, int col) -> result<value_view> {
+  value_view v;
+  if (read_field(r, row, col, v)) return v;
+  switch (PQftype(r, col)) {
+    case oid::int8:
+    case oid::int4:
+    case oid::int2:
+    case oid::oid:
+    case oid::float8:
+    case oid::float4:
+    case oid::boolean:
+    case oid::timestamptz:
+    case oid::timestamp:
+    case oid::jsonb:
+      return unexpected(errc::corrupt, std::string("postgres: result column \"") + PQfname(r, col) +
+                                           "\" has a malformed binary value of " +
+                                           std::to_string(PQgetlength(r, row, col)) + " bytes");
     default:
       return unexpected(errc::unsupported, std::string("postgres: result column \"") + PQfname(r, col) +
                                                "\" has type oid " + std::to_string(PQftype(r, col)) +
                                                ", which ormkit does not read; cast it to bigint, double "
                                                "precision, boolean, text, bytea, timestamptz or jsonb");
   }
-  return unexpected(errc::corrupt, std::string("postgres: result column \"") + PQfname(r, col) +
-                                       "\" has a malformed binary value of " + std::to_string(n) + " bytes");
 }
 
 /// Where a connection goes, for messages: host, port, database, user; never the password.
@@ -824,8 +857,16 @@ class connection {
   [[nodiscard]] static auto rows_in(const PGresult* r) noexcept -> std::uint64_t {
     if (r == nullptr) return 0;
     if (PQresultStatus(r) == PGRES_TUPLES_OK) return static_cast<std::uint64_t>(PQntuples(r));
-    const char* n = PQcmdTuples(const_cast<PGresult*>(r));
-    return n && *n ? std::strtoull(n, nullptr, 10) : 0;
+    return changed(r);
+  }
+
+  /// The rows a write changed (its command tag's count), 0 when it gives none.
+  [[nodiscard]] static auto changed(const PGresult* r) noexcept -> std::uint64_t {
+    const char* n = r ? PQcmdTuples(const_cast<PGresult*>(r)) : nullptr;
+    std::uint64_t v = 0;
+    if (n)
+      for (; *n >= '0' && *n <= '9'; ++n) v = v * 10 + static_cast<std::uint64_t>(*n - '0');
+    return v;
   }
 
   /// Tells `o` about a statement that ran from `start` with outcome `out`; what the
@@ -871,7 +912,7 @@ class connection {
   }
 
   auto ready(std::string_view context) -> status {
-    diag_ = {};
+    if (!diag_.constraint.empty() || !diag_.table.empty() || !diag_.column.empty()) diag_ = {};
     if (!conn_ || PQstatus(conn_) != CONNECTION_OK)
       return unexpected(errc::unavailable, std::string(context) + ": not connected to " + where_.describe(), "08003");
     return {};

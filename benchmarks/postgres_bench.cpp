@@ -51,6 +51,20 @@
 
 #include <time.h>  // clock_gettime
 
+// Under callgrind each timed phase is one dump of its own, named "<side>/<phase>" (the
+// client requests cost nothing measurable outside valgrind and sit outside the timed part):
+//   valgrind --tool=callgrind --callgrind-out-file=cg.out ormkit_postgres_bench --rows 2000 --runs 1
+//   for f in cg.out.*; do sed -n 's/^desc: Trigger: Client Request: //p; s/^summary: //p' $f | paste -sd' '; done
+// prints "<side>/<phase> <instructions>" per phase; divide by --rows.
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define ORMKIT_BENCH_PHASE_BEGIN() CALLGRIND_ZERO_STATS
+#define ORMKIT_BENCH_PHASE_END(name) CALLGRIND_DUMP_STATS_AT(name)
+#else
+#define ORMKIT_BENCH_PHASE_BEGIN() ((void)0)
+#define ORMKIT_BENCH_PHASE_END(name) ((void)(name))
+#endif
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -112,6 +126,7 @@ auto cpu_now_us() -> double {
 
 template <class F>
 auto timed(F&& f) -> sample {
+  ORMKIT_BENCH_PHASE_BEGIN();
   const auto w0 = std::chrono::steady_clock::now();
   const double c0 = cpu_now_us();
   f();
@@ -478,6 +493,7 @@ auto main(int argc, char** argv) -> int {
       const std::string& side = sides[(turn + static_cast<std::size_t>(run)) % sides.size()];
       auto record = [&](const char* phase, sample s) {
         const std::string key = side + "/" + phase;
+        ORMKIT_BENCH_PHASE_END(key.c_str());
         wall[key].push_back(s.wall_us / static_cast<double>(rows));
         cpu[key].push_back(s.cpu_us / static_cast<double>(rows));
       };

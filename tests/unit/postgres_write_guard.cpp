@@ -282,3 +282,47 @@ TEST_CASE("postgres write_guard: a pool opens its connections with the pool's gu
 }
 
 }  // namespace postgres_write_guard_test
+
+namespace postgres_write_guard_test {
+
+// The prepared-statement cache finds recent statements by the address of their text, checked
+// by content: a buffer reused for other SQL, and statements evicted from a small cache, must
+// never run the wrong statement.
+TEST_CASE("postgres: a small statement cache and reused SQL buffers run the right statements", "[postgres][guard]") {
+  auto opts = server_options();
+  if (!opts) return;
+  for (auto guard : {pg::write_guard::savepoint, pg::write_guard::native}) {
+    CAPTURE(guard == pg::write_guard::native);
+    auto o = with_guard(*opts, guard);
+    o.statement_cache = 2;
+    scratch_schema scratch(o);
+    auto& db = *scratch.db;
+    ormkit::repository<user> users(db);
+    std::vector<user> stored;
+    REQUIRE(db.begin());
+    for (int i = 0; i < 6; ++i) {
+      auto u = users.insert(make_user("u" + std::to_string(i) + "@example.com", "U" + std::to_string(i), 20 + i));
+      REQUIRE(u);
+      stored.push_back(*u);
+    }
+    for (int round = 0; round < 3; ++round) {
+      // Filters built into one buffer, one after the other, with different SQL.
+      CHECK(users.count(ormkit::col(&user::age) >= 23).value() == 3u);
+      CHECK(users.count(ormkit::col(&user::name) == std::string("U5")).value() == 1u);  // never renamed
+      CHECK(users.count(ormkit::col(&user::age) < 21 || ormkit::col(&user::age) > 24).value() == 2u);
+      auto& u = stored[static_cast<std::size_t>(round)];
+      u.name = "R" + std::to_string(round);
+      auto updated = users.update(u);
+      REQUIRE(updated);
+      u = *updated;
+      CHECK(users.get(u.id).value().name == u.name);
+    }
+    CHECK(users.erase_where(ormkit::col(&user::name) == std::string("R0")).value() == 1u);
+    CHECK(users.erase_where(ormkit::col(&user::age) == 25).value() == 1u);
+    REQUIRE(db.commit());
+    CHECK(users.count().value() == 4u);
+    CHECK(db.statistics().evictions > 0);
+  }
+}
+
+}  // namespace postgres_write_guard_test

@@ -824,10 +824,11 @@ class backend {
     return opts_.write_guard == postgres::write_guard::savepoint;
   }
 
-  // The error of a statement that aborted the caller's transaction (write_guard::native),
-  // saying so.
-  static auto native_failure(ormkit::error e) -> ormkit::error {
-    e.message += "; the transaction is aborted (write_guard::native): roll back";
+  // The error of a statement that aborted the caller's transaction, saying so: with
+  // write_guard::native any failure does; with savepoints only one whose savepoint failed.
+  auto native_failure(ormkit::error e) const -> ormkit::error {
+    e.message += savepoint_guard() ? "; the transaction is aborted: roll back"
+                                   : "; the transaction is aborted (write_guard::native): roll back";
     return e;
   }
 

@@ -20,8 +20,11 @@
 //   update_many  N updates at once (ormkit: update_many, the UPDATEs in one pipeline inside
 //                one transaction; pipeline: N UPDATEs pipelined)
 //   erase_many   N deletes at once (ormkit: erase_many; pipeline: N DELETEs pipelined)
-// Sides: ormkit, raw (libpq prepared, per row), pipeline (libpq pipeline mode), copy (libpq
-// COPY, insert_many only), pqxx (libpqxx prepared statements, per row; when built with it).
+// Sides: ormkit (the default write guard: each write in a transaction under a savepoint of
+// its own, in one round trip), ormkit-native (options::write_guard = native: no savepoint; the
+// per-row phases only, as the batch calls do not depend on the guard), raw (libpq prepared,
+// per row), pipeline (libpq pipeline mode), copy (libpq COPY, insert_many only), pqxx
+// (libpqxx prepared statements, per row; when built with it).
 // In each run the sides go in a rotating order. Each phase reports the median over the runs
 // of wall time and of this process's CPU time (CLOCK_PROCESS_CPUTIME_ID), in microseconds
 // per row, with the ratio to raw's per-row calls (the _many phases: to raw's per-row phase of
@@ -47,6 +50,20 @@
 #endif
 
 #include <time.h>  // clock_gettime
+
+// Under callgrind each timed phase is one dump of its own, named "<side>/<phase>" (the
+// client requests cost nothing measurable outside valgrind and sit outside the timed part):
+//   valgrind --tool=callgrind --callgrind-out-file=cg.out ormkit_postgres_bench --rows 2000 --runs 1
+//   for f in cg.out.*; do sed -n 's/^desc: Trigger: Client Request: //p; s/^summary: //p' $f | paste -sd' '; done
+// prints "<side>/<phase> <instructions>" per phase; divide by --rows.
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define ORMKIT_BENCH_PHASE_BEGIN() CALLGRIND_ZERO_STATS
+#define ORMKIT_BENCH_PHASE_END(name) CALLGRIND_DUMP_STATS_AT(name)
+#else
+#define ORMKIT_BENCH_PHASE_BEGIN() ((void)0)
+#define ORMKIT_BENCH_PHASE_END(name) ((void)(name))
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -109,6 +126,7 @@ auto cpu_now_us() -> double {
 
 template <class F>
 auto timed(F&& f) -> sample {
+  ORMKIT_BENCH_PHASE_BEGIN();
   const auto w0 = std::chrono::steady_clock::now();
   const double c0 = cpu_now_us();
   f();
@@ -450,12 +468,17 @@ auto main(int argc, char** argv) -> int {
   if (auto st = (*db)->execute("CREATE SCHEMA \"" + schema + "\""); !st) fail(st.error().describe());
   ormkit::repository<User> users(**db);
   if (!users.count()) fail("cannot create the table");
+  ormkit::postgres::options native_options = o;
+  native_options.write_guard = ormkit::postgres::write_guard::native;
+  auto native_db = ormkit::postgres::backend::open(native_options);
+  if (!native_db) fail(native_db.error().describe());
+  ormkit::repository<User> native_users(**native_db);
   raw_side raw(conninfo, schema);
 #if ORMKIT_BENCH_HAVE_PQXX
   pqxx_side pqxx_peer(conninfo, schema);
 #endif
 
-  std::vector<std::string> sides{"ormkit", "raw", "pipeline", "copy"};
+  std::vector<std::string> sides{"ormkit", "ormkit-native", "raw", "pipeline", "copy"};
   if (ORMKIT_BENCH_HAVE_PQXX) sides.emplace_back("pqxx");
   const char* phases[] = {"insert", "get", "update", "erase", "insert_many", "get_many", "update_many", "erase_many"};
   // The per-row phase each phase is compared with (raw's).
@@ -470,16 +493,18 @@ auto main(int argc, char** argv) -> int {
       const std::string& side = sides[(turn + static_cast<std::size_t>(run)) % sides.size()];
       auto record = [&](const char* phase, sample s) {
         const std::string key = side + "/" + phase;
+        ORMKIT_BENCH_PHASE_END(key.c_str());
         wall[key].push_back(s.wall_us / static_cast<double>(rows));
         cpu[key].push_back(s.cpu_us / static_cast<double>(rows));
       };
       auto data = make_users(rows);
       auto batch = make_users(rows);
-      if (side == "ormkit") {
+      // The per-row phases through `repo` on backend `b`.
+      auto per_row = [&](ormkit::postgres::backend& b, ormkit::repository<User>& repo) {
         record("insert", timed([&] {
-                 auto st = ormkit::transact(**db, [&](ormkit::transaction&) -> ormkit::status {
+                 auto st = ormkit::transact(b, [&](ormkit::transaction&) -> ormkit::status {
                    for (auto& u : data) {
-                     auto r = users.insert(u);
+                     auto r = repo.insert(u);
                      if (!r) return std::move(r).error();
                      u.id = r->id;
                    }
@@ -490,29 +515,34 @@ auto main(int argc, char** argv) -> int {
         std::size_t found = 0;
         record("get", timed([&] {
                  for (const auto& u : data) {
-                   auto r = users.get(u.id);
+                   auto r = repo.get(u.id);
                    found += r && r->email == u.email ? 1u : 0u;
                  }
                }));
-        check(found == rows, "ormkit get");
+        check(found == rows, side + " get");
         record("update", timed([&] {
-                 auto st = ormkit::transact(**db, [&](ormkit::transaction&) -> ormkit::status {
+                 auto st = ormkit::transact(b, [&](ormkit::transaction&) -> ormkit::status {
                    for (auto& u : data) {
                      u.score += 1;
-                     ORMKIT_TRY(users.update_columns(u, &User::score));
+                     ORMKIT_TRY(repo.update_columns(u, &User::score));
                    }
                    return {};
                  });
                  if (!st) fail(st.error().describe());
                }));
         record("erase", timed([&] {
-                 auto st = ormkit::transact(**db, [&](ormkit::transaction&) -> ormkit::status {
-                   for (const auto& u : data) ORMKIT_TRY(users.erase(u.id));
+                 auto st = ormkit::transact(b, [&](ormkit::transaction&) -> ormkit::status {
+                   for (const auto& u : data) ORMKIT_TRY(repo.erase(u.id));
                    return {};
                  });
                  if (!st) fail(st.error().describe());
                }));
-        check(users.count().value() == 0, "ormkit erase");
+        check(repo.count().value() == 0, side + " erase");
+      };
+      if (side == "ormkit-native") {
+        per_row(**native_db, native_users);
+      } else if (side == "ormkit") {
+        per_row(**db, users);
         std::vector<User> stored;
         record("insert_many", timed([&] {
                  auto r = users.insert_many(batch);
@@ -584,15 +614,17 @@ auto main(int argc, char** argv) -> int {
 #if ORMKIT_BENCH_HAVE_PQXX
   std::printf("libpqxx %s\n", PQXX_VERSION);
 #endif
-  std::printf("%-12s %-9s %10s %10s %8s %8s\n", "phase", "side", "wall", "cpu", "wall", "cpu");
-  std::printf("%-12s %-9s %10s %10s %8s %8s\n", "", "", "us/row", "us/row", "ratio", "ratio");
+  std::printf("ormkit: write_guard::savepoint (the default: a failed write leaves the transaction usable); "
+              "ormkit-native: write_guard::native (no savepoint; a failed write aborts the transaction)\n");
+  std::printf("%-12s %-13s %10s %10s %8s %8s\n", "phase", "side", "wall", "cpu", "wall", "cpu");
+  std::printf("%-12s %-13s %10s %10s %8s %8s\n", "", "", "us/row", "us/row", "ratio", "ratio");
   for (const char* p : phases) {
     const double rw = median(wall["raw/" + baseline[p]]), rc = median(cpu["raw/" + baseline[p]]);
     for (const auto& side : sides) {
       const std::string key = side + "/" + p;
       if (wall.find(key) == wall.end()) continue;
       const double w = median(wall[key]), c = median(cpu[key]);
-      std::printf("%-12s %-9s %10.2f %10.2f %8.3f %8.3f\n", p, side.c_str(), w, c, rw > 0 ? w / rw : 0,
+      std::printf("%-12s %-13s %10.2f %10.2f %8.3f %8.3f\n", p, side.c_str(), w, c, rw > 0 ? w / rw : 0,
                   rc > 0 ? c / rc : 0);
     }
   }

@@ -22,8 +22,12 @@
 // write (a unique-key conflict, say) changes nothing and leaves the transaction
 // usable, as on the other backends; PostgreSQL would otherwise abort the whole
 // transaction at the first error. SAVEPOINT, the write and RELEASE travel in one libpq
-// pipeline: one round trip (a failure costs a second, for ROLLBACK TO). `insert_many`
-// is one binary COPY. `observe_statements` reports every statement (statement_observer.hpp).
+// pipeline: one round trip (a failure costs a second, for ROLLBACK TO). With
+// `options::write_guard = write_guard::native` there is no such savepoint: cheaper, no
+// subtransactions, and PostgreSQL's rule instead (a failed statement aborts the
+// transaction; later calls get errc::transaction_state until rollback; see connection.hpp).
+// `insert_many` is one binary COPY. `observe_statements` reports every statement
+// (statement_observer.hpp).
 //
 // Errors carry the SQLSTATE in `error::native`; unique-key conflicts are worded as
 // on the memory backend (`users.email: value "a@b.c" already exists (uq_users_email)`,
@@ -103,6 +107,8 @@ class result_cursor final : public cursor_source {
     }
     const int n = std::min(PQnfields(result_.get()), static_cast<int>(row_.size()));
     for (int c = 0; c < n; ++c) {
+      if (read_field(result_.get(), row_index_, c, row_[static_cast<std::size_t>(c)])) [[likely]]
+        continue;
       auto v = field(result_.get(), row_index_, c);
       if (!v) return std::move(v).error();
       row_[static_cast<std::size_t>(c)] = *v;
@@ -131,10 +137,7 @@ struct sql_dialect {
   }
 };
 
-inline auto affected(const PGresult* r) -> std::uint64_t {
-  const char* n = PQcmdTuples(const_cast<PGresult*>(r));
-  return n && *n ? std::strtoull(n, nullptr, 10) : 0;
-}
+inline auto affected(const PGresult* r) -> std::uint64_t { return connection::changed(r); }
 
 }  // namespace detail
 
@@ -228,8 +231,10 @@ class backend {
           return {};
         }
         // COPY does not say which row failed: run the batch row by row (it is all undone
-        // already) to name the item, or to hit a transient error again.
+        // already) to name the item, or to hit a transient error again. Not when the failure
+        // aborted the caller's transaction (write_guard::native).
         if (!fast.error().is(errc::conflict) && !fast.error().is(errc::invalid_argument)) return fast;
+        if (conn_.transaction_failed()) return native_failure(std::move(fast).error());
         out.clear();
       }
     }
@@ -357,6 +362,8 @@ class backend {
     std::vector<value_view> large(width > small.size() ? width : 0);
     std::span<value_view> row = width > small.size() ? std::span<value_view>(large) : std::span(small).first(width);
     for (std::size_t i = 0; i < width; ++i) {
+      if (read_field(r->get(), 0, static_cast<int>(i), row[i])) [[likely]]
+        continue;
       auto v = field(r->get(), 0, static_cast<int>(i));
       if (!v) return std::move(v).error();
       row[i] = *v;
@@ -707,8 +714,9 @@ class backend {
                           "roll back and run it again");
       if (conn_.transaction_failed())
         return unexpected(errc::transaction_state,
-                          "postgres: the transaction was aborted by an earlier error; roll back (or to a savepoint) "
-                          "and start again");
+                          std::string("postgres: the transaction was aborted by an earlier error") +
+                              (savepoint_guard() ? "" : " (write_guard::native: a failed statement aborts it)") +
+                              "; roll back (or to a savepoint) and start again");
       return {};
     }
     return reconnect_if_needed();
@@ -746,6 +754,11 @@ class backend {
   template <class F>
   auto scoped(std::string_view context, F&& fn) -> status {
     const bool own = !conn_.in_server_transaction();
+    if (!own && !savepoint_guard()) {  // the caller's transaction is all or nothing already
+      status st = fn();
+      if (!st && conn_.transaction_failed()) return native_failure(std::move(st).error());
+      return st;
+    }
     if (auto b = conn_.simple(own ? "BEGIN" : "SAVEPOINT ormkit_batch", context); !b) return std::move(b).error();
     status st = fn();
     if (st) {
@@ -777,18 +790,24 @@ class backend {
   // so that a failure changes nothing and leaves an open transaction usable. Inside a
   // transaction under a savepoint of its own, in one round trip (SAVEPOINT, the write and
   // RELEASE in one pipeline; a failure costs a second one, for ROLLBACK TO).
+  // With write_guard::native there is no savepoint: a failure aborts the transaction.
   auto write(const std::string& sql, const table_schema& s, std::span<const value_view> written = {},
              std::span<const std::size_t> columns = {}, const connection::step* then = nullptr)
       -> result<result_ptr> {
-    const bool in_transaction = conn_.in_server_transaction();
-    if (!in_transaction && then == nullptr) return run(sql, s, written, columns);
+    const bool guarded = conn_.in_server_transaction() && savepoint_guard();
+    if (!guarded && then == nullptr) {
+      auto r = run(sql, s, written, columns);
+      if (!r && tx_ != tx::none && conn_.transaction_failed()) return native_failure(std::move(r).error());
+      return r;
+    }
     statement_observer* o = opts_.observer;
     const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     result<result_ptr> r = result_ptr();
-    if (in_transaction) {
+    if (guarded) {
       r = conn_.run_guarded(sql, params_, s.name, then);
     } else {
-      // Outside a transaction a pipeline runs in one implicit transaction: all or nothing.
+      // Outside a transaction a pipeline runs in one implicit transaction: all or nothing;
+      // inside one (write_guard::native) a failure aborts the transaction.
       const std::array<connection::step, 2> steps{connection::step{&sql, &params_}, *then};
       std::array<result_ptr, 2> out;
       if (auto st = conn_.pipeline(steps, out, s.name); !st) r = std::move(st).error();
@@ -797,7 +816,20 @@ class backend {
     if (!r) r = describe(std::move(r).error(), s, written, columns);
     if (o) [[unlikely]]
       connection::report(*o, sql, params_.shown(), r, start);
+    if (!r && tx_ != tx::none && conn_.transaction_failed()) return native_failure(std::move(r).error());
     return r;
+  }
+
+  [[nodiscard]] auto savepoint_guard() const noexcept -> bool {
+    return opts_.write_guard == postgres::write_guard::savepoint;
+  }
+
+  // The error of a statement that aborted the caller's transaction, saying so: with
+  // write_guard::native any failure does; with savepoints only one whose savepoint failed.
+  auto native_failure(ormkit::error e) const -> ormkit::error {
+    e.message += savepoint_guard() ? "; the transaction is aborted: roll back"
+                                   : "; the transaction is aborted (write_guard::native): roll back";
+    return e;
   }
 
   // Rewrites a server error for table `s` in the other backends' words.
@@ -1079,8 +1111,9 @@ class backend {
       t.copy_sql += ") FROM STDIN (FORMAT binary)";
     }
     const bool in_transaction = conn_.in_server_transaction();
+    const bool guarded = in_transaction && savepoint_guard();
     std::string keys_sql;
-    std::string script = in_transaction ? "SAVEPOINT ormkit_batch; " : "";
+    std::string script = guarded ? "SAVEPOINT ormkit_batch; " : "";
     if (generated) {
       // The count is ours, not a value of the caller's.
       // The sequence looked up once (an InitPlan), not per row: seven times faster.
@@ -1095,7 +1128,7 @@ class backend {
                 quote_identifier(s.columns[*s.auto_increment].name) + ") AS m FROM " + quote_identifier(s.name) +
                 ") AS k WHERE m > COALESCE(pg_catalog.pg_sequence_last_value(" + t.sequence_sql + "), 0)";
     }
-    if (in_transaction) script += "; RELEASE SAVEPOINT ormkit_batch";
+    if (guarded) script += "; RELEASE SAVEPOINT ormkit_batch";
 
     statement_observer* o = opts_.observer;
     const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
@@ -1129,7 +1162,7 @@ class backend {
           return {};
         });
     if (!done) {
-      if (in_transaction && conn_.is_open() && conn_.in_server_transaction()) {
+      if (guarded && conn_.is_open() && conn_.in_server_transaction()) {
         const auto diagnostics = conn_.last_diagnostics();
         (void)conn_.simple("ROLLBACK TO SAVEPOINT ormkit_batch; RELEASE SAVEPOINT ormkit_batch", s.name);
         conn_.restore_diagnostics(diagnostics);

@@ -63,6 +63,28 @@ namespace ormkit::postgres {
 /// Transaction isolation levels (`SET TRANSACTION ISOLATION LEVEL ...`).
 enum class isolation { read_committed, repeatable_read, serializable };
 
+/// How a write inside an open transaction is kept from aborting it when it fails.
+enum class write_guard {
+  /// Every write (insert, update, erase, upsert, and the batches) runs under a savepoint of
+  /// its own: SAVEPOINT, the statement and RELEASE travel in one pipeline (one round trip;
+  /// a failure costs a second one, for ROLLBACK TO). A failed write (a unique-key conflict,
+  /// say) changes nothing and the transaction goes on, as on the memory and SQLite backends:
+  /// the backend contract the conformance suite checks. The default.
+  savepoint,
+  /// No savepoint of ormkit's: each write is just its statement, which costs the client and
+  /// the server less, and a long transaction never overflows the server's cache of 64
+  /// subtransactions per backend (past it every snapshot reads pg_subtrans). PostgreSQL's own
+  /// rule applies instead: a failed write (or a failed read) aborts the whole transaction.
+  /// The failing call returns its own error (errc::conflict, ...); every later call in that
+  /// transaction, reads too, is refused with errc::transaction_state before anything is sent,
+  /// until `rollback()` (or `rollback_to` a savepoint of the caller's, opened before the
+  /// failure); `commit()` rolls it back and says so. `insert_many` then cannot say which
+  /// batch item failed a COPY (it cannot run the batch again row by row): its error names no
+  /// item. Choose it for transactions that do not recover from a failed write by going on.
+  /// Outside a transaction both modes are the same (each statement is atomic on its own).
+  native,
+};
+
 /// How to connect.
 struct options {
   /// A libpq connection string, "host=db.example port=5432 dbname=app user=app" or a URI
@@ -86,6 +108,9 @@ struct options {
   std::size_t statement_cache = 256;
   /// Told about every statement the connection runs (not owned; see statement_observer.hpp).
   statement_observer* observer = nullptr;
+  /// How writes inside a transaction are guarded (see `write_guard`); a pool's connections
+  /// all use its `connection.write_guard`.
+  postgres::write_guard write_guard = postgres::write_guard::savepoint;
 };
 
 namespace oid {
@@ -148,6 +173,14 @@ namespace detail {
   const std::size_t n = s.size();
   std::size_t i = 0;
   while (i < n) {
+    // Eight ASCII bytes at a time (most text is ASCII).
+    while (n - i >= 8) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, p + i, 8);
+      if ((word & 0x8080808080808080u) != 0) break;
+      i += 8;
+    }
+    if (i >= n) break;
     const unsigned c = p[i];
     if (c < 0x80) {
       ++i;
@@ -366,63 +399,96 @@ class parameters {
   bool describing_ = false;
 };
 
-/// Reads field (`row`, `col`) of a binary-format result as a `value_view` pointing into
-/// `r`. Errors: unsupported (a type ormkit does not read: cast it in SQL).
-[[nodiscard]] inline auto field(const PGresult* r, int row, int col) -> result<value_view> {
-  if (PQgetisnull(r, row, col)) return value_view(std::monostate{});
-  const char* p = PQgetvalue(r, row, col);
+/// Reads field (`row`, `col`) of a binary-format result into `out`, pointing into `r`;
+/// false when its type is not one ormkit reads or its value is malformed (`field` says which).
+[[nodiscard]] inline auto read_field(const PGresult* r, int row, int col, value_view& out) noexcept -> bool {
   const int n = PQgetlength(r, row, col);
+  // Only a NULL or an empty value has length 0: ask libpq which only then.
+  if (n == 0 && PQgetisnull(r, row, col)) {
+    out = std::monostate{};
+    return true;
+  }
+  const char* p = PQgetvalue(r, row, col);
   switch (PQftype(r, col)) {
     case oid::int8:
-      if (n == 8) return value_view(static_cast<std::int64_t>(detail::get_be(p, 8)));
-      break;
+      if (n != 8) return false;
+      out = static_cast<std::int64_t>(detail::get_be(p, 8));
+      return true;
     case oid::int4:
-      if (n == 4) return value_view(static_cast<std::int64_t>(static_cast<std::int32_t>(detail::get_be(p, 4))));
-      break;
+      if (n != 4) return false;
+      out = static_cast<std::int64_t>(static_cast<std::int32_t>(detail::get_be(p, 4)));
+      return true;
     case oid::int2:
-      if (n == 2) return value_view(static_cast<std::int64_t>(static_cast<std::int16_t>(detail::get_be(p, 2))));
-      break;
+      if (n != 2) return false;
+      out = static_cast<std::int64_t>(static_cast<std::int16_t>(detail::get_be(p, 2)));
+      return true;
     case oid::oid:
-      if (n == 4) return value_view(static_cast<std::int64_t>(detail::get_be(p, 4)));
-      break;
+      if (n != 4) return false;
+      out = static_cast<std::int64_t>(detail::get_be(p, 4));
+      return true;
     case oid::float8:
-      if (n == 8) return value_view(std::bit_cast<double>(detail::get_be(p, 8)));
-      break;
+      if (n != 8) return false;
+      out = std::bit_cast<double>(detail::get_be(p, 8));
+      return true;
     case oid::float4:
-      if (n == 4)
-        return value_view(static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(detail::get_be(p, 4)))));
-      break;
+      if (n != 4) return false;
+      out = static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(detail::get_be(p, 4))));
+      return true;
     case oid::boolean:
-      if (n == 1) return value_view(std::int64_t{p[0] != 0 ? 1 : 0});
-      break;
+      if (n != 1) return false;
+      out = std::int64_t{p[0] != 0 ? 1 : 0};
+      return true;
     case oid::timestamptz:
-    case oid::timestamp:
-      if (n == 8) {
-        auto t = static_cast<std::int64_t>(detail::get_be(p, 8));
-        // +-infinity are INT64_MAX / INT64_MIN; anything else is in range after the shift.
-        if (t == std::numeric_limits<std::int64_t>::max() || t == std::numeric_limits<std::int64_t>::min())
-          return value_view(t);
-        return value_view(t + epoch_offset_us);
-      }
-      break;
+    case oid::timestamp: {
+      if (n != 8) return false;
+      auto t = static_cast<std::int64_t>(detail::get_be(p, 8));
+      // +-infinity are INT64_MAX / INT64_MIN; anything else is in range after the shift.
+      if (t != std::numeric_limits<std::int64_t>::max() && t != std::numeric_limits<std::int64_t>::min())
+        t += epoch_offset_us;
+      out = t;
+      return true;
+    }
     case oid::text:
     case oid::varchar:
     case oid::bpchar:
     case oid::name:
     case oid::char_:
-    case oid::json: return value_view(std::string_view(p, static_cast<std::size_t>(n)));
+    case oid::json: out = std::string_view(p, static_cast<std::size_t>(n)); return true;
     case oid::jsonb:
-      if (n >= 1 && p[0] == 1) return value_view(std::string_view(p + 1, static_cast<std::size_t>(n - 1)));
-      break;
-    case oid::bytea: return value_view(blob_view(reinterpret_cast<const std::byte*>(p), static_cast<std::size_t>(n)));
+      if (n < 1 || p[0] != 1) return false;
+      out = std::string_view(p + 1, static_cast<std::size_t>(n - 1));
+      return true;
+    case oid::bytea: out = blob_view(reinterpret_cast<const std::byte*>(p), static_cast<std::size_t>(n)); return true;
+    default: return false;
+  }
+}
+
+/// Reads field (`row`, `col`) of a binary-format result as a `value_view` pointing into
+/// `r`. Errors: unsupported (a type ormkit does not read: cast it in SQL), corrupt (a
+/// malformed binary value).
+[[nodiscard]] inline auto field(const PGresult* r, int row, int col) -> result<value_view> {
+  value_view v;
+  if (read_field(r, row, col, v)) return v;
+  switch (PQftype(r, col)) {
+    case oid::int8:
+    case oid::int4:
+    case oid::int2:
+    case oid::oid:
+    case oid::float8:
+    case oid::float4:
+    case oid::boolean:
+    case oid::timestamptz:
+    case oid::timestamp:
+    case oid::jsonb:
+      return unexpected(errc::corrupt, std::string("postgres: result column \"") + PQfname(r, col) +
+                                           "\" has a malformed binary value of " +
+                                           std::to_string(PQgetlength(r, row, col)) + " bytes");
     default:
       return unexpected(errc::unsupported, std::string("postgres: result column \"") + PQfname(r, col) +
                                                "\" has type oid " + std::to_string(PQftype(r, col)) +
                                                ", which ormkit does not read; cast it to bigint, double "
                                                "precision, boolean, text, bytea, timestamptz or jsonb");
   }
-  return unexpected(errc::corrupt, std::string("postgres: result column \"") + PQfname(r, col) +
-                                       "\" has a malformed binary value of " + std::to_string(n) + " bytes");
 }
 
 /// Where a connection goes, for messages: host, port, database, user; never the password.
@@ -540,6 +606,7 @@ class connection {
   void close() noexcept {
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;
+    hot_ = {};
     cache_.clear();
   }
 
@@ -722,10 +789,7 @@ class connection {
 
   /// Whether the prepared form of (`sql`, `types`) is cached on this connection.
   [[nodiscard]] auto cached(const std::string& sql, std::span<const Oid> types) -> bool {
-    key_.assign(sql);
-    key_.push_back('\0');
-    for (Oid t : types) key_.append(reinterpret_cast<const char*>(&t), sizeof t);
-    return cache_.find(key_) != cache_.end();
+    return lookup(sql, types) != nullptr;
   }
 
   /// Runs `sql` through the simple query protocol: statements, one of them `COPY ... FROM
@@ -793,8 +857,16 @@ class connection {
   [[nodiscard]] static auto rows_in(const PGresult* r) noexcept -> std::uint64_t {
     if (r == nullptr) return 0;
     if (PQresultStatus(r) == PGRES_TUPLES_OK) return static_cast<std::uint64_t>(PQntuples(r));
-    const char* n = PQcmdTuples(const_cast<PGresult*>(r));
-    return n && *n ? std::strtoull(n, nullptr, 10) : 0;
+    return changed(r);
+  }
+
+  /// The rows a write changed (its command tag's count), 0 when it gives none.
+  [[nodiscard]] static auto changed(const PGresult* r) noexcept -> std::uint64_t {
+    const char* n = r ? PQcmdTuples(const_cast<PGresult*>(r)) : nullptr;
+    std::uint64_t v = 0;
+    if (n)
+      for (; *n >= '0' && *n <= '9'; ++n) v = v * 10 + static_cast<std::uint64_t>(*n - '0');
+    return v;
   }
 
   /// Tells `o` about a statement that ran from `start` with outcome `out`; what the
@@ -840,7 +912,7 @@ class connection {
   }
 
   auto ready(std::string_view context) -> status {
-    diag_ = {};
+    if (!diag_.constraint.empty() || !diag_.table.empty() || !diag_.column.empty()) diag_ = {};
     if (!conn_ || PQstatus(conn_) != CONNECTION_OK)
       return unexpected(errc::unavailable, std::string(context) + ": not connected to " + where_.describe(), "08003");
     return {};
@@ -864,13 +936,10 @@ class connection {
   // The name of the prepared statement for (sql, types), preparing it when needed.
   auto prepared(const std::string& sql, std::span<const Oid> types, std::string_view context,
                 std::chrono::steady_clock::time_point deadline) -> result<const std::string*> {
-    key_.assign(sql);
-    key_.push_back('\0');
-    for (Oid t : types) key_.append(reinterpret_cast<const char*>(&t), sizeof t);
-    if (auto it = cache_.find(key_); it != cache_.end()) {
+    if (auto* e = lookup(sql, types)) {
       ++stats_.hits;
-      it->second.used = ++clock_;
-      return &it->second.name;
+      e->second.used = ++clock_;
+      return &e->second.name;
     }
     const std::size_t capacity = opts_ ? std::max<std::size_t>(opts_->statement_cache, 1) : 256;
     auto oldest = cache_.begin();
@@ -881,6 +950,7 @@ class connection {
     if (cache_.size() >= capacity && oldest->second.used <= protect_after_) {
       std::string dealloc = "DEALLOCATE ";
       append_quoted(dealloc, oldest->second.name);
+      hot_ = {};
       cache_.erase(oldest);
       ++stats_.evictions;
       if (!PQsendQuery(conn_, dealloc.c_str())) return lost(context, false);
@@ -893,10 +963,49 @@ class connection {
     auto done = finish(context, false, deadline);
     if (!done) return std::move(done).error();
     ++stats_.prepares;
-    auto& slot = cache_[key_];
-    slot.name = std::move(name);
-    slot.used = ++clock_;
-    return &slot.name;
+    auto& entry = *cache_.try_emplace(key_).first;
+    entry.second.name = std::move(name);
+    entry.second.used = ++clock_;
+    remember(sql, entry);
+    return &entry.second.name;
+  }
+
+  using cache_entry = std::pair<const std::string, cached_statement>;
+
+  // The cache entry of (sql, types), or null; leaves the cache key of the pair in key_ when
+  // it has to build it. The statements of the last calls are found by the address of their
+  // text first (a few compares instead of building and hashing the key), and are checked
+  // by content: a buffer reused for another statement is not mistaken for it.
+  auto lookup(const std::string& sql, std::span<const Oid> types) -> cache_entry* {
+    for (const auto& h : hot_)
+      if (h.sql == &sql && same_key(h.entry->first, sql, types)) return h.entry;
+    key_.assign(sql);
+    key_.push_back('\0');
+    key_.append(reinterpret_cast<const char*>(types.data()), types.size_bytes());
+    auto it = cache_.find(key_);
+    if (it == cache_.end()) return nullptr;
+    remember(sql, *it);
+    return &*it;
+  }
+
+  // Puts (the address of `sql`, `entry`) among the hot statements, in place of the entry
+  // the same address had, else of the oldest.
+  void remember(const std::string& sql, cache_entry& entry) noexcept {
+    for (auto& h : hot_)
+      if (h.sql == &sql) {
+        h.entry = &entry;
+        return;
+      }
+    hot_[hot_next_] = {&sql, &entry};
+    hot_next_ = (hot_next_ + 1) % hot_.size();
+  }
+
+  [[nodiscard]] static auto same_key(const std::string& key, const std::string& sql, std::span<const Oid> types) noexcept
+      -> bool {
+    const std::size_t n = sql.size();
+    return key.size() == n + 1 + types.size_bytes() && key[n] == '\0' &&
+           std::memcmp(key.data(), sql.data(), n) == 0 &&
+           (types.empty() || std::memcmp(key.data() + n + 1, types.data(), types.size_bytes()) == 0);
   }
 
   // Sends everything buffered, reading what the server sends meanwhile.
@@ -1056,6 +1165,13 @@ class connection {
   endpoint where_;
   diagnostics diag_;
   std::unordered_map<std::string, cached_statement> cache_;
+  // The statements of the last calls, by the address of their text (see `lookup`).
+  struct hot_statement {
+    const std::string* sql = nullptr;
+    cache_entry* entry = nullptr;
+  };
+  std::array<hot_statement, 8> hot_{};
+  std::size_t hot_next_ = 0;
   std::string key_;
   std::uint64_t serial_ = 0;
   std::uint64_t clock_ = 0;

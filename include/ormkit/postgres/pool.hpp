@@ -54,7 +54,9 @@ namespace ormkit::postgres {
 
 /// How to size and check a pool.
 struct pool_options {
-  /// How each connection is opened (conninfo, schema, deadlines, statement cache).
+  /// How each connection is opened (conninfo, schema, deadlines, statement cache) and
+  /// used: every connection the pool opens guards its transactions' writes with
+  /// `connection.write_guard` (savepoint by default; see `write_guard`).
   options connection;
   /// At most this many connections.
   std::size_t max_size = 8;

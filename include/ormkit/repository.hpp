@@ -272,6 +272,37 @@ struct entity_functions {
     }
   }
 
+  // The members stamp() and an update's version bump write, copied out and back
+  // (bytes, not the entity; none of them owns memory).
+  static constexpr bool has_stamps = version_index < width || created_index < width || updated_index < width;
+  template <std::size_t I, std::size_t Slot>
+  static void save_stamp(const T& e, detail::stamp_backup& out) {
+    if constexpr (I < width) {
+      using M = column_member_t<T, I>;
+      static_assert(std::is_trivially_copyable_v<M> && sizeof(M) <= sizeof(out.bytes) / 3);
+      std::memcpy(out.bytes + Slot * (sizeof(out.bytes) / 3), &(e.*(column_v<T, I>.member)), sizeof(M));
+    }
+  }
+  template <std::size_t I, std::size_t Slot>
+  static void restore_stamp(T& e, const detail::stamp_backup& in) {
+    if constexpr (I < width) {
+      using M = column_member_t<T, I>;
+      std::memcpy(&(e.*(column_v<T, I>.member)), in.bytes + Slot * (sizeof(in.bytes) / 3), sizeof(M));
+    }
+  }
+  static void save_stamps(const void* p, detail::stamp_backup& out) {
+    const T& e = *static_cast<const T*>(p);
+    save_stamp<version_index, 0>(e, out);
+    save_stamp<created_index, 1>(e, out);
+    save_stamp<updated_index, 2>(e, out);
+  }
+  static void restore_stamps(void* p, const detail::stamp_backup& in) {
+    T& e = *static_cast<T*>(p);
+    restore_stamp<version_index, 0>(e, in);
+    restore_stamp<created_index, 1>(e, in);
+    restore_stamp<updated_index, 2>(e, in);
+  }
+
   static void set_generated(void* p, std::int64_t id) {
     if constexpr (auto_index < width) {
       auto& m = static_cast<T*>(p)->*(column_v<T, auto_index>.member);
@@ -380,7 +411,10 @@ struct entity_functions {
   static auto schema() -> const table_schema& { return schema_of<T>(); }
 
   static constexpr entity_ops ops{&schema,     column_access_v<T>, &encode_row,    &decode_row,
-                                  &validate,   &stamp,             &set_generated, &version,
+                                  &validate,   &stamp,
+                                  has_stamps ? &save_stamps : nullptr,
+                                  has_stamps ? &restore_stamps : nullptr,
+                                  &set_generated, &version,
                                   &set_version, &encode_key,       &key_views,     &entity_key,
                                   &deleted_value, needs_scratch,  key_needs_scratch};
 
@@ -501,10 +535,17 @@ class repository {
   /// Inserts `e` and returns it as stored: generated key, version 1, timestamps set.
   /// Errors: validation_failed, conflict, invalid_argument (a value cannot be stored).
   auto insert(T e) -> result<T> {
+    ORMKIT_TRY(insert_in_place(e));
+    return e;
+  }
+
+  /// `insert` for hot loops: `e` itself becomes the entity as stored (generated key,
+  /// version, timestamps filled in), with no entity moved in or out. On failure `e` is
+  /// exactly as it was and nothing is written.
+  auto insert_in_place(T& e) -> status {
     auto st = core_.insert(&e);
     if (cache_) [[unlikely]] invalidate(e, st);
-    ORMKIT_TRY(std::move(st));
-    return e;
+    return st;
   }
 
   /// Inserts all of `items` or none. Returns them as stored.
@@ -520,13 +561,15 @@ class repository {
   /// With a version column the stored version must equal `e`'s, and is incremented.
   /// Errors: not_found, conflict (stale version or unique key), validation_failed.
   auto update(T e) -> result<T> {
-    static_assert(has_primary_key_v<T>, "ormkit: update() needs a primary key; mark a column ormkit::primary_key");
-    std::array<std::size_t, fns::width> all{};
-    for (std::size_t i = 0; i < fns::width; ++i) all[i] = i;
-    auto st = core_.update(&e, all);
-    if (cache_) [[unlikely]] invalidate(e, st);
-    ORMKIT_TRY(std::move(st));
+    ORMKIT_TRY(update_in_place(e));
     return e;
+  }
+
+  /// `update` for hot loops: `e` gets its new version and updated_at. On failure `e` is
+  /// exactly as it was and nothing is written.
+  auto update_in_place(T& e) -> status {
+    static_assert(has_primary_key_v<T>, "ormkit: update() needs a primary key; mark a column ormkit::primary_key");
+    return update_chosen(e, all_columns);
   }
 
   /// Updates every entity of `items` as `update` does (version-checked, stamped,
@@ -536,9 +579,7 @@ class repository {
   /// position in the message ("(batch item 3)"); nothing is written then.
   auto update_many(std::vector<T> items) -> result<std::vector<T>> {
     static_assert(has_primary_key_v<T>, "ormkit: update_many() needs a primary key; mark a column ormkit::primary_key");
-    std::array<std::size_t, fns::width> all{};
-    for (std::size_t i = 0; i < fns::width; ++i) all[i] = i;
-    ORMKIT_TRY(core_.update_many(items.data(), items.size(), sizeof(T), all, [&](void* e, const status& st) {
+    ORMKIT_TRY(core_.update_many(items.data(), items.size(), sizeof(T), all_columns, [&](void* e, const status& st) {
       if (cache_) [[unlikely]] invalidate(*static_cast<const T*>(e), st);  // after the commit; dropped on rollback
     }));
     return items;
@@ -547,15 +588,36 @@ class repository {
   /// Updates only the named columns (plus version and updated_at) from `e`.
   template <class... Members>
   auto update_columns(T e, Members T::*... members) -> result<T> {
-    static_assert(has_primary_key_v<T>, "ormkit: update_columns() needs a primary key");
-    static_assert(sizeof...(Members) > 0, "ormkit: update_columns needs at least one member");
-    std::array<std::size_t, sizeof...(Members)> cols{detail::column_index_of<T>(members)...};
-    auto st = core_.update(&e, cols);
-    if (cache_) [[unlikely]] invalidate(e, st);
-    ORMKIT_TRY(std::move(st));
+    ORMKIT_TRY(update_columns_in_place(e, members...));
     return e;
   }
 
+  /// `update_columns` for hot loops: `e` gets its new version and updated_at. On failure
+  /// `e` is exactly as it was and nothing is written.
+  template <class... Members>
+  auto update_columns_in_place(T& e, Members T::*... members) -> status {
+    static_assert(has_primary_key_v<T>, "ormkit: update_columns() needs a primary key");
+    static_assert(sizeof...(Members) > 0, "ormkit: update_columns needs at least one member");
+    const std::array<std::size_t, sizeof...(Members)> cols{detail::column_index_of<T>(members)...};
+    return update_chosen(e, cols);
+  }
+
+ private:
+  // Every column, in schema order (update and update_many).
+  static constexpr auto all_columns = [] {
+    std::array<std::size_t, fns::width> a{};
+    for (std::size_t i = 0; i < fns::width; ++i) a[i] = i;
+    return a;
+  }();
+
+  // update / update_columns: one path, `e` stamped in place (and put back on failure).
+  auto update_chosen(T& e, std::span<const std::size_t> cols) -> status {
+    auto st = core_.update(&e, cols);
+    if (cache_) [[unlikely]] invalidate(e, st);
+    return st;
+  }
+
+ public:
   /// Inserts `e`, or replaces the row with its key. Last writer wins: the version is
   /// not checked (a non-zero version becomes version + 1); created_at of an existing row is kept.
   auto upsert(T e) -> result<T> {
@@ -624,7 +686,7 @@ class repository {
                     "ormkit: get() takes the primary key's type (a std::tuple for a composite key)");
       const primary_key_t<T> k = key;
       T e{};
-      auto found = cache_ ? cached_get(k, e) : core_.get(&k, &e);
+      auto found = get_into(k, e);
       if (!found) return std::move(found).error();
       if (!*found) return core_.not_found_key(&k);
       return e;
@@ -633,11 +695,19 @@ class repository {
     }
   }
 
+  /// Reads the row with `key` straight into `out` (its strings keep their capacity):
+  /// `get` for hot loops. False, with `out` untouched, when there is no such row. On an
+  /// error `out` may hold some columns of the row.
+  auto get_into(const primary_key_t<T>& key, T& out) const -> result<bool> {
+    static_assert(has_primary_key_v<T>, "ormkit: get_into() needs a primary key; use find()");
+    return cache_ ? cached_get(key, out) : core_.get(&key, &out);
+  }
+
   /// Returns the entity with `key`, or an empty optional.
   auto find_by_key(const primary_key_t<T>& key) const -> result<std::optional<T>> {
     static_assert(has_primary_key_v<T>, "ormkit: find_by_key() needs a primary key; use find()");
     T e{};
-    auto found = cache_ ? cached_get(key, e) : core_.get(&key, &e);
+    auto found = get_into(key, e);
     if (!found) return std::move(found).error();
     if (!*found) return std::optional<T>{};
     return std::optional<T>(std::move(e));

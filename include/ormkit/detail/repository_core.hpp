@@ -84,6 +84,13 @@ inline auto decode_columns(std::span<const column_access> cols, const table_sche
   return {};
 }
 
+// The members a write stamps (version, created_at, updated_at), saved before it stamps
+// them so that a failed write can put them back: three small trivially copyable members,
+// so a few bytes copied, never the entity.
+struct stamp_backup {
+  alignas(std::max_align_t) unsigned char bytes[3 * 32];
+};
+
 // What the untyped core needs to know about one entity type.
 // entity: a T* passed as void*; key: a primary_key_t<T>* passed as void*.
 struct entity_ops {
@@ -95,6 +102,10 @@ struct entity_ops {
   bool (*decode_row)(std::span<const value_view> row, void* entity);
   status (*validate)(const void* entity);
   void (*stamp)(void* entity, time_point now, bool inserting);  // timestamps; version 0 -> 1 on insert
+  // What `stamp` and a version bump change, saved into / restored from a stamp_backup
+  // (null when the entity has none of those columns).
+  void (*save_stamps)(const void* entity, stamp_backup& out);
+  void (*restore_stamps)(void* entity, const stamp_backup& in);
   void (*set_generated)(void* entity, std::int64_t id);
   std::int64_t (*version)(const void* entity);                  // 0 without a version column
   void (*set_version)(void* entity, std::int64_t v);
@@ -221,8 +232,19 @@ class repository_core {
   [[nodiscard]] auto schema() const -> const table_schema& { return *schema_; }
 
   // as_stored: keep the entity's timestamps and version exactly (imports, restores).
+  // A failed insert leaves `e` as it was (its stamped members are put back).
   auto insert_impl(void* e, bool as_stored = false) -> status {
-    if (!as_stored) ops_->stamp(e, now(), true);
+    if (as_stored || ops_->save_stamps == nullptr) return insert_stamped(e);
+    stamp_backup saved;
+    ops_->save_stamps(e, saved);
+    ops_->stamp(e, now(), true);
+    auto st = insert_stamped(e);
+    if (!st) [[unlikely]]
+      ops_->restore_stamps(e, saved);
+    return st;
+  }
+
+  auto insert_stamped(void* e) -> status {
     ORMKIT_TRY(ops_->validate(e));
     row_buffer buf(width(), ops_->encode_needs_scratch);
     ORMKIT_TRY(encode_row(e, buf.values(), buf.views()));
@@ -327,15 +349,24 @@ class repository_core {
   }
 
   // Updates `chosen` columns (plus version and updated_at) of the row with e's key.
+  // A failed update leaves `e` as it was (version and updated_at are put back).
   auto update_impl(void* e, std::span<const std::size_t> chosen) -> status {
-    const auto& s = schema();
+    if (ops_->save_stamps == nullptr) return update_stamped(e, chosen, 0);
+    stamp_backup saved;
+    ops_->save_stamps(e, saved);
     const std::int64_t old_version = ops_->version(e);
     ops_->stamp(e, now(), false);
-    if (s.version) ops_->set_version(e, old_version + 1);
-    if (auto st = ops_->validate(e); !st) {
-      if (s.version) ops_->set_version(e, old_version);
-      return st;
-    }
+    if (schema().version) ops_->set_version(e, old_version + 1);
+    auto st = update_stamped(e, chosen, old_version);
+    if (!st) [[unlikely]]
+      ops_->restore_stamps(e, saved);
+    return st;
+  }
+
+  // update_impl once `e` is stamped; `old_version`: its version before.
+  auto update_stamped(void* e, std::span<const std::size_t> chosen, std::int64_t old_version) -> status {
+    const auto& s = schema();
+    ORMKIT_TRY(ops_->validate(e));
     // The columns to set: the chosen ones, version and updated_at; never the key or created_at.
     row_buffer buf(width(), ops_->encode_needs_scratch);
     auto cols = buf.columns();
@@ -367,13 +398,24 @@ class repository_core {
                                           " is stale, stored version is " + probe.text + ")");
   }
 
+  // A failed upsert leaves `e` as it was.
   auto upsert_impl(void* e, bool as_stored = false) -> status {
-    const auto& s = schema();
-    if (s.version && !as_stored) {
+    if (as_stored || ops_->save_stamps == nullptr) return upsert_stamped(e);
+    stamp_backup saved;
+    ops_->save_stamps(e, saved);
+    if (schema().version) {
       auto v = ops_->version(e);
       if (v != 0) ops_->set_version(e, v + 1);
     }
-    if (!as_stored) ops_->stamp(e, now(), true);
+    ops_->stamp(e, now(), true);
+    auto st = upsert_stamped(e);
+    if (!st) [[unlikely]]
+      ops_->restore_stamps(e, saved);
+    return st;
+  }
+
+  auto upsert_stamped(void* e) -> status {
+    const auto& s = schema();
     ORMKIT_TRY(ops_->validate(e));
     row_buffer buf(width(), ops_->encode_needs_scratch);
     ORMKIT_TRY(encode_row(e, buf.values(), buf.views()));

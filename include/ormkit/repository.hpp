@@ -138,8 +138,15 @@ template <class M>
   // errors included): text into a std::string's own buffer, in-range integers, reals.
   if constexpr (std::is_same_v<M, std::string>) {
     if (const auto* t = std::get_if<std::string_view>(&in)) {
-      // Constructed then moved in: cheaper than assign()'s general replace path.
-      *static_cast<M*>(member) = std::string(t->data(), t->size());
+      auto& m = *static_cast<M*>(member);
+      if (t->size() <= m.capacity()) {
+        // Into the string's own buffer (get_into, or SSO room): no allocation.
+        m.clear();
+        m.append(t->data(), t->size());
+      } else {
+        // Constructed then moved in: cheaper than assign()'s general replace path.
+        m = std::string(t->data(), t->size());
+      }
       return true;
     }
   } else if constexpr (std::is_same_v<M, std::int64_t> || std::is_same_v<M, double>) {

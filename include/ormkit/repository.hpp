@@ -217,14 +217,16 @@ struct entity_functions {
   // inlined, the rest go to the per-type codecs. False: a column failed (encode_columns
   // and decode_columns in the core then say which and why).
   // `max_bytes`: the largest text or blob accepted (only text and blob columns are checked).
+  // room: where a converted value goes (only used when the member needs one).
   template <std::size_t I>
-  static auto encode_column(const T& e, std::span<value> scratch, value_view& out, std::size_t max_bytes) -> bool {
+  static auto encode_column(const T& e, value* room, value_view& out, std::size_t max_bytes) -> bool {
     using M = column_member_t<T, I>;
     const M& m = e.*(column_v<T, I>.member);
     if constexpr (has_to_view<M>) {
+      (void)room;
       out = column_traits<M>::to_view(m);
     } else {
-      if (!encode_member<M>(&m, &scratch[I], out)) return false;  // needs_scratch: a value per column
+      if (!encode_member<M>(&m, room, out)) return false;  // needs_scratch: room is a value
     }
     constexpr auto stored = column_traits<M>::storage;
     if constexpr (stored == storage::text) {
@@ -238,8 +240,33 @@ struct entity_functions {
       -> bool {
     const T& e = *static_cast<const T*>(p);
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return (encode_column<I>(e, scratch, views[I], max_bytes) && ...);
+      return (encode_column<I>(e, needs_scratch ? scratch.data() + I : nullptr, views[I], max_bytes) && ...);
     }(std::make_index_sequence<width>{});
+  }
+
+  // Column `c` (a runtime index) through the inlined encoders.
+  static auto encode_at(const T& e, std::size_t c, value* room, value_view& out, std::size_t max_bytes) -> bool {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      bool ok = false;
+      (void)((c == I ? (ok = encode_column<I>(e, room, out, max_bytes), true) : false) || ...);
+      return ok;
+    }(std::make_index_sequence<width>{});
+  }
+
+  // An update's views in one call: `cols` into views [0, n), then the key's columns
+  // (not size-checked: a key is only compared). scratch: one value per view, or empty.
+  static auto encode_update(const void* p, std::span<const std::size_t> cols, std::span<value> scratch,
+                            std::span<value_view> views, std::size_t max_bytes) -> bool {
+    const T& e = *static_cast<const T*>(p);
+    const std::size_t n = cols.size();
+    auto room = [&](std::size_t i) { return i < scratch.size() ? &scratch[i] : nullptr; };
+    for (std::size_t i = 0; i < n; ++i)
+      if (!encode_at(e, cols[i], room(i), views[i], max_bytes)) return false;
+    return [&]<std::size_t... K>(std::index_sequence<K...>) {
+      return (encode_column<primary_key_indexes_v<T>[K]>(e, room(n + K), views[n + K],
+                                                         std::numeric_limits<std::size_t>::max()) &&
+              ...);
+    }(std::make_index_sequence<key_width>{});
   }
 
   template <std::size_t I>
@@ -417,7 +444,7 @@ struct entity_functions {
 
   static auto schema() -> const table_schema& { return schema_of<T>(); }
 
-  static constexpr entity_ops ops{&schema,     column_access_v<T>, &encode_row,    &decode_row,
+  static constexpr entity_ops ops{&schema,     column_access_v<T>, &encode_row,    &encode_update, &decode_row,
                                   &validate,   &stamp,
                                   has_stamps ? &save_stamps : nullptr,
                                   has_stamps ? &restore_stamps : nullptr,
@@ -652,12 +679,13 @@ class repository {
     return st;
   }
 
-  /// Erases every row whose key is in `keys`; returns how many existed.
+  /// Erases every row whose key is in `keys`; returns how many existed. All or nothing,
+  /// however many keys (a long list goes in several statements in one transaction).
   auto erase_many(std::span<const primary_key_t<T>> keys) -> result<std::uint64_t> {
     if (keys.empty()) return std::uint64_t{0};
     std::vector<value> encoded;
     for (const auto& k : keys) ORMKIT_TRY(fns::encode_key(&k, encoded));
-    auto n = core_.erase(core_.keys_filter(encoded, keys.size()));
+    auto n = core_.erase_keys(encoded, keys.size());  // in chunks, all or nothing
     if (cache_) [[unlikely]] {
       const status st = n ? status{} : status(unexpected(n.error()));
       for (const auto& k : keys) invalidate_key(k, st);
@@ -729,28 +757,49 @@ class repository {
   }
 
  private:
-  // get_many from the backend.
+  // get_many from the backend: statements of at most keys_per_statement() keys each
+  // (a database takes only so many bound parameters in one).
   auto load_many(std::span<const primary_key_t<T>> keys) const -> result<std::vector<T>> {
     std::vector<T> out;
     if (keys.empty()) return out;
     std::vector<value> encoded;
     for (const auto& k : keys) ORMKIT_TRY(fns::encode_key(&k, encoded));
-    query_spec q;
-    q.where = core_.live(core_.keys_filter(encoded, keys.size()), false);
+    const std::size_t w = fns::key_width;
+    const std::size_t per = core_.keys_per_statement();
     std::vector<T> rows;
-    ORMKIT_TRY(core_.fetch(q, {&rows, &fns::push_row}));
+    for (std::size_t at = 0; at < keys.size(); at += per) {
+      const std::size_t n = std::min(per, keys.size() - at);
+      query_spec q;
+      q.where = core_.live(core_.keys_filter(std::span<const value>(encoded).subspan(at * w, n * w), n), false);
+      ORMKIT_TRY(core_.fetch(q, {&rows, &fns::push_row}));
+    }
     notify_loaded(rows);
     std::map<std::vector<value>, std::size_t, row_less> by_key;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       std::vector<value> k;
       ORMKIT_TRY(fns::entity_key(&rows[i], k));
-      by_key.emplace(std::move(k), i);
+      by_key.emplace(std::move(k), i);  // a key asked for twice (in two chunks): its first row
     }
-    const std::size_t w = fns::key_width;
+    // Which row each key gets, and how many keys get each row: the last one takes it by move.
+    constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+    std::vector<std::size_t> row_of(keys.size(), none);
+    std::vector<std::size_t> uses(rows.size(), 0);
+    std::size_t found = 0;
     for (std::size_t i = 0; i < keys.size(); ++i) {
       std::vector<value> k(encoded.begin() + static_cast<std::ptrdiff_t>(i * w),
                            encoded.begin() + static_cast<std::ptrdiff_t>((i + 1) * w));
-      if (auto it = by_key.find(k); it != by_key.end()) out.push_back(rows[it->second]);
+      if (auto it = by_key.find(k); it != by_key.end()) {
+        row_of[i] = it->second;
+        ++uses[it->second];
+        ++found;
+      }
+    }
+    out.reserve(found);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const std::size_t r = row_of[i];
+      if (r == none) continue;
+      if (--uses[r] == 0) out.push_back(std::move(rows[r]));
+      else out.push_back(rows[r]);
     }
     return out;
   }

@@ -648,13 +648,16 @@ class backend {
                                                     std::to_string(columns.size()) + " columns and " +
                                                     std::to_string(values.size()) + " values");
     for (std::size_t c : columns)
-      if (c >= s.columns.size()) return bad_column(s);
+      if (c >= s.columns.size()) [[unlikely]]
+        return bad_column(s);
     if (columns.empty()) return update(s, columns, values, key_filter_of(s, k));  // counts the match
+    for (std::size_t i = 0; i < values.size(); ++i)
+      if (!fits(s.columns[columns[i]], values[i])) [[unlikely]]
+        return misfit(s, columns[i], values[i]);
     auto& slot = (*t)->keyed(s, keyed_kind::update, k, columns);
     lease st;
     ORMKIT_TRY(acquire_pinned(slot.sql, slot.extra, st, s.name));
     for (std::size_t i = 0; i < values.size(); ++i) {
-      if (!fits(s.columns[columns[i]], values[i])) return misfit(s, columns[i], values[i]);
       if (int rc = detail::bind(st.get(), static_cast<int>(i) + 1, values[i], false); rc != SQLITE_OK)
         return fail(rc, s.name);
     }

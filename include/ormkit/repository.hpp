@@ -30,6 +30,7 @@
 #include <ormkit/result.hpp>
 #include <ormkit/validator.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstddef>

@@ -401,7 +401,7 @@ TEMPLATE_TEST_CASE("in place: get_many and erase_many take many composite keys",
   for (int i = 0; i < rows; ++i) keys.emplace_back(1, "missing" + std::to_string(i));
 
   auto got = members.get_many(keys);
-  REQUIRE(got.has_value());
+  if (!got) FAIL(got.error().describe());
   REQUIRE(got->size() == stored.size());
   CHECK(*got == stored);
 

@@ -682,11 +682,15 @@ class repository_core {
   // At most this many key values go into one statement (get_many, erase_many): far
   // below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters, padding included.
   static constexpr std::size_t max_key_values_per_statement = 8192;
+  // Composite keys become `(a = ? AND b = ?) OR ...`, which SQLite parses into a tree one
+  // level deeper per key, and it refuses trees deeper than 1,000 (SQLITE_MAX_EXPR_DEPTH).
+  static constexpr std::size_t max_composite_keys_per_statement = 512;
 
   // How many keys one statement takes (a composite key counts once per column).
   [[nodiscard]] auto keys_per_statement() const -> std::size_t {
     const std::size_t w = schema().primary_key.size();
-    return w == 0 || w >= max_key_values_per_statement ? 1 : max_key_values_per_statement / w;
+    if (w <= 1) return max_key_values_per_statement;
+    return std::min(max_composite_keys_per_statement, std::max<std::size_t>(1, max_key_values_per_statement / w));
   }
 
   // A filter matching any of the (encoded) keys in `keys`, `count` keys of `key_width` values.

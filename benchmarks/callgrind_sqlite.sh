@@ -52,7 +52,7 @@ for path in glob.glob(out + "/cg.*"):
 if not counts:
     sys.exit("callgrind_sqlite.sh: no phase marks found; was the benchmark built with <valgrind/callgrind.h>?")
 phases = ["insert", "get", "find_all", "update", "erase"]
-sides = [s for s in ["raw", "ormkit", "SQLiteCpp", "SOCI"] if (s, "insert") in counts]
+sides = [s for s in ["raw", "ormkit", "ormkit (by value)", "SQLiteCpp", "SOCI"] if (s, "insert") in counts]
 head = "| phase    |" + "".join(f" {s + ' Ir/row':>16} |" + ("" if s == "raw" else f" {s + '/raw':>13} |") for s in sides)
 print(head)
 columns = len(sides) * 2 - 1

@@ -30,6 +30,7 @@
 #include <ormkit/result.hpp>
 #include <ormkit/validator.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstddef>
@@ -138,8 +139,15 @@ template <class M>
   // errors included): text into a std::string's own buffer, in-range integers, reals.
   if constexpr (std::is_same_v<M, std::string>) {
     if (const auto* t = std::get_if<std::string_view>(&in)) {
-      // Constructed then moved in: cheaper than assign()'s general replace path.
-      *static_cast<M*>(member) = std::string(t->data(), t->size());
+      auto& m = *static_cast<M*>(member);
+      if (t->size() <= m.capacity()) {
+        // Into the string's own buffer (get_into, or SSO room): no allocation.
+        m.clear();
+        m.append(t->data(), t->size());
+      } else {
+        // Constructed then moved in: cheaper than assign()'s general replace path.
+        m = std::string(t->data(), t->size());
+      }
       return true;
     }
   } else if constexpr (std::is_same_v<M, std::int64_t> || std::is_same_v<M, double>) {
@@ -210,14 +218,16 @@ struct entity_functions {
   // inlined, the rest go to the per-type codecs. False: a column failed (encode_columns
   // and decode_columns in the core then say which and why).
   // `max_bytes`: the largest text or blob accepted (only text and blob columns are checked).
+  // room: where a converted value goes (only used when the member needs one).
   template <std::size_t I>
-  static auto encode_column(const T& e, std::span<value> scratch, value_view& out, std::size_t max_bytes) -> bool {
+  static auto encode_column(const T& e, value* room, value_view& out, std::size_t max_bytes) -> bool {
     using M = column_member_t<T, I>;
     const M& m = e.*(column_v<T, I>.member);
     if constexpr (has_to_view<M>) {
+      (void)room;
       out = column_traits<M>::to_view(m);
     } else {
-      if (!encode_member<M>(&m, &scratch[I], out)) return false;  // needs_scratch: a value per column
+      if (!encode_member<M>(&m, room, out)) return false;  // needs_scratch: room is a value
     }
     constexpr auto stored = column_traits<M>::storage;
     if constexpr (stored == storage::text) {
@@ -231,8 +241,33 @@ struct entity_functions {
       -> bool {
     const T& e = *static_cast<const T*>(p);
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return (encode_column<I>(e, scratch, views[I], max_bytes) && ...);
+      return (encode_column<I>(e, needs_scratch ? scratch.data() + I : nullptr, views[I], max_bytes) && ...);
     }(std::make_index_sequence<width>{});
+  }
+
+  // Column `c` (a runtime index) through the inlined encoders.
+  static auto encode_at(const T& e, std::size_t c, value* room, value_view& out, std::size_t max_bytes) -> bool {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      bool ok = false;
+      (void)((c == I ? (ok = encode_column<I>(e, room, out, max_bytes), true) : false) || ...);
+      return ok;
+    }(std::make_index_sequence<width>{});
+  }
+
+  // An update's views in one call: `cols` into views [0, n), then the key's columns
+  // (not size-checked: a key is only compared). scratch: one value per view, or empty.
+  static auto encode_update(const void* p, std::span<const std::size_t> cols, std::span<value> scratch,
+                            std::span<value_view> views, std::size_t max_bytes) -> bool {
+    const T& e = *static_cast<const T*>(p);
+    const std::size_t n = cols.size();
+    auto room = [&](std::size_t i) { return i < scratch.size() ? &scratch[i] : nullptr; };
+    for (std::size_t i = 0; i < n; ++i)
+      if (!encode_at(e, cols[i], room(i), views[i], max_bytes)) return false;
+    return [&]<std::size_t... K>(std::index_sequence<K...>) {
+      return (encode_column<primary_key_indexes_v<T>[K]>(e, room(n + K), views[n + K],
+                                                         std::numeric_limits<std::size_t>::max()) &&
+              ...);
+    }(std::make_index_sequence<key_width>{});
   }
 
   template <std::size_t I>
@@ -270,6 +305,37 @@ struct entity_functions {
       auto& v = e.*(column_v<T, version_index>.member);
       if (inserting && v == 0) v = 1;
     }
+  }
+
+  // The members stamp() and an update's version bump write, copied out and back
+  // (bytes, not the entity; none of them owns memory).
+  static constexpr bool has_stamps = version_index < width || created_index < width || updated_index < width;
+  template <std::size_t I, std::size_t Slot>
+  static void save_stamp(const T& e, detail::stamp_backup& out) {
+    if constexpr (I < width) {
+      using M = column_member_t<T, I>;
+      static_assert(std::is_trivially_copyable_v<M> && sizeof(M) <= sizeof(out.bytes) / 3);
+      std::memcpy(out.bytes + Slot * (sizeof(out.bytes) / 3), &(e.*(column_v<T, I>.member)), sizeof(M));
+    }
+  }
+  template <std::size_t I, std::size_t Slot>
+  static void restore_stamp(T& e, const detail::stamp_backup& in) {
+    if constexpr (I < width) {
+      using M = column_member_t<T, I>;
+      std::memcpy(&(e.*(column_v<T, I>.member)), in.bytes + Slot * (sizeof(in.bytes) / 3), sizeof(M));
+    }
+  }
+  static void save_stamps(const void* p, detail::stamp_backup& out) {
+    const T& e = *static_cast<const T*>(p);
+    save_stamp<version_index, 0>(e, out);
+    save_stamp<created_index, 1>(e, out);
+    save_stamp<updated_index, 2>(e, out);
+  }
+  static void restore_stamps(void* p, const detail::stamp_backup& in) {
+    T& e = *static_cast<T*>(p);
+    restore_stamp<version_index, 0>(e, in);
+    restore_stamp<created_index, 1>(e, in);
+    restore_stamp<updated_index, 2>(e, in);
   }
 
   static void set_generated(void* p, std::int64_t id) {
@@ -379,8 +445,11 @@ struct entity_functions {
 
   static auto schema() -> const table_schema& { return schema_of<T>(); }
 
-  static constexpr entity_ops ops{&schema,     column_access_v<T>, &encode_row,    &decode_row,
-                                  &validate,   &stamp,             &set_generated, &version,
+  static constexpr entity_ops ops{&schema,     column_access_v<T>, &encode_row,    &encode_update, &decode_row,
+                                  &validate,   &stamp,
+                                  has_stamps ? &save_stamps : nullptr,
+                                  has_stamps ? &restore_stamps : nullptr,
+                                  &set_generated, &version,
                                   &set_version, &encode_key,       &key_views,     &entity_key,
                                   &deleted_value, needs_scratch,  key_needs_scratch};
 
@@ -503,10 +572,17 @@ class repository {
   /// Inserts `e` and returns it as stored: generated key, version 1, timestamps set.
   /// Errors: validation_failed, conflict, invalid_argument (a value cannot be stored).
   auto insert(T e) -> result<T> {
+    ORMKIT_TRY(insert_in_place(e));
+    return e;
+  }
+
+  /// `insert` for hot loops: `e` itself becomes the entity as stored (generated key,
+  /// version, timestamps filled in), with no entity moved in or out. On failure `e` is
+  /// exactly as it was and nothing is written.
+  auto insert_in_place(T& e) -> status {
     auto st = core_.insert(&e);
     if (cache_) [[unlikely]] invalidate(e, st);
-    ORMKIT_TRY(std::move(st));
-    return e;
+    return st;
   }
 
   /// Inserts all of `items` or none. Returns them as stored.
@@ -522,13 +598,15 @@ class repository {
   /// With a version column the stored version must equal `e`'s, and is incremented.
   /// Errors: not_found, conflict (stale version or unique key), validation_failed.
   auto update(T e) -> result<T> {
-    static_assert(has_primary_key_v<T>, "ormkit: update() needs a primary key; mark a column ormkit::primary_key");
-    std::array<std::size_t, fns::width> all{};
-    for (std::size_t i = 0; i < fns::width; ++i) all[i] = i;
-    auto st = core_.update(&e, all);
-    if (cache_) [[unlikely]] invalidate(e, st);
-    ORMKIT_TRY(std::move(st));
+    ORMKIT_TRY(update_in_place(e));
     return e;
+  }
+
+  /// `update` for hot loops: `e` gets its new version and updated_at. On failure `e` is
+  /// exactly as it was and nothing is written.
+  auto update_in_place(T& e) -> status {
+    static_assert(has_primary_key_v<T>, "ormkit: update() needs a primary key; mark a column ormkit::primary_key");
+    return update_chosen(e, all_columns);
   }
 
   /// Updates every entity of `items` as `update` does (version-checked, stamped,
@@ -538,9 +616,7 @@ class repository {
   /// position in the message ("(batch item 3)"); nothing is written then.
   auto update_many(std::vector<T> items) -> result<std::vector<T>> {
     static_assert(has_primary_key_v<T>, "ormkit: update_many() needs a primary key; mark a column ormkit::primary_key");
-    std::array<std::size_t, fns::width> all{};
-    for (std::size_t i = 0; i < fns::width; ++i) all[i] = i;
-    ORMKIT_TRY(core_.update_many(items.data(), items.size(), sizeof(T), all, [&](void* e, const status& st) {
+    ORMKIT_TRY(core_.update_many(items.data(), items.size(), sizeof(T), all_columns, [&](void* e, const status& st) {
       if (cache_) [[unlikely]] invalidate(*static_cast<const T*>(e), st);  // after the commit; dropped on rollback
     }));
     return items;
@@ -549,15 +625,36 @@ class repository {
   /// Updates only the named columns (plus version and updated_at) from `e`.
   template <class... Members>
   auto update_columns(T e, Members T::*... members) -> result<T> {
-    static_assert(has_primary_key_v<T>, "ormkit: update_columns() needs a primary key");
-    static_assert(sizeof...(Members) > 0, "ormkit: update_columns needs at least one member");
-    std::array<std::size_t, sizeof...(Members)> cols{detail::column_index_of<T>(members)...};
-    auto st = core_.update(&e, cols);
-    if (cache_) [[unlikely]] invalidate(e, st);
-    ORMKIT_TRY(std::move(st));
+    ORMKIT_TRY(update_columns_in_place(e, members...));
     return e;
   }
 
+  /// `update_columns` for hot loops: `e` gets its new version and updated_at. On failure
+  /// `e` is exactly as it was and nothing is written.
+  template <class... Members>
+  auto update_columns_in_place(T& e, Members T::*... members) -> status {
+    static_assert(has_primary_key_v<T>, "ormkit: update_columns() needs a primary key");
+    static_assert(sizeof...(Members) > 0, "ormkit: update_columns needs at least one member");
+    const std::array<std::size_t, sizeof...(Members)> cols{detail::column_index_of<T>(members)...};
+    return update_chosen(e, cols);
+  }
+
+ private:
+  // Every column, in schema order (update and update_many).
+  static constexpr auto all_columns = [] {
+    std::array<std::size_t, fns::width> a{};
+    for (std::size_t i = 0; i < fns::width; ++i) a[i] = i;
+    return a;
+  }();
+
+  // update / update_columns: one path, `e` stamped in place (and put back on failure).
+  auto update_chosen(T& e, std::span<const std::size_t> cols) -> status {
+    auto st = core_.update(&e, cols);
+    if (cache_) [[unlikely]] invalidate(e, st);
+    return st;
+  }
+
+ public:
   /// Inserts `e`, or replaces the row with its key. Last writer wins: the version is
   /// not checked (a non-zero version becomes version + 1); created_at of an existing row is kept.
   auto upsert(T e) -> result<T> {
@@ -585,12 +682,13 @@ class repository {
     return st;
   }
 
-  /// Erases every row whose key is in `keys`; returns how many existed.
+  /// Erases every row whose key is in `keys`; returns how many existed. All or nothing,
+  /// however many keys (a long list goes in several statements in one transaction).
   auto erase_many(std::span<const primary_key_t<T>> keys) -> result<std::uint64_t> {
     if (keys.empty()) return std::uint64_t{0};
     std::vector<value> encoded;
     for (const auto& k : keys) ORMKIT_TRY(fns::encode_key(&k, encoded));
-    auto n = core_.erase(core_.keys_filter(encoded, keys.size()));
+    auto n = core_.erase_keys(encoded, keys.size());  // in chunks, all or nothing
     if (cache_) [[unlikely]] {
       const status st = n ? status{} : status(unexpected(n.error()));
       for (const auto& k : keys) invalidate_key(k, st);
@@ -626,7 +724,7 @@ class repository {
                     "ormkit: get() takes the primary key's type (a std::tuple for a composite key)");
       const primary_key_t<T> k = key;
       T e{};
-      auto found = cache_ ? cached_get(k, e) : core_.get(&k, &e);
+      auto found = get_into(k, e);
       if (!found) return std::move(found).error();
       if (!*found) return core_.not_found_key(&k);
       return e;
@@ -635,11 +733,19 @@ class repository {
     }
   }
 
+  /// Reads the row with `key` straight into `out` (its strings keep their capacity):
+  /// `get` for hot loops. False, with `out` untouched, when there is no such row. On an
+  /// error `out` may hold some columns of the row.
+  auto get_into(const primary_key_t<T>& key, T& out) const -> result<bool> {
+    static_assert(has_primary_key_v<T>, "ormkit: get_into() needs a primary key; use find()");
+    return cache_ ? cached_get(key, out) : core_.get(&key, &out);
+  }
+
   /// Returns the entity with `key`, or an empty optional.
   auto find_by_key(const primary_key_t<T>& key) const -> result<std::optional<T>> {
     static_assert(has_primary_key_v<T>, "ormkit: find_by_key() needs a primary key; use find()");
     T e{};
-    auto found = cache_ ? cached_get(key, e) : core_.get(&key, &e);
+    auto found = get_into(key, e);
     if (!found) return std::move(found).error();
     if (!*found) return std::optional<T>{};
     return std::optional<T>(std::move(e));
@@ -654,28 +760,49 @@ class repository {
   }
 
  private:
-  // get_many from the backend.
+  // get_many from the backend: statements of at most keys_per_statement() keys each
+  // (a database takes only so many bound parameters in one).
   auto load_many(std::span<const primary_key_t<T>> keys) const -> result<std::vector<T>> {
     std::vector<T> out;
     if (keys.empty()) return out;
     std::vector<value> encoded;
     for (const auto& k : keys) ORMKIT_TRY(fns::encode_key(&k, encoded));
-    query_spec q;
-    q.where = core_.live(core_.keys_filter(encoded, keys.size()), false);
+    const std::size_t w = fns::key_width;
+    const std::size_t per = core_.keys_per_statement();
     std::vector<T> rows;
-    ORMKIT_TRY(core_.fetch(q, {&rows, &fns::push_row}));
+    for (std::size_t at = 0; at < keys.size(); at += per) {
+      const std::size_t n = std::min(per, keys.size() - at);
+      query_spec q;
+      q.where = core_.live(core_.keys_filter(std::span<const value>(encoded).subspan(at * w, n * w), n), false);
+      ORMKIT_TRY(core_.fetch(q, {&rows, &fns::push_row}));
+    }
     notify_loaded(rows);
     std::map<std::vector<value>, std::size_t, row_less> by_key;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       std::vector<value> k;
       ORMKIT_TRY(fns::entity_key(&rows[i], k));
-      by_key.emplace(std::move(k), i);
+      by_key.emplace(std::move(k), i);  // a key asked for twice (in two chunks): its first row
     }
-    const std::size_t w = fns::key_width;
+    // Which row each key gets, and how many keys get each row: the last one takes it by move.
+    constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+    std::vector<std::size_t> row_of(keys.size(), none);
+    std::vector<std::size_t> uses(rows.size(), 0);
+    std::size_t found = 0;
     for (std::size_t i = 0; i < keys.size(); ++i) {
       std::vector<value> k(encoded.begin() + static_cast<std::ptrdiff_t>(i * w),
                            encoded.begin() + static_cast<std::ptrdiff_t>((i + 1) * w));
-      if (auto it = by_key.find(k); it != by_key.end()) out.push_back(rows[it->second]);
+      if (auto it = by_key.find(k); it != by_key.end()) {
+        row_of[i] = it->second;
+        ++uses[it->second];
+        ++found;
+      }
+    }
+    out.reserve(found);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const std::size_t r = row_of[i];
+      if (r == none) continue;
+      if (--uses[r] == 0) out.push_back(std::move(rows[r]));
+      else out.push_back(rows[r]);
     }
     return out;
   }

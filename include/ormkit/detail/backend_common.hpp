@@ -126,11 +126,24 @@ class keyed_statements {
       return ks.kind == kind && ks.versioned == versioned && ks.include_deleted == include_deleted &&
              std::equal(ks.columns.begin(), ks.columns.end(), columns.begin(), columns.end());
     };
-    // Calls come in runs of one shape: try the last one of this kind first.
+    // Calls come in runs of one shape: try the last one of this kind first (inlined;
+    // everything else is out of line).
     auto& last = last_[static_cast<std::size_t>(kind)];
-    if (last != nullptr && same(*last)) return *last;
+    if (last != nullptr && same(*last)) [[likely]]
+      return *last;
+    return find_or_build<D>(s, kind, versioned, include_deleted, columns, select_sql);
+  }
+
+ private:
+  template <class D>
+  [[gnu::noinline]] auto find_or_build(const table_schema& s, keyed_kind kind, bool versioned, bool include_deleted,
+                                       std::span<const std::size_t> columns, const std::string& select_sql)
+      -> keyed_statement<Extra>& {
+    auto& last = last_[static_cast<std::size_t>(kind)];
     for (auto& ks : all_)
-      if (same(ks)) return *(last = &ks);
+      if (ks.kind == kind && ks.versioned == versioned && ks.include_deleted == include_deleted &&
+          std::equal(ks.columns.begin(), ks.columns.end(), columns.begin(), columns.end()))
+        return *(last = &ks);
     keyed_statement<Extra> ks{kind, versioned, include_deleted, {columns.begin(), columns.end()}, {}, {}};
     std::size_t n = 0;
     switch (kind) {
@@ -173,7 +186,6 @@ class keyed_statements {
     return *(last = &all_.back());
   }
 
- private:
   std::deque<keyed_statement<Extra>> all_;  // a deque: pointers to them stay valid
   std::array<keyed_statement<Extra>*, 3> last_{};  // per keyed_kind
 };

@@ -18,6 +18,7 @@
 #include <ormkit/transaction.hpp>
 #include <ormkit/value.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -84,6 +85,13 @@ inline auto decode_columns(std::span<const column_access> cols, const table_sche
   return {};
 }
 
+// The members a write stamps (version, created_at, updated_at), saved before it stamps
+// them so that a failed write can put them back: three small trivially copyable members,
+// so a few bytes copied, never the entity.
+struct stamp_backup {
+  alignas(std::max_align_t) unsigned char bytes[3 * 32];
+};
+
 // What the untyped core needs to know about one entity type.
 // entity: a T* passed as void*; key: a primary_key_t<T>* passed as void*.
 struct entity_ops {
@@ -92,9 +100,17 @@ struct entity_ops {
   // Every column at once (inlined conversions); false when one failed or a text or blob
   // is over `max_bytes`: encoding column by column through `columns` then says which.
   bool (*encode_row)(const void* entity, std::span<value> scratch, std::span<value_view> views, std::size_t max_bytes);
+  // An update's values at once: the columns `cols` into views [0, cols.size()), then the
+  // entity's key; false as encode_row (encode_column then says which and why).
+  bool (*encode_update)(const void* entity, std::span<const std::size_t> cols, std::span<value> scratch,
+                        std::span<value_view> views, std::size_t max_bytes);
   bool (*decode_row)(std::span<const value_view> row, void* entity);
   status (*validate)(const void* entity);
   void (*stamp)(void* entity, time_point now, bool inserting);  // timestamps; version 0 -> 1 on insert
+  // What `stamp` and a version bump change, saved into / restored from a stamp_backup
+  // (null when the entity has none of those columns).
+  void (*save_stamps)(const void* entity, stamp_backup& out);
+  void (*restore_stamps)(void* entity, const stamp_backup& in);
   void (*set_generated)(void* entity, std::int64_t id);
   std::int64_t (*version)(const void* entity);                  // 0 without a version column
   void (*set_version)(void* entity, std::int64_t v);
@@ -221,12 +237,31 @@ class repository_core {
   [[nodiscard]] auto schema() const -> const table_schema& { return *schema_; }
 
   // as_stored: keep the entity's timestamps and version exactly (imports, restores).
+  // A failed insert leaves `e` as it was (its stamped members are put back).
   auto insert_impl(void* e, bool as_stored = false) -> status {
-    if (!as_stored) ops_->stamp(e, now(), true);
+    if (as_stored || ops_->save_stamps == nullptr) return insert_stamped(e);
+    stamp_backup saved;
+    ops_->save_stamps(e, saved);
+    ops_->stamp(e, now(), true);
+    auto st = insert_stamped(e);
+    if (!st) [[unlikely]]
+      ops_->restore_stamps(e, saved);
+    return st;
+  }
+
+  auto insert_stamped(void* e) -> status {
     ORMKIT_TRY(ops_->validate(e));
-    row_buffer buf(width(), ops_->encode_needs_scratch);
-    ORMKIT_TRY(encode_row(e, buf.values(), buf.views()));
-    auto id = backend_.insert(schema(), buf.views());
+    if (ops_->encode_needs_scratch) {
+      row_buffer buf(width(), true);
+      return insert_encoded(e, buf.values(), buf.views());
+    }
+    view_buffer views(width());  // every column a view of the entity: no values to build
+    return insert_encoded(e, {}, views.views());
+  }
+
+  auto insert_encoded(void* e, std::span<value> scratch, std::span<value_view> views) -> status {
+    ORMKIT_TRY(encode_row(e, scratch, views));
+    auto id = backend_.insert(schema(), views);
     if (!id) return std::move(id).error();
     ops_->set_generated(e, *id);
     return {};
@@ -327,34 +362,62 @@ class repository_core {
   }
 
   // Updates `chosen` columns (plus version and updated_at) of the row with e's key.
+  // A failed update leaves `e` as it was (version and updated_at are put back).
   auto update_impl(void* e, std::span<const std::size_t> chosen) -> status {
-    const auto& s = schema();
+    if (ops_->save_stamps == nullptr) return update_stamped(e, chosen, 0);
+    stamp_backup saved;
+    ops_->save_stamps(e, saved);
     const std::int64_t old_version = ops_->version(e);
     ops_->stamp(e, now(), false);
-    if (s.version) ops_->set_version(e, old_version + 1);
-    if (auto st = ops_->validate(e); !st) {
-      if (s.version) ops_->set_version(e, old_version);
-      return st;
-    }
+    if (schema().version) ops_->set_version(e, old_version + 1);
+    auto st = update_stamped(e, chosen, old_version);
+    if (!st) [[unlikely]]
+      ops_->restore_stamps(e, saved);
+    return st;
+  }
+
+  // update_impl once `e` is stamped; `old_version`: its version before.
+  auto update_stamped(void* e, std::span<const std::size_t> chosen, std::int64_t old_version) -> status {
+    const auto& s = schema();
+    ORMKIT_TRY(ops_->validate(e));
     // The columns to set: the chosen ones, version and updated_at; never the key or created_at.
-    row_buffer buf(width(), ops_->encode_needs_scratch);
-    auto cols = buf.columns();
-    const std::size_t n_cols = update_columns_of(chosen, cols);
+    const std::size_t w = width();
+    std::array<std::size_t, 16> inline_cols;  // written by update_columns_of
+    std::vector<std::size_t> heap_cols;
+    if (w > inline_cols.size()) heap_cols.resize(w);
+    const auto all_cols = w > inline_cols.size() ? std::span<std::size_t>(heap_cols) : std::span(inline_cols).first(w);
+    const std::size_t n_cols = update_columns_of(chosen, all_cols);
     if (n_cols == 0) return {};
     // Only those columns and the key are encoded: views [0, n_cols) are the values to
-    // set, in the order of `cols`, and the key's views follow (n_cols + key <= width).
-    const auto views = buf.views();
-    const auto scratch = buf.values();
-    auto room = [&](std::size_t i) { return i < scratch.size() ? &scratch[i] : nullptr; };
-    for (std::size_t i = 0; i < n_cols; ++i) ORMKIT_TRY(encode_column(e, cols[i], room(i), views[i]));
+    // set, in the order of `cols`, and the key's views follow.
+    const auto cols = all_cols.first(n_cols);
+    const std::size_t n_views = n_cols + s.primary_key.size();
+    if (ops_->encode_needs_scratch) {
+      row_buffer buf(n_views, true);
+      return update_encoded(e, cols, buf.values(), buf.views(), old_version);
+    }
+    view_buffer views(n_views);
+    return update_encoded(e, cols, {}, views.views(), old_version);
+  }
+
+  // The rest of update_stamped: `views` has room for the set values then the key.
+  auto update_encoded(void* e, std::span<const std::size_t> cols, std::span<value> scratch,
+                      std::span<value_view> views, std::int64_t old_version) -> status {
+    const auto& s = schema();
+    const std::size_t n_cols = cols.size();
     const std::size_t key_width = s.primary_key.size();
-    for (std::size_t i = 0; i < key_width; ++i)
-      ORMKIT_TRY(encode_column(e, s.primary_key[i], room(n_cols + i), views[n_cols + i], false));
+    if (!ops_->encode_update(e, cols, scratch, views, opts_.max_value_bytes)) [[unlikely]] {
+      // Column by column, to say which failed and why.
+      auto room = [&](std::size_t i) { return i < scratch.size() ? &scratch[i] : nullptr; };
+      for (std::size_t i = 0; i < n_cols; ++i) ORMKIT_TRY(encode_column(e, cols[i], room(i), views[i]));
+      for (std::size_t i = 0; i < key_width; ++i)
+        ORMKIT_TRY(encode_column(e, s.primary_key[i], room(n_cols + i), views[n_cols + i], false));
+    }
     const auto set = views.first(n_cols);
     const auto key = views.subspan(n_cols, key_width);
     key_spec where{key, std::nullopt, false};
     if (s.version) where.version = old_version;
-    auto n = backend_.update_key(s, where, cols.first(n_cols), set);
+    auto n = backend_.update_key(s, where, cols, set);
     if (!n) return std::move(n).error();
     if (*n > 0) return {};
     // Nothing matched: tell a missing row from a stale version.
@@ -367,13 +430,24 @@ class repository_core {
                                           " is stale, stored version is " + probe.text + ")");
   }
 
+  // A failed upsert leaves `e` as it was.
   auto upsert_impl(void* e, bool as_stored = false) -> status {
-    const auto& s = schema();
-    if (s.version && !as_stored) {
+    if (as_stored || ops_->save_stamps == nullptr) return upsert_stamped(e);
+    stamp_backup saved;
+    ops_->save_stamps(e, saved);
+    if (schema().version) {
       auto v = ops_->version(e);
       if (v != 0) ops_->set_version(e, v + 1);
     }
-    if (!as_stored) ops_->stamp(e, now(), true);
+    ops_->stamp(e, now(), true);
+    auto st = upsert_stamped(e);
+    if (!st) [[unlikely]]
+      ops_->restore_stamps(e, saved);
+    return st;
+  }
+
+  auto upsert_stamped(void* e) -> status {
+    const auto& s = schema();
     ORMKIT_TRY(ops_->validate(e));
     row_buffer buf(width(), ops_->encode_needs_scratch);
     ORMKIT_TRY(encode_row(e, buf.values(), buf.views()));
@@ -605,15 +679,53 @@ class repository_core {
     return backend_.aggregate(schema(), a);
   }
 
+  // At most this many key values go into one statement (get_many, erase_many): far
+  // below SQLite's 32,766 and PostgreSQL's 65,535 bound parameters, padding included.
+  static constexpr std::size_t max_key_values_per_statement = 8192;
+  // Composite keys become `(a = ? AND b = ?) OR ...`, which SQLite parses into a tree one
+  // level deeper per key, and it refuses trees deeper than 1,000 (SQLITE_MAX_EXPR_DEPTH).
+  static constexpr std::size_t max_composite_keys_per_statement = 512;
+
+  // How many keys one statement takes (a composite key counts once per column).
+  [[nodiscard]] auto keys_per_statement() const -> std::size_t {
+    const std::size_t w = schema().primary_key.size();
+    if (w <= 1) return max_key_values_per_statement;
+    return std::min(max_composite_keys_per_statement, std::max<std::size_t>(1, max_key_values_per_statement / w));
+  }
+
   // A filter matching any of the (encoded) keys in `keys`, `count` keys of `key_width` values.
-  auto keys_filter(const std::vector<value>& keys, std::size_t count) const -> expr {
+  auto keys_filter(std::span<const value> keys, std::size_t count) const -> expr {
     const auto& s = schema();
-    if (s.primary_key.size() == 1) return expr{op::in, s.primary_key[0], keys, {}, {}};
+    if (s.primary_key.size() == 1)
+      return expr{op::in, s.primary_key[0], std::vector<value>(keys.begin(), keys.end()), {}, {}};
     expr any{op::or_, 0, {}, {}, {}};
     const std::size_t w = s.primary_key.size();
     for (std::size_t i = 0; i < count; ++i)
-      any.children.push_back(key_filter(std::span<const value>(keys).subspan(i * w, w)));
+      any.children.push_back(key_filter(keys.subspan(i * w, w)));
     return any;
+  }
+
+  // Erases (or soft-deletes) the rows with any of `count` encoded keys: statements of at
+  // most keys_per_statement() keys each, in one transaction (a savepoint inside an open
+  // one) when there are several, so all of them or none. Returns how many rows existed.
+  auto erase_keys(std::span<const value> keys, std::size_t count) -> result<std::uint64_t> {
+    const std::size_t per = keys_per_statement();
+    if (count <= per) return erase(keys_filter(keys, count));
+    const std::size_t w = schema().primary_key.size();
+    auto tx = transaction::begin(backend_);
+    if (!tx) return std::move(tx).error();
+    std::uint64_t total = 0;
+    for (std::size_t at = 0; at < count; at += per) {
+      const std::size_t n = std::min(per, count - at);
+      auto erased = erase(keys_filter(keys.subspan(at * w, n * w), n));
+      if (!erased) {
+        (void)tx->rollback();
+        return std::move(erased).error();
+      }
+      total += *erased;
+    }
+    ORMKIT_TRY(tx->commit());
+    return total;
   }
 
   // Adds "not soft-deleted" to `e` unless `include_deleted`.

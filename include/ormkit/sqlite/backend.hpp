@@ -648,13 +648,16 @@ class backend {
                                                     std::to_string(columns.size()) + " columns and " +
                                                     std::to_string(values.size()) + " values");
     for (std::size_t c : columns)
-      if (c >= s.columns.size()) return bad_column(s);
+      if (c >= s.columns.size()) [[unlikely]]
+        return bad_column(s);
     if (columns.empty()) return update(s, columns, values, key_filter_of(s, k));  // counts the match
+    for (std::size_t i = 0; i < values.size(); ++i)
+      if (!fits(s.columns[columns[i]], values[i])) [[unlikely]]
+        return misfit(s, columns[i], values[i]);
     auto& slot = (*t)->keyed(s, keyed_kind::update, k, columns);
     lease st;
     ORMKIT_TRY(acquire_pinned(slot.sql, slot.extra, st, s.name));
     for (std::size_t i = 0; i < values.size(); ++i) {
-      if (!fits(s.columns[columns[i]], values[i])) return misfit(s, columns[i], values[i]);
       if (int rc = detail::bind(st.get(), static_cast<int>(i) + 1, values[i], false); rc != SQLITE_OK)
         return fail(rc, s.name);
     }
@@ -1018,8 +1021,8 @@ class backend {
   }
 
   // Maps a failure and notes whether SQLite ended our transaction with it.
-  auto fail(int rc, std::string_view context, const table_schema* s = nullptr, const written_values& w = {},
-            bool generated = true) -> ormkit::error {
+  [[gnu::noinline, gnu::cold]] auto fail(int rc, std::string_view context, const table_schema* s = nullptr,
+                                         const written_values& w = {}, bool generated = true) -> ormkit::error {
     auto e = detail::describe_failure(*conn_, rc, context, s, w, generated);
     if (tx_ == tx::active && sqlite3_get_autocommit(db()) != 0) {
       // Finding 3: after FULL / IOERR / BUSY / NOMEM (and a few others) SQLite may
@@ -1033,8 +1036,13 @@ class backend {
   }
 
   // Refuses to run while the caller believes a transaction is open that SQLite
-  // has already rolled back.
-  auto usable() -> status {
+  // has already rolled back. The everyday answer is inlined into every call.
+  [[gnu::always_inline]] auto usable() -> status {
+    if (tx_ == tx::none || (tx_ == tx::active && sqlite3_get_autocommit(db()) == 0)) [[likely]]
+      return {};
+    return check_usable();
+  }
+  [[gnu::noinline]] auto check_usable() -> status {
     if (tx_ == tx::active && sqlite3_get_autocommit(db()) != 0) {
       tx_ = tx::lost;
       lost_reason_ = "an earlier error";
@@ -1074,8 +1082,8 @@ class backend {
     return {};
   }
 
-  auto acquire_pinned(const std::string& sql, detail::statement_slot*& pin, lease& out, std::string_view context)
-      -> status {
+  [[gnu::always_inline]] auto acquire_pinned(const std::string& sql, detail::statement_slot*& pin, lease& out,
+                                             std::string_view context) -> status {
     if (int rc = conn_->cache.acquire_pinned(sql, pin, out); rc != SQLITE_OK) return fail(rc, context);
     return {};
   }
@@ -1092,7 +1100,7 @@ class backend {
   }
 
   // Binds the key's values (and the version, when the statement checks it) from `first` on.
-  auto bind_key(lease& st, const table_schema& s, const key_spec& k, int first) -> status {
+  [[gnu::always_inline]] auto bind_key(lease& st, const table_schema& s, const key_spec& k, int first) -> status {
     for (std::size_t i = 0; i < k.key.size(); ++i)
       if (int rc = detail::bind(st.get(), first + static_cast<int>(i), k.key[i], false); rc != SQLITE_OK)
         return fail(rc, s.name);
@@ -1209,9 +1217,13 @@ class backend {
     }
   }
 
-  // Finds (or ensures and builds) the state of schema `s`.
-  auto table_for(const table_schema& s) -> result<table_state*> {
-    if (last_schema_ == &s && last_table_->hash == s.hash) return last_table_;
+  // Finds (or ensures and builds) the state of schema `s`; the last one used is found inline.
+  [[gnu::always_inline]] auto table_for(const table_schema& s) -> result<table_state*> {
+    if (last_schema_ == &s && last_table_->hash == s.hash) [[likely]]
+      return last_table_;
+    return find_table(s);
+  }
+  [[gnu::noinline]] auto find_table(const table_schema& s) -> result<table_state*> {
     if (auto it = tables_.find(&s); it != tables_.end() && it->second.hash == s.hash && it->second.name == s.name) {
       last_schema_ = &s;
       last_table_ = &it->second;

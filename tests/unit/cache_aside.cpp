@@ -588,9 +588,13 @@ TEST_CASE("cache-aside: a reader never sees a row older than the writer's last c
   std::atomic<bool> done{false};
   std::atomic<int> stale{0};
   std::atomic<int> reads{0};
+  // All three start together, and the writer goes on until the readers have read a
+  // while: a fast writer could otherwise finish before a reader's first look.
+  std::latch start(3);
   std::thread writer([&] {
+    start.arrive_and_wait();
     auto u = ann;
-    for (int i = 0; i < 2000; ++i) {
+    for (int i = 0; i < 2000 || reads.load() < 400; ++i) {
       u.age = i % 150;
       u = users.update(u).value();
       committed.store(u.version, std::memory_order_release);
@@ -598,12 +602,13 @@ TEST_CASE("cache-aside: a reader never sees a row older than the writer's last c
     done = true;
   });
   auto read = [&] {
-    while (!done) {
+    start.arrive_and_wait();
+    do {
       const auto known = committed.load(std::memory_order_acquire);
       auto got = users.get(ann.id);
       if (!got || got->version < known) stale.fetch_add(1);
       reads.fetch_add(1);
-    }
+    } while (!done);
   };
   std::thread r1(read), r2(read);
   writer.join();

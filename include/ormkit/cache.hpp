@@ -107,6 +107,16 @@ class cache_visitor {
   void (*call_)(void*, std::string_view);
 };
 
+/// What a guarded read (`get_guarded`) saw under a key and under its scope key when
+/// it missed. A fill made with it (`set_guarded`) is stored only if both still hold
+/// exactly that, so a row another process loaded before an invalidation is never
+/// stored after it. Filled by the store and passed back to it unchanged.
+struct cache_guard {
+  std::optional<std::string> key_state;    ///< the bytes under the key (none: nothing there)
+  std::optional<std::string> scope_state;  ///< the bytes under the scope key
+  bool armed = false;                      ///< set by a store that read both; an unarmed guard fills nothing
+};
+
 /// A cache store. Each requirement, in order:
 ///
 /// - `s.name()`: a short name for messages and metrics ("memory", "redis", "two_level").
@@ -135,6 +145,10 @@ class cache_visitor {
 ///
 /// Keys and values are arbitrary bytes (NUL, CR, LF, spaces included) and are
 /// stored exactly; no store interprets them.
+///
+/// A store shared between processes may also guard fills against invalidations
+/// made meanwhile by other processes (`guarded_cache_store`); `cache_ref` offers
+/// these operations for every store, falling back to the plain ones.
 template <class S>
 concept cache_store = requires(S& s, const S& cs, std::string_view key, std::string_view value,
                                std::chrono::milliseconds ttl, std::span<const std::string_view> keys,
@@ -151,6 +165,38 @@ concept cache_store = requires(S& s, const S& cs, std::string_view key, std::str
   { s.clear(key) } -> std::same_as<result<std::uint64_t>>;
   { cs.stats() } -> std::same_as<cache_stats>;
 };
+
+/// A store whose fills can be guarded against invalidations made by other processes
+/// (the Redis stores). Each requirement:
+///
+/// - `s.get_guarded(key, scope, out, guard)`: like `get_into`; on a miss `guard`
+///   records what lies under `key` and under the scope key `scope` ("" for none).
+/// - `s.set_guarded(key, scope, value, ttl, guard)`: stores `value` only if `key`
+///   and `scope` still hold what `guard` recorded; returns whether it stored.
+/// - `s.get_many_guarded(keys, scope, guards)`: `get_many`, recording one guard per key.
+/// - `s.set_many_guarded(entries, scope, ttl, guards)`: `set_guarded` per entry, in
+///   one round trip; returns how many were stored.
+/// - `s.invalidate(key, hold)`: removes the value so that reads miss, and leaves a
+///   marker for `hold` that no guard recorded before: fills guarded before the call
+///   are refused for that long. Returns whether there was a value.
+/// - `s.invalidate_scope(scope)`: moves the scope key on, refusing every fill
+///   guarded before (for "the whole table changed").
+///
+/// A fill is only refused if its load took longer than `hold`; callers pass at
+/// least the TTL they fill with.
+template <class S>
+concept guarded_cache_store =
+    cache_store<S> && requires(S& s, std::string_view key, std::string_view value, std::chrono::milliseconds ttl,
+                               std::span<const std::string_view> keys, std::span<const cache_entry> entries,
+                               std::string& out, cache_guard& guard, const cache_guard& seen,
+                               std::vector<cache_guard>& guards, std::span<const cache_guard> seen_all) {
+      { s.get_guarded(key, key, out, guard) } -> std::same_as<result<bool>>;
+      { s.set_guarded(key, key, value, ttl, seen) } -> std::same_as<result<bool>>;
+      { s.get_many_guarded(keys, key, guards) } -> std::same_as<result<std::vector<std::optional<std::string>>>>;
+      { s.set_many_guarded(entries, key, ttl, seen_all) } -> std::same_as<result<std::uint64_t>>;
+      { s.invalidate(key, ttl) } -> std::same_as<result<bool>>;
+      { s.invalidate_scope(key) } -> std::same_as<status>;
+    };
 
 /// A non-owning, type-erased reference to a `cache_store`. Cheap to copy; the
 /// referenced store must outlive it. Thread safety is the store's (all of
@@ -182,6 +228,31 @@ class cache_ref {
   }
   auto clear(std::string_view prefix = {}) const -> result<std::uint64_t> { return vtable_->clear(self_, prefix); }
   [[nodiscard]] auto stats() const -> cache_stats { return vtable_->stats(self_); }
+
+  /// Whether the store guards fills against other processes' invalidations
+  /// (`guarded_cache_store`). Without, the guarded calls below are the plain ones.
+  [[nodiscard]] auto guards_fills() const noexcept -> bool { return vtable_->guarded; }
+  auto get_guarded(std::string_view key, std::string_view scope, std::string& out, cache_guard& guard) const
+      -> result<bool> {
+    return vtable_->get_guarded(self_, key, scope, out, guard);
+  }
+  auto set_guarded(std::string_view key, std::string_view scope, std::string_view value,
+                   std::chrono::milliseconds ttl, const cache_guard& guard) const -> result<bool> {
+    return vtable_->set_guarded(self_, key, scope, value, ttl, guard);
+  }
+  auto get_many_guarded(std::span<const std::string_view> keys, std::string_view scope,
+                        std::vector<cache_guard>& guards) const -> result<std::vector<std::optional<std::string>>> {
+    return vtable_->get_many_guarded(self_, keys, scope, guards);
+  }
+  auto set_many_guarded(std::span<const cache_entry> entries, std::string_view scope, std::chrono::milliseconds ttl,
+                        std::span<const cache_guard> guards) const -> result<std::uint64_t> {
+    return vtable_->set_many_guarded(self_, entries, scope, ttl, guards);
+  }
+  auto invalidate(std::string_view key, std::chrono::milliseconds hold) const -> result<bool> {
+    return vtable_->invalidate(self_, key, hold);
+  }
+  auto invalidate_scope(std::string_view scope) const -> status { return vtable_->invalidate_scope(self_, scope); }
+
   /// The store's `resource_metrics()` (its connections), or none for a store without them.
   [[nodiscard]] auto resource_metrics() const -> std::vector<resource_metric> { return vtable_->resources(self_); }
 
@@ -202,6 +273,16 @@ class cache_ref {
     result<std::uint64_t> (*clear)(void*, std::string_view);
     cache_stats (*stats)(const void*);
     std::vector<resource_metric> (*resources)(const void*);
+    bool guarded;
+    result<bool> (*get_guarded)(void*, std::string_view, std::string_view, std::string&, cache_guard&);
+    result<bool> (*set_guarded)(void*, std::string_view, std::string_view, std::string_view,
+                                std::chrono::milliseconds, const cache_guard&);
+    result<std::vector<std::optional<std::string>>> (*get_many_guarded)(void*, std::span<const std::string_view>,
+                                                                        std::string_view, std::vector<cache_guard>&);
+    result<std::uint64_t> (*set_many_guarded)(void*, std::span<const cache_entry>, std::string_view,
+                                              std::chrono::milliseconds, std::span<const cache_guard>);
+    result<bool> (*invalidate)(void*, std::string_view, std::chrono::milliseconds);
+    status (*invalidate_scope)(void*, std::string_view);
   };
 
   template <class S>
@@ -223,6 +304,43 @@ class cache_ref {
       [](const void* p) { return static_cast<const S*>(p)->stats(); },
       []([[maybe_unused]] const void* p) -> std::vector<resource_metric> {
         if constexpr (reports_resource_metrics<S>) return static_cast<const S*>(p)->resource_metrics();
+        else return {};
+      },
+      guarded_cache_store<S>,
+      [](void* p, std::string_view k, [[maybe_unused]] std::string_view scope, std::string& out,
+         [[maybe_unused]] cache_guard& g) -> result<bool> {
+        if constexpr (guarded_cache_store<S>) return static_cast<S*>(p)->get_guarded(k, scope, out, g);
+        else return static_cast<S*>(p)->get_into(k, out);
+      },
+      [](void* p, std::string_view k, [[maybe_unused]] std::string_view scope, std::string_view v,
+         std::chrono::milliseconds t, [[maybe_unused]] const cache_guard& g) -> result<bool> {
+        if constexpr (guarded_cache_store<S>) {
+          return static_cast<S*>(p)->set_guarded(k, scope, v, t, g);
+        } else {
+          if (auto st = static_cast<S*>(p)->set(k, v, t); !st) return unexpected(std::move(st).error());
+          return true;
+        }
+      },
+      [](void* p, std::span<const std::string_view> ks, [[maybe_unused]] std::string_view scope,
+         [[maybe_unused]] std::vector<cache_guard>& gs) -> result<std::vector<std::optional<std::string>>> {
+        if constexpr (guarded_cache_store<S>) return static_cast<S*>(p)->get_many_guarded(ks, scope, gs);
+        else return static_cast<S*>(p)->get_many(ks);
+      },
+      [](void* p, std::span<const cache_entry> es, [[maybe_unused]] std::string_view scope,
+         std::chrono::milliseconds t, [[maybe_unused]] std::span<const cache_guard> gs) -> result<std::uint64_t> {
+        if constexpr (guarded_cache_store<S>) {
+          return static_cast<S*>(p)->set_many_guarded(es, scope, t, gs);
+        } else {
+          if (auto st = static_cast<S*>(p)->set_many(es, t); !st) return unexpected(std::move(st).error());
+          return static_cast<std::uint64_t>(es.size());
+        }
+      },
+      [](void* p, std::string_view k, [[maybe_unused]] std::chrono::milliseconds hold) -> result<bool> {
+        if constexpr (guarded_cache_store<S>) return static_cast<S*>(p)->invalidate(k, hold);
+        else return static_cast<S*>(p)->erase(k);
+      },
+      [](void* p, [[maybe_unused]] std::string_view scope) -> status {
+        if constexpr (guarded_cache_store<S>) return static_cast<S*>(p)->invalidate_scope(scope);
         else return {};
       },
   };

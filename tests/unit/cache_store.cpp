@@ -83,6 +83,33 @@ TEST_CASE("cache_ref: forwards every operation to the referenced store", "[cache
   CHECK(s.entries == 1);
 }
 
+TEST_CASE("cache_ref: a store without guarded fills gets the plain calls for the guarded ones", "[cache]") {
+  ormkit::cache::memory_store store({.ttl_jitter = 0});
+  STATIC_REQUIRE_FALSE(ormkit::guarded_cache_store<ormkit::cache::memory_store>);
+  ormkit::cache_ref cache(store);
+  CHECK_FALSE(cache.guards_fills());
+  std::string out;
+  ormkit::cache_guard g;
+  CHECK_FALSE(cache.get_guarded("k", "scope", out, g).value());
+  CHECK_FALSE(g.armed);  // the in-process store needs no guard: the cache-aside layer's generations do that
+  CHECK(cache.set_guarded("k", "scope", "v", 10s, g).value());
+  CHECK(cache.get_guarded("k", "scope", out, g).value());
+  CHECK(out == "v");
+  const std::string_view keys[] = {"k", "other"};
+  std::vector<ormkit::cache_guard> gs;
+  auto got = cache.get_many_guarded(keys, "scope", gs).value();
+  CHECK(got[0] == std::optional<std::string>("v"));
+  CHECK_FALSE(got[1].has_value());
+  const ormkit::cache_entry entries[] = {{"a", "1"}, {"b", "2"}};
+  CHECK(cache.set_many_guarded(entries, "scope", 10s, std::vector<ormkit::cache_guard>(2)).value() == 2);
+  CHECK(cache.get("b").value() == std::optional<std::string>("2"));
+  CHECK(cache.invalidate("k", 10s).value());  // an erase
+  CHECK_FALSE(cache.get("k").value().has_value());
+  CHECK_FALSE(cache.invalidate("k", 10s).value());
+  CHECK(cache.invalidate_scope("scope").has_value());  // nothing to do
+  CHECK(store.stats().entries == 2);
+}
+
 TEST_CASE("cache value envelope: round trip, and every kind of damage is rejected", "[cache]") {
   const std::string key = "app:users:0123456789abcdef:42";
   const std::string payload = "name\0Ann\r\n*3\r\n$3\r\nSET"s;

@@ -31,6 +31,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <latch>
 #include <string>
 #include <thread>
@@ -466,4 +467,100 @@ TEST_CASE("redis cache-aside: through the two-level store a reader never sees a 
   CHECK(reads > 0);
   CHECK(users.get(ann.id).value().version == committed.load());
   (void)cache.clear();
+}
+
+//=== another process's fill of a row it read before our commit ===//
+
+namespace redis_cache_aside_test {
+
+// Runs `write` once, the first time the observed repository has loaded a row from the
+// backend (after that read, before the cache-aside layer fills the cache with it):
+// exactly the moment another process's commit and invalidation would have to fall
+// into for that process to fill the cache with a row older than the commit.
+struct write_during_load final : ormkit::repository_observer {
+  std::function<void()> write;
+  int loads = 0;
+  void after(const ormkit::operation_event& e) override {
+    // A point get reports `get`; the batch load of get_many's misses reports `find`.
+    if (e.op != ormkit::operation::get && e.op != ormkit::operation::find) return;
+    if (++loads == 1 && write) write();
+  }
+};
+
+// The cache-aside guarantee across processes, for two cache stores of one kind
+// (`Store`: redis::store or two_level_store), each standing for one process.
+template <class Store, class Options>
+void check_no_stale_fill_across_processes(const Options& a_options, const Options& b_options) {
+  ormkit::memory::backend db;
+  REQUIRE(db.ensure_table(ormkit::schema_of<user>()));
+  Store a_store(a_options);
+  Store b_store(b_options);
+  ormkit::repository<user> a(db, a_store);  // process A: the writer
+  write_during_load during;
+  ormkit::repository<user> b(db, b_store, {}, {.observer = &during});  // process B: the reader
+  auto ann = a.insert(make_user("ann@example.com", "Ann")).value();
+  auto bob = a.insert(make_user("bob@example.com", "Bob")).value();
+
+  // 1. get: B reads Ann, A commits a change and invalidates, then B fills.
+  during.write = [&] {
+    auto changed = ann;
+    changed.name = "Ann, changed by A";
+    ann = a.update(changed).value();
+  };
+  CHECK(b.get(ann.id).value().name == "Ann");  // B's read began before A's commit: fine for B
+  CHECK(b.cache_stats().stale_fills == 1);      // but its row did not reach the cache
+  CHECK(b.cache_stats().fills == 0);
+  CHECK(b.get(ann.id).value() == ann);          // the next read loads A's row ...
+  CHECK(b.cache_stats().fills == 1);            // ... and that one is cached
+  CHECK(a.get(ann.id).value() == ann);          // A (another store object) reads it from the cache
+  CHECK(a.cache_stats().hits == 1);
+
+  // 2. get_many: the same race for one key of a batch; the other key is cached.
+  REQUIRE(b_store.erase(ormkit::cache_key<user>(ann.id)));  // both keys miss
+  during.loads = 0;
+  during.write = [&] {
+    auto changed = ann;
+    changed.name = "Ann, changed again";
+    ann = a.update(changed).value();
+  };
+  const auto fills_before = b.cache_stats().fills;
+  auto rows = b.get_many(std::vector<std::int64_t>{ann.id, bob.id}).value();
+  REQUIRE(rows.size() == 2);
+  CHECK(b.cache_stats().stale_fills == 2);
+  CHECK(b.cache_stats().fills == fills_before + 1);  // Bob only
+  CHECK(b.get(ann.id).value() == ann);
+
+  // 3. A table-wide write (erase_where) while B loads: refused through the table's scope.
+  const auto key = ormkit::cache_key<user>(bob.id);
+  REQUIRE(b_store.erase(key));
+  during.loads = 0;
+  during.write = [&] { REQUIRE(a.erase_where(ormkit::col(&user::name) == std::string("Bob")).value() == 1); };
+  CHECK(b.get(bob.id).value() == bob);
+  CHECK(b.cache_stats().stale_fills == 3);
+  CHECK(b.get(bob.id).error().code == errc::not_found);
+  CHECK(a.get(bob.id).error().code == errc::not_found);
+
+  // A marker left by an invalidation is a plain miss, never counted as corrupt.
+  CHECK(a_store.stats().corrupt == 0);
+  CHECK(b_store.stats().corrupt == 0);
+  (void)a_store.clear();
+}
+
+}  // namespace redis_cache_aside_test
+
+TEST_CASE("redis cache-aside: a row another process read before our commit is never filled after our "
+          "invalidation (get, get_many, erase_where)",
+          "[redis][cache][aside][process]") {
+  auto server = redis_test::shared_server();
+  if (!server) return;
+  const auto prefix = redis_test::unique_prefix("aside-guard");
+  check_no_stale_fill_across_processes<ormkit::redis::store>(plain(*server, prefix), plain(*server, prefix));
+}
+
+TEST_CASE("redis cache-aside: the same guarantee through two-level stores", "[redis][cache][aside][process]") {
+  auto server = redis_test::shared_server();
+  if (!server) return;
+  const auto prefix = redis_test::unique_prefix("aside-guard2");
+  check_no_stale_fill_across_processes<ormkit::redis::two_level_store>(two_level(*server, prefix),
+                                                                       two_level(*server, prefix));
 }

@@ -301,6 +301,96 @@ TEST_CASE("redis store: bad input names the key with its prefix; the old value d
   CHECK(cache.clear().value() == 2);
 }
 
+TEST_CASE("redis store: guarded fills are refused after an invalidation or a scope move, from any store object",
+          "[redis][store][guard]") {
+  auto server_opt = redis_test::shared_server();
+  if (!server_opt) return;
+  const std::string prefix = unique_prefix("guard");
+  ormkit::redis::store a(make_store(*server_opt, prefix));  // two processes, as far as Redis can tell
+  ormkit::redis::store b(make_store(*server_opt, prefix));
+  ormkit::redis::client raw(*server_opt);
+  static_assert(ormkit::guarded_cache_store<ormkit::redis::store>);
+
+  // A miss arms the guard; with nothing changed since, the fill is stored.
+  std::string out;
+  ormkit::cache_guard g;
+  CHECK_FALSE(b.get_guarded("k", "scope", out, g).value());
+  CHECK(g.armed);
+  CHECK_FALSE(g.key_state.has_value());
+  CHECK(b.set_guarded("k", "scope", "v1", 60s, g).value());
+  CHECK(a.get("k").value() == "v1");
+  const auto pttl = raw.command({"PTTL", prefix + "k"}).value().integer();
+  CHECK(pttl > 50'000);
+  CHECK(pttl <= 60'000);
+
+  // A hit returns the value and leaves the guard unarmed: an unarmed guard fills nothing.
+  ormkit::cache_guard hit;
+  CHECK(b.get_guarded("k", "scope", out, hit).value());
+  CHECK(out == "v1");
+  CHECK_FALSE(hit.armed);
+  CHECK_FALSE(b.set_guarded("k", "scope", "never", 60s, hit).value());
+  CHECK(a.get("k").value() == "v1");
+
+  // An invalidation by the other object between the guarded read and the fill refuses it.
+  ormkit::cache_guard before;
+  REQUIRE(a.erase("k").value());
+  CHECK_FALSE(b.get_guarded("k", "scope", out, before).value());
+  CHECK(a.invalidate("k", 30s).value() == false);  // nothing was there; the marker is now
+  CHECK_FALSE(b.set_guarded("k", "scope", "stale", 60s, before).value());
+  CHECK_FALSE(a.get("k").value().has_value());  // the marker reads as a plain miss ...
+  CHECK(a.stats().corrupt == 0);                // ... never as a corrupt value
+  const auto marker_ttl = raw.command({"PTTL", prefix + "k"}).value().integer();
+  CHECK(marker_ttl > 25'000);
+  CHECK(marker_ttl <= 30'000);
+
+  // A read after the invalidation guards against the marker it saw: that fill is stored.
+  ormkit::cache_guard after;
+  CHECK_FALSE(b.get_guarded("k", "scope", out, after).value());
+  REQUIRE(after.key_state.has_value());
+  CHECK(b.set_guarded("k", "scope", "fresh", 60s, after).value());
+  CHECK(a.get("k").value() == "fresh");
+  CHECK(a.invalidate("k", 30s).value() == true);  // a value was there
+  CHECK_FALSE(b.get("k").value().has_value());
+
+  // Two invalidations never leave the same marker (a guard that saw the first is refused after the second).
+  ormkit::cache_guard saw_first;
+  CHECK_FALSE(b.get_guarded("k", "scope", out, saw_first).value());
+  REQUIRE(b.invalidate("k", 30s));
+  CHECK_FALSE(a.set_guarded("k", "scope", "stale", 60s, saw_first).value());
+
+  // A scope move refuses every fill guarded before it, whatever the key.
+  std::vector<std::string_view> keys{"x", "y"};
+  std::vector<ormkit::cache_guard> gs;
+  auto got = b.get_many_guarded(keys, "scope", gs).value();
+  REQUIRE(got.size() == 2);
+  REQUIRE(gs.size() == 2);
+  CHECK((gs[0].armed && gs[1].armed));
+  REQUIRE(a.invalidate_scope("scope"));
+  const ormkit::cache_entry entries[] = {{"x", "1"}, {"y", "2"}};
+  CHECK(b.set_many_guarded(entries, "scope", 60s, gs).value() == 0);
+  CHECK_FALSE(a.get("x").value().has_value());
+  got = b.get_many_guarded(keys, "scope", gs).value();
+  CHECK(b.set_many_guarded(entries, "scope", 60s, gs).value() == 2);
+  CHECK(a.get("y").value() == "2");
+  // get_many_guarded returns hits and leaves their guards unarmed.
+  got = b.get_many_guarded(keys, "scope", gs).value();
+  CHECK(got[0] == std::optional<std::string>("1"));
+  CHECK_FALSE(gs[0].armed);
+  CHECK(b.set_many_guarded(entries, "scope", 60s, std::vector<ormkit::cache_guard>(1)).error().code ==
+        ormkit::errc::invalid_argument);  // one guard per entry
+
+  // A key of another Redis type is replaced by the marker.
+  REQUIRE(raw.command({"LPUSH", prefix + "list", "x"}));
+  CHECK(a.invalidate("list", 30s).value());
+  CHECK_FALSE(a.get("list").value().has_value());
+
+  // Through cache_ref the same calls reach the store; a store without guards gets the plain calls.
+  ormkit::cache_ref ref(a);
+  CHECK(ref.guards_fills());
+  (void)a.clear();
+  (void)raw.command({"DEL", prefix + "scope"});
+}
+
 TEST_CASE("redis store: usable through cache_ref", "[redis][store]") {
   auto server_opt = redis_test::shared_server();
   if (!server_opt) return;

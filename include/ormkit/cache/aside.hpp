@@ -27,6 +27,14 @@
 //   happened since (checked and stored under the stripe's lock, which the
 //   invalidation also takes). So a read that starts after a write of this
 //   process committed never returns the older row.
+// - Across processes sharing a store that guards fills (the Redis stores,
+//   `guarded_cache_store`): an invalidation leaves a marker under the key (and a
+//   table-wide write moves the entity's scope key, `<prefix>\#epoch` without the
+//   final ':'), and a fill is a check-and-set against what the leader's second
+//   look saw. So a row another process loaded before our commit is never stored
+//   after our invalidation (unless its load took longer than the marker lasts:
+//   the longest of the row TTL, the negative TTL and 30 s). Refused fills count in
+//   `stale_fills`.
 // - Failures never fail a read or a write: a store error is counted and the
 //   operation goes to the backend. Bytes under a key that are not a row of
 //   this entity's current schema (corrupt, foreign, older layout) are a miss,
@@ -303,7 +311,7 @@ class entity_cache {
   entity_cache(cache_ref store, backend_ref backend, const detail::entity_ops& ops, std::uint64_t schema_hash,
                std::string key_namespace, std::string prefix, cache_policy policy)
       : store_(store), backend_(backend), ops_(&ops), hash_(schema_hash), ns_(std::move(key_namespace)),
-        prefix_(std::move(prefix)), policy_(policy) {}
+        prefix_(std::move(prefix)), scope_(scope_of(prefix_)), policy_(policy) {}
 
   /// Like the other constructor, with a private in-process store of `policy.capacity` entries.
   entity_cache(backend_ref backend, const detail::entity_ops& ops, std::uint64_t schema_hash,
@@ -311,7 +319,7 @@ class entity_cache {
       : own_(std::make_unique<cache::memory_store>(
             cache::memory_options{.max_entries = policy.capacity > 0 ? policy.capacity : 10'000})),
         store_(*own_), backend_(backend), ops_(&ops), hash_(schema_hash), ns_(std::move(key_namespace)),
-        prefix_(std::move(prefix)), policy_(policy) {}
+        prefix_(std::move(prefix)), scope_(scope_of(prefix_)), policy_(policy) {}
 
   entity_cache(const entity_cache&) = delete;
   auto operator=(const entity_cache&) -> entity_cache& = delete;
@@ -399,10 +407,13 @@ class entity_cache {
       return load(entity);
     }
     // 3. Lead. A load that finished between our lookup and our taking the lead has
-    // filled the cache: look once more before going to the backend.
+    // filled the cache: look once more before going to the backend. With a store
+    // shared between processes this look also guards the fill (see `fill`).
+    cache_guard guard;
     {
       std::string raw;
-      auto again = store_.get_into(key, raw);
+      auto again = store_.get_guarded(key, scope_, raw, guard);
+      if (!again) c_.errors.fetch_add(1, std::memory_order_relaxed);
       if (again && *again) {
         const int v = accept(raw, entity, false);
         if (v >= 0) {
@@ -439,11 +450,7 @@ class entity_cache {
       std::unique_lock lock(s.mu);
       if (encoded) {
         if (s.generation == generation) {
-          const auto ttl = *r ? policy_.row_ttl() : policy_.negative_ttl;
-          if (auto st = store_.set(key, bytes, jittered_ttl(ttl, policy_.jitter)); st)
-            c_.fills.fetch_add(1, std::memory_order_relaxed);
-          else
-            c_.errors.fetch_add(1, std::memory_order_relaxed);
+          fill(key, bytes, *r ? policy_.row_ttl() : policy_.negative_ttl, guard);
         } else {
           c_.stale_fills.fetch_add(1, std::memory_order_relaxed);
         }
@@ -519,6 +526,7 @@ class entity_cache {
     std::vector<const std::string*> keys_;           // per lead
     std::vector<std::shared_ptr<flight>> led_;       // per lead; null once completed
     std::vector<std::uint64_t> generations_;         // per lead
+    std::vector<cache_guard> guards_;                // per lead: what the second look saw
     std::vector<std::shared_ptr<flight>> awaited_;   // per joined
   };
 
@@ -581,25 +589,35 @@ class entity_cache {
       std::vector<std::unique_lock<std::mutex>> held;
       held.reserve(order.size());
       for (std::size_t id : order) held.emplace_back(stripes_[id].mu);
-      std::vector<cache_entry> rows;
-      std::vector<cache_entry> absent;
+      std::vector<cache_entry> rows, absent;
+      std::vector<cache_guard> row_guards, absent_guards;
+      const bool guarded = store_.guards_fills();
       for (std::size_t j = 0; j < n; ++j) {
         stripe& s = stripes_[stripe_ids[j]];
-        if (kind[j] >= 0) {
-          if (s.generation == b.generations_[j]) (kind[j] == 1 ? rows : absent).push_back({*b.keys_[j], bytes[j]});
-          else c_.stale_fills.fetch_add(1, std::memory_order_relaxed);
+        if (kind[j] >= 0 && (!guarded || b.guards_[j].armed)) {
+          if (s.generation == b.generations_[j]) {
+            (kind[j] == 1 ? rows : absent).push_back({*b.keys_[j], bytes[j]});
+            (kind[j] == 1 ? row_guards : absent_guards).push_back(std::move(b.guards_[j]));
+          } else {
+            c_.stale_fills.fetch_add(1, std::memory_order_relaxed);
+          }
         }
         if (auto it = s.flights.find(*b.keys_[j]); it != s.flights.end() && it->second == b.led_[j]) s.flights.erase(it);
       }
-      auto store = [&](const std::vector<cache_entry>& entries, std::chrono::milliseconds ttl) {
+      auto store = [&](const std::vector<cache_entry>& entries, const std::vector<cache_guard>& guards,
+                       std::chrono::milliseconds ttl) {
         if (entries.empty()) return;
-        if (store_.set_many(entries, jittered_ttl(ttl, policy_.jitter)))
-          c_.fills.fetch_add(entries.size(), std::memory_order_relaxed);
-        else
+        auto stored = store_.set_many_guarded(entries, scope_, jittered_ttl(ttl, policy_.jitter), guards);
+        if (!stored) {
           c_.errors.fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
+        c_.fills.fetch_add(*stored, std::memory_order_relaxed);
+        c_.stale_fills.fetch_add(entries.size() - std::min<std::uint64_t>(*stored, entries.size()),
+                                 std::memory_order_relaxed);
       };
-      store(rows, policy_.row_ttl());
-      store(absent, policy_.negative_ttl);
+      store(rows, row_guards, policy_.row_ttl());
+      store(absent, absent_guards, policy_.negative_ttl);
     }
     for (std::size_t j = 0; j < n; ++j) {
       auto f = std::move(b.led_[j]);
@@ -669,7 +687,7 @@ class entity_cache {
     }
     query_generation_.fetch_add(1, std::memory_order_acq_rel);
     c_.invalidations.fetch_add(1, std::memory_order_relaxed);
-    if (!store_.erase(key)) c_.errors.fetch_add(1, std::memory_order_relaxed);
+    if (!store_.invalidate(key, hold())) c_.errors.fetch_add(1, std::memory_order_relaxed);
     if ((policy_.shared_queries || queries_used_.load(std::memory_order_relaxed)) && !store_.erase(token_key()))
       c_.errors.fetch_add(1, std::memory_order_relaxed);
   }
@@ -682,6 +700,9 @@ class entity_cache {
     }
     query_generation_.fetch_add(1, std::memory_order_acq_rel);
     c_.invalidations.fetch_add(1, std::memory_order_relaxed);
+    // The scope first: a fill another process guarded before it is refused even for a
+    // key the clear below finds nothing under.
+    if (!store_.invalidate_scope(scope_)) c_.errors.fetch_add(1, std::memory_order_relaxed);
     if (!store_.clear(prefix_)) c_.errors.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -799,6 +820,33 @@ class entity_cache {
 
   [[nodiscard]] auto token_key() const -> std::string { return prefix_ + "\\#gen"; }
 
+  // The entity's scope key, moved on by `invalidate_all`: the prefix with its final
+  // ':' replaced by "\#epoch", so that `clear(prefix)` never removes it.
+  static auto scope_of(const std::string& prefix) -> std::string {
+    std::string out = prefix;
+    if (!out.empty() && out.back() == ':') out.pop_back();
+    out += "\\#epoch";
+    return out;
+  }
+
+  // How long an invalidation refuses fills guarded before it: at least the longest
+  // TTL a fill uses, so that only a load slower than that could still store its row.
+  [[nodiscard]] auto hold() const noexcept -> std::chrono::milliseconds {
+    return std::max({policy_.row_ttl(), policy_.negative_ttl, std::chrono::milliseconds(std::chrono::seconds(30))});
+  }
+
+  // Stores a loaded row (or "absent") for `ttl`, guarded by what the leader's second
+  // look saw: a store shared between processes refuses it when another process
+  // invalidated the key (or the table) since, so a row read before another
+  // process's commit is never stored after that commit's invalidation.
+  void fill(std::string_view key, std::string_view bytes, std::chrono::milliseconds ttl, const cache_guard& guard) {
+    if (store_.guards_fills() && !guard.armed) return;  // the second look failed (counted): no fill
+    auto stored = store_.set_guarded(key, scope_, bytes, jittered_ttl(ttl, policy_.jitter), guard);
+    if (!stored) c_.errors.fetch_add(1, std::memory_order_relaxed);
+    else if (*stored) c_.fills.fetch_add(1, std::memory_order_relaxed);
+    else c_.stale_fills.fetch_add(1, std::memory_order_relaxed);
+  }
+
   // 1: row decoded into entity; 0: known absent; -1: unreadable (counted as corrupt).
   auto accept(std::string_view stored, void* entity, bool count = true) -> int {
     std::string_view in = stored;
@@ -854,7 +902,8 @@ class entity_cache {
     std::vector<std::string_view> views;
     views.reserve(b.lead.size());
     for (const auto* k : b.keys_) views.push_back(*k);
-    auto got = store_.get_many(views);
+    auto got = store_.get_many_guarded(views, scope_, b.guards_);
+    b.guards_.resize(b.lead.size());  // a store without guards leaves them unarmed
     if (!got) {
       c_.errors.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -869,6 +918,7 @@ class entity_cache {
           b.keys_[kept] = b.keys_[j];
           b.led_[kept] = std::move(b.led_[j]);
           b.generations_[kept] = b.generations_[j];
+          b.guards_[kept] = std::move(b.guards_[j]);
         }
         ++kept;
         continue;
@@ -884,6 +934,7 @@ class entity_cache {
     b.keys_.resize(kept);
     b.led_.resize(kept);
     b.generations_.resize(kept);
+    b.guards_.resize(kept);
   }
 
   template <class F>
@@ -907,6 +958,7 @@ class entity_cache {
   std::uint64_t hash_;
   std::string ns_;
   std::string prefix_;
+  std::string scope_;  // scope_of(prefix_)
   cache_policy policy_;
   row_decoder row_decoder_ = nullptr;  // decode_rows_with
   mutable counters c_;

@@ -30,6 +30,15 @@
 //   process's `two_level_store` (redis/two_level.hpp) listens there and drops
 //   the key from its in-process level. Messages carry this store's `origin()`
 //   so a two-level store can ignore its own.
+// - Guarded fills (`ormkit::guarded_cache_store`), which the cache-aside layer
+//   uses so that one process cannot fill the cache with a row it read before
+//   another process's commit: `invalidate(key, hold)` replaces the value with a
+//   20-byte marker ("okt", never the same twice) that reads as a plain miss and
+//   lasts `hold`; `get_guarded` / `get_many_guarded` record what a miss saw under
+//   the key and under a scope key; `set_guarded` / `set_many_guarded` store with
+//   one Lua script (EVAL) only if both are unchanged, and publish like `set`;
+//   `invalidate_scope` moves a scope key on (INCR). A failed `invalidate` is
+//   replayed as a DEL (below).
 // - Failures: errc::unavailable / timeout from the client (client.hpp), counted
 //   in `stats().errors`; no call throws for them, none blocks beyond the
 //   client's budget. An invalidation that fails (erase or clear while Redis is
@@ -240,6 +249,157 @@ class store {
   }
 
   /// A snapshot of the counters; `entries` and `bytes` are 0 (the values live in Redis).
+  //=== guarded fills (ormkit::guarded_cache_store) ===//
+
+  /// Like `get_into`; on a miss, `guard` records what lies under `key` and under
+  /// `scope` ("" for none), read in the same round trip, for `set_guarded`. An
+  /// invalidation marker under `key` reads as a plain miss.
+  auto get_guarded(std::string_view key, std::string_view scope, std::string& out, cache_guard& guard)
+      -> result<bool> {
+    std::vector<cache_guard> guards;
+    auto got = guarded_fetch(std::span(&key, 1), scope, guards, [&](std::size_t, std::string_view v) {
+      out.assign(v.data(), v.size());
+    });
+    if (!got) return unexpected(std::move(got).error());
+    guard = std::move(guards[0]);
+    return *got == 1;
+  }
+
+  /// `get_many`, recording a guard per key (see `get_guarded`) in `guards`.
+  auto get_many_guarded(std::span<const std::string_view> keys, std::string_view scope,
+                        std::vector<cache_guard>& guards) -> result<std::vector<std::optional<std::string>>> {
+    std::vector<std::optional<std::string>> out(keys.size());
+    auto got = guarded_fetch(keys, scope, guards, [&](std::size_t i, std::string_view v) { out[i].emplace(v); });
+    if (!got) return unexpected(std::move(got).error());
+    return out;
+  }
+
+  /// Stores `value` under `key` for `ttl` only if `key` and `scope` still hold what
+  /// `guard` recorded (checked and stored by one script, atomically in Redis); returns
+  /// whether it stored. An unarmed guard (its read failed) stores nothing.
+  auto set_guarded(std::string_view key, std::string_view scope, std::string_view value,
+                   std::chrono::milliseconds ttl, const cache_guard& guard) -> result<bool> {
+    const cache_entry e{key, value};
+    auto n = set_many_guarded(std::span(&e, 1), scope, ttl, std::span(&guard, 1));
+    if (!n) return unexpected(std::move(n).error());
+    return *n == 1;
+  }
+
+  /// `set_guarded` for each entry with `guards[i]`, in one round trip; returns how
+  /// many were stored. Errors as `set_many`.
+  auto set_many_guarded(std::span<const cache_entry> entries, std::string_view scope, std::chrono::milliseconds ttl,
+                        std::span<const cache_guard> guards) -> result<std::uint64_t> {
+    if (entries.size() != guards.size())
+      return counted(ormkit::error{errc::invalid_argument,
+                                   ormkit::detail::concat({"redis cache: set_many_guarded: ", std::to_string(entries.size()),
+                                                           " entries but ", std::to_string(guards.size()), " guards"})});
+    for (const auto& e : entries)
+      if (auto st = check_value(e.key, e.value, ttl); !st) return counted(std::move(st).error());
+    if (auto st = replay_pending(); !st) return counted(std::move(st).error());
+    const bool publish = options_.publish_invalidations && options_.publish_sets;
+    const std::string full_scope = scope.empty() ? std::string() : full_key_text(scope);
+    const std::size_t n = entries.size();
+    std::vector<std::string> full(n), encoded(n), px(n), messages(n);
+    command_batch batch;
+    std::vector<std::size_t> sent;  // entry index per script
+    std::vector<std::string_view> argv;
+    for (std::size_t i = 0; i < n; ++i) {
+      const cache_guard& g = guards[i];
+      if (!g.armed) continue;
+      full[i] = full_key_text(entries[i].key);
+      encode_cache_value(encoded[i], full[i], entries[i].value);
+      const auto effective = jittered_ttl(ttl, options_.ttl_jitter);
+      px[i] = std::to_string(effective.count() > 0 ? effective.count() : 0);
+      if (publish) invalidation::encode(messages[i], invalidation::kind::key, origin_, entries[i].key);
+      argv.assign({"EVAL", fill_script, scope.empty() ? "1" : "2", full[i]});
+      if (!scope.empty()) argv.push_back(full_scope);
+      argv.push_back(g.key_state ? "1" : "0");
+      argv.push_back(g.key_state ? std::string_view(*g.key_state) : std::string_view());
+      if (!scope.empty()) {
+        argv.push_back(g.scope_state ? "1" : "0");
+        argv.push_back(g.scope_state ? std::string_view(*g.scope_state) : std::string_view());
+      }
+      argv.push_back(encoded[i]);
+      argv.push_back(px[i]);
+      argv.push_back(publish ? std::string_view(channel_) : std::string_view());
+      argv.push_back(messages[i]);
+      batch.add(argv);
+      sent.push_back(i);
+    }
+    std::uint64_t stored = 0;
+    std::optional<ormkit::error> refused;
+    auto st = client_.pipeline(batch, "EVAL (guarded fill)", [&](std::size_t j, reply_view r) {
+      if (r.is_error()) {
+        if (!refused) refused = with_key(client_.reply_error(r, "EVAL (guarded fill)"), std::span(&entries[sent[j]].key, 1));
+      } else if (r.integer() == 1) {
+        ++stored;
+      }
+    });
+    sets_.fetch_add(stored, std::memory_order_relaxed);
+    if (!st) {
+      std::vector<std::string_view> keys;
+      for (const auto& e : entries) keys.push_back(e.key);
+      return counted(with_key(std::move(st).error(), keys));
+    }
+    if (refused) return counted(std::move(*refused));
+    return stored;
+  }
+
+  /// Removes the value under `key` (reads miss from now on) and leaves in its place,
+  /// for `hold`, a marker no guard has seen, so that every fill guarded before this
+  /// call is refused; publishes the invalidation like `erase`. Returns whether there
+  /// was a value. A failure is remembered and replayed like `erase`'s.
+  auto invalidate(std::string_view key, std::chrono::milliseconds hold) -> result<bool> {
+    if (auto st = ormkit::detail::check_cache_ttl("redis cache", full_key_text(key), hold); !st) return counted(std::move(st).error());
+    if (auto st = replay_pending(); !st) {
+      remember_key(key);
+      return counted(std::move(st).error());
+    }
+    const std::string full = full_key_text(key);
+    const std::string mark = marker();
+    const std::string px = std::to_string(hold.count() > 0 ? hold.count() : 1);
+    std::string message;
+    command_batch batch;
+    batch.add({"SET", full, mark, "PX", px, "GET"});
+    if (options_.publish_invalidations) {
+      invalidation::encode(message, invalidation::kind::key, origin_, key);
+      batch.add({"PUBLISH", channel_, message});
+    }
+    bool existed = false;
+    bool wrong_type = false;
+    std::optional<ormkit::error> refused;
+    auto st = client_.pipeline(batch, "SET (invalidate)", [&](std::size_t i, reply_view r) {
+      if (i != 0) return;
+      if (r.is_error()) {
+        if (r.str().substr(0, 9) == "WRONGTYPE") wrong_type = true;
+        else refused = client_.reply_error(r, "SET (invalidate)");
+      } else {
+        existed = r.type() == reply_type::string && !is_marker(r.str());
+      }
+    });
+    if (st && wrong_type) {  // another Redis type under our key: replace it
+      auto del = client_.command({"DEL", full}, "DEL (invalidate)");
+      if (del) del = client_.command({"SET", full, mark, "PX", px}, "SET (invalidate)");
+      if (!del) st = unexpected(std::move(del).error());
+      existed = true;
+    }
+    if (!st || refused) {
+      remember_key(key);
+      return counted(with_key(st ? std::move(*refused) : std::move(st).error(), std::span(&key, 1)));
+    }
+    erases_.fetch_add(existed ? 1 : 0, std::memory_order_relaxed);
+    return existed;
+  }
+
+  /// Moves the scope key `scope` on (INCR), so that every fill guarded before is refused.
+  auto invalidate_scope(std::string_view scope) -> status {
+    if (auto st = replay_pending(); !st) return counted(std::move(st).error());
+    const std::string full = full_key_text(scope);
+    auto r = client_.command({"INCR", full}, "INCR (invalidate scope)");
+    if (!r) return counted(with_key(std::move(r).error(), std::span(&scope, 1)));
+    return {};
+  }
+
   [[nodiscard]] auto stats() const noexcept -> cache_stats {
     cache_stats s;
     s.hits = hits_.load(std::memory_order_relaxed);
@@ -305,7 +465,7 @@ class store {
       }
       const auto v = decode_cache_value(full[i], r.str());
       if (!v.ok()) {
-        ++corrupt;
+        if (!is_marker(r.str())) ++corrupt;
         ++misses;
         return false;
       }
@@ -381,10 +541,111 @@ class store {
     }
     if (r->type() != reply_type::string) return corrupt_miss();
     const auto v = decode_cache_value(full, r->str());
-    if (!v.ok()) return corrupt_miss();
+    if (!v.ok()) {
+      if (!is_marker(r->str())) return corrupt_miss();
+      misses_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
     hits_.fetch_add(1, std::memory_order_relaxed);
     on_hit(v.payload, no_expiry);
     return true;
+  }
+
+  // The check-and-set of a guarded fill. KEYS: the key, then the scope key if any.
+  // ARGV: per key a flag ("1": the guard saw these bytes, "0": it saw nothing) and
+  // the bytes; then the value, PX in ms (0: no expiry), the channel ("" for no
+  // message) and the message.
+  static constexpr std::string_view fill_script =
+      "for i = 1, #KEYS do "
+      "local cur = redis.call('GET', KEYS[i]) "
+      "if ARGV[2*i-1] == '0' then if cur then return 0 end "
+      "elseif cur ~= ARGV[2*i] then return 0 end "
+      "end "
+      "local b = 2 * #KEYS "
+      "if ARGV[b+2] == '0' then redis.call('SET', KEYS[1], ARGV[b+1]) "
+      "else redis.call('SET', KEYS[1], ARGV[b+1], 'PX', ARGV[b+2]) end "
+      "if ARGV[b+3] ~= '' then redis.call('PUBLISH', ARGV[b+3], ARGV[b+4]) end "
+      "return 1";
+
+  // An invalidation marker: "okt", version 1, this store's origin, a sequence number.
+  // Never a valid value (the envelope's magic is "okc"), and never the same twice.
+  [[nodiscard]] auto marker() -> std::string {
+    std::string m("okt\x01", 4);
+    m.resize(20);
+    ormkit::detail::store_le(m.data() + 4, origin_, 8);
+    ormkit::detail::store_le(m.data() + 12, marker_sequence_.fetch_add(1, std::memory_order_relaxed), 8);
+    return m;
+  }
+  static auto is_marker(std::string_view bytes) noexcept -> bool {
+    return bytes.size() == 20 && bytes.substr(0, 4) == std::string_view("okt\x01", 4);
+  }
+
+  // The reads of get_guarded and get_many_guarded: MGETs of the keys plus a GET of the
+  // scope, in one round trip. Calls `on_hit(i, payload)` per hit; `guards` gets one
+  // guard per key, armed for the misses. Returns the number of hits.
+  template <class F>
+  auto guarded_fetch(std::span<const std::string_view> keys, std::string_view scope, std::vector<cache_guard>& guards,
+                     F&& on_hit) -> result<std::size_t> {
+    guards.assign(keys.size(), cache_guard{});
+    if (keys.empty()) return std::size_t{0};
+    if (auto st = replay_pending(); !st) return counted_miss(std::move(st).error(), keys.size());
+    std::vector<std::string> full(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) full[i] = full_key_text(keys[i]);
+    const std::string full_scope = scope.empty() ? std::string() : full_key_text(scope);
+    command_batch batch;
+    std::vector<std::string_view> argv;
+    std::size_t mgets = 0;
+    for (std::size_t at = 0; at < full.size(); at += options_.batch_size, ++mgets) {
+      const std::size_t n = std::min(options_.batch_size, full.size() - at);
+      argv.assign(1, "MGET");
+      for (std::size_t i = at; i < at + n; ++i) argv.push_back(full[i]);
+      batch.add(argv);
+    }
+    if (!scope.empty()) batch.add({"GET", full_scope});
+    std::size_t hits = 0, misses = 0, corrupt = 0, next = 0;
+    bool failed = false;
+    std::optional<std::string> scope_state;
+    auto st = client_.pipeline(batch, "MGET (guarded)", [&](std::size_t j, reply_view r) {
+      if (j == mgets) {  // the scope
+        if (r.is_error()) failed = true;
+        else if (r.type() == reply_type::string) scope_state.emplace(r.str());
+        else if (!r.is_nil()) scope_state.emplace();  // an integer reply cannot come from GET; be safe
+        return;
+      }
+      if (r.is_error()) {
+        failed = true;
+        next += std::min(options_.batch_size, keys.size() - next);
+        return;
+      }
+      for (std::size_t e = 0; e < r.size(); ++e, ++next) {
+        const reply_view v = r[e];
+        if (v.type() == reply_type::string) {
+          const auto d = decode_cache_value(full[next], v.str());
+          if (d.ok()) {
+            ++hits;
+            on_hit(next, d.payload);
+            continue;
+          }
+          if (!is_marker(v.str())) ++corrupt;
+          guards[next].key_state.emplace(v.str());
+        }
+        ++misses;
+        guards[next].armed = true;
+      }
+    });
+    hits_.fetch_add(hits, std::memory_order_relaxed);
+    misses_.fetch_add(misses, std::memory_order_relaxed);
+    corrupt_.fetch_add(corrupt, std::memory_order_relaxed);
+    if (!st) {
+      for (auto& g : guards) g = {};
+      return counted_miss(with_key(std::move(st).error(), keys), keys.size() - hits - misses);
+    }
+    for (auto& g : guards) {
+      if (failed) g.armed = false;  // a read we could not make: fill nothing
+      else if (g.armed) g.scope_state = scope_state;
+    }
+    if (failed) errors_.fetch_add(1, std::memory_order_relaxed);
+    return hits;
   }
 
   auto corrupt_miss() -> bool {
@@ -643,8 +904,9 @@ class store {
   std::vector<std::string> pending_prefixes_;
   std::atomic<bool> pending_{false};
   std::atomic<std::uint64_t> hits_{0}, misses_{0}, sets_{0}, erases_{0}, errors_{0}, corrupt_{0};
+  std::atomic<std::uint64_t> marker_sequence_{0};
 };
 
-static_assert(cache_store<store>);
+static_assert(guarded_cache_store<store>);
 
 }  // namespace ormkit::redis

@@ -281,6 +281,103 @@ class two_level_store {
     return std::max(in_l1, *in_l2);
   }
 
+  //=== guarded fills (ormkit::guarded_cache_store), for the cache-aside layer ===//
+
+  /// L1, then L2's `get_guarded` (the guard is L2's; L1 holds nothing a guard needs).
+  auto get_guarded(std::string_view key, std::string_view scope, std::string& out, cache_guard& guard)
+      -> result<bool> {
+    guard = {};
+    if (l1_readable() && *l1_.get_into(key, out)) {
+      hits_.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    auto got = l2_.get_guarded(key, scope, out, guard);
+    if (!got) errors_.fetch_add(1, std::memory_order_relaxed);
+    const bool hit = got && *got;
+    (hit ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
+    return hit;  // like `get`, a read never fails: L2's error is counted and reads as a miss
+  }
+
+  /// `get_guarded` per key: L1 first, the rest from L2 in one round trip.
+  auto get_many_guarded(std::span<const std::string_view> keys, std::string_view scope,
+                        std::vector<cache_guard>& guards) -> result<std::vector<std::optional<std::string>>> {
+    guards.assign(keys.size(), cache_guard{});
+    std::vector<std::optional<std::string>> out(keys.size());
+    const bool use_l1 = l1_readable();
+    std::vector<std::size_t> missing;
+    std::vector<std::string_view> missing_keys;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (use_l1 && *l1_.visit(keys[i], [&](std::string_view v) { out[i].emplace(v); })) continue;
+      missing.push_back(i);
+      missing_keys.push_back(keys[i]);
+    }
+    std::uint64_t hits = keys.size() - missing.size();
+    if (!missing.empty()) {
+      std::vector<cache_guard> got_guards;
+      auto got = l2_.get_many_guarded(missing_keys, scope, got_guards);
+      if (!got) {
+        errors_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        for (std::size_t j = 0; j < missing.size(); ++j) {
+          if ((*got)[j]) {
+            out[missing[j]] = std::move((*got)[j]);
+            ++hits;
+          }
+          guards[missing[j]] = std::move(got_guards[j]);
+        }
+      }
+    }
+    hits_.fetch_add(hits, std::memory_order_relaxed);
+    misses_.fetch_add(keys.size() - hits, std::memory_order_relaxed);
+    return out;
+  }
+
+  /// L2's `set_guarded`; when it stored, L1 takes the value too (as `set` does),
+  /// otherwise L1 drops the key.
+  auto set_guarded(std::string_view key, std::string_view scope, std::string_view value,
+                   std::chrono::milliseconds ttl, const cache_guard& guard) -> result<bool> {
+    const std::uint64_t mine = bump(key);
+    auto stored = l2_.set_guarded(key, scope, value, ttl, guard);
+    const bool ok = stored && *stored;
+    if (ok) sets_.fetch_add(1, std::memory_order_relaxed);
+    settle(key, ok && fits_l1(key, value) ? &value : nullptr, ttl, mine);
+    if (!stored) return counted(std::move(stored).error());
+    return ok;
+  }
+
+  /// L2's `set_many_guarded`; L1 drops the keys (the next reads copy what L2 stored).
+  auto set_many_guarded(std::span<const cache_entry> entries, std::string_view scope, std::chrono::milliseconds ttl,
+                        std::span<const cache_guard> guards) -> result<std::uint64_t> {
+    for (const auto& e : entries) bump(e.key);
+    auto stored = l2_.set_many_guarded(entries, scope, ttl, guards);
+    for (const auto& e : entries) {
+      bump(e.key);
+      (void)l1_.erase(e.key);
+    }
+    if (!stored) return counted(std::move(stored).error());
+    sets_.fetch_add(*stored, std::memory_order_relaxed);
+    return stored;
+  }
+
+  /// Like `erase`, with L2's `invalidate` (a marker that refuses older guarded fills).
+  auto invalidate(std::string_view key, std::chrono::milliseconds hold) -> result<bool> {
+    bump(key);
+    const bool in_l1 = *l1_.erase(key);
+    auto in_l2 = l2_.invalidate(key, hold);
+    bump(key);
+    (void)l1_.erase(key);
+    erases_.fetch_add(1, std::memory_order_relaxed);
+    if (!in_l2) return counted(std::move(in_l2).error());
+    return in_l1 || *in_l2;
+  }
+
+  /// L2's `invalidate_scope`.
+  auto invalidate_scope(std::string_view scope) -> status {
+    auto st = l2_.invalidate_scope(scope);
+    if (!st) return counted(std::move(st).error());
+    return {};
+  }
+
   /// This store's counters: hits and misses of reads through it (from either
   /// level), its own sets, erases and errors; evictions, expirations, entries
   /// and bytes of L1; corrupt values of L2. `l1().stats()` and `l2().stats()`
@@ -573,6 +670,6 @@ class two_level_store {
       foreign_messages_{0}, subscriber_errors_{0};
 };
 
-static_assert(cache_store<two_level_store>);
+static_assert(guarded_cache_store<two_level_store>);
 
 }  // namespace ormkit::redis

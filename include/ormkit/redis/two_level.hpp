@@ -211,14 +211,9 @@ class two_level_store {
   /// Never fails (L2 errors are counted and read as misses).
   auto get_many(std::span<const std::string_view> keys) -> result<std::vector<std::optional<std::string>>> {
     std::vector<std::optional<std::string>> out(keys.size());
-    const bool use_l1 = l1_readable();
     std::vector<std::size_t> missing;
     std::vector<std::string_view> missing_keys;
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (use_l1 && *l1_.visit(keys[i], [&](std::string_view v) { out[i].emplace(v); })) continue;
-      missing.push_back(i);
-      missing_keys.push_back(keys[i]);
-    }
+    read_l1(keys, out, missing, missing_keys);
     std::uint64_t hits = keys.size() - missing.size();
     if (!missing.empty()) {
       std::vector<std::uint64_t> before(missing.size());
@@ -303,14 +298,9 @@ class two_level_store {
                         std::vector<cache_guard>& guards) -> result<std::vector<std::optional<std::string>>> {
     guards.assign(keys.size(), cache_guard{});
     std::vector<std::optional<std::string>> out(keys.size());
-    const bool use_l1 = l1_readable();
     std::vector<std::size_t> missing;
     std::vector<std::string_view> missing_keys;
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (use_l1 && *l1_.visit(keys[i], [&](std::string_view v) { out[i].emplace(v); })) continue;
-      missing.push_back(i);
-      missing_keys.push_back(keys[i]);
-    }
+    read_l1(keys, out, missing, missing_keys);
     std::uint64_t hits = keys.size() - missing.size();
     if (!missing.empty()) {
       std::vector<cache_guard> got_guards;
@@ -498,6 +488,18 @@ class two_level_store {
     }
     e.fetch_add(1, std::memory_order_acq_rel);
     (void)l1_.erase(key);
+  }
+
+  // L1's share of a batch read: its hits go into `out`, the other keys (and their
+  // positions) into `missing_keys` (`missing`).
+  void read_l1(std::span<const std::string_view> keys, std::vector<std::optional<std::string>>& out,
+               std::vector<std::size_t>& missing, std::vector<std::string_view>& missing_keys) {
+    const bool use_l1 = l1_readable();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (use_l1 && *l1_.visit(keys[i], [&](std::string_view v) { out[i].emplace(v); })) continue;
+      missing.push_back(i);
+      missing_keys.push_back(keys[i]);
+    }
   }
 
   template <class F>

@@ -76,11 +76,13 @@
 #include <deque>
 #include <limits>
 #include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -186,7 +188,7 @@ class backend {
     if (!t) return std::move(t).error();
     ORMKIT_TRY(check_row(s, r));
     ORMKIT_TRY(references_ready(s, **t));
-    return insert_row(s, **t, r, (*t)->insert_sql, (*t)->insert_generated_sql);
+    return insert_row(s, **t, r, (*t)->insert_sql, (*t)->insert_generated_sql, true);
   }
 
   /// Inserts `count` rows, all or nothing: one `COPY ... FROM STDIN (FORMAT binary)`
@@ -208,7 +210,7 @@ class backend {
     for (std::size_t i = 0; i < count; ++i)
       if (auto st = check_row(s, rows.subspan(i * width, width)); !st) return batch_error(std::move(st).error(), i);
     if (count == 1) {  // one statement: all or nothing already, one round trip
-      auto id = insert_row(s, **t, rows, (*t)->insert_sql, (*t)->insert_generated_sql);
+      auto id = insert_row(s, **t, rows, (*t)->insert_sql, (*t)->insert_generated_sql, true);
       if (!id) return batch_error(std::move(id).error(), 0);
       ids.push_back(*id);
       return {};
@@ -255,7 +257,7 @@ class backend {
     ORMKIT_TRY(check_row(s, r));
     ORMKIT_TRY(references_ready(s, **t));
     if (s.primary_key.empty())
-      return insert_row(s, **t, r, (*t)->insert_sql, (*t)->insert_generated_sql);
+      return insert_row(s, **t, r, (*t)->insert_sql, (*t)->insert_generated_sql, true);
     std::string suffix = " ON CONFLICT (";
     for (std::size_t k = 0; k < s.primary_key.size(); ++k) {
       if (k) suffix += ", ";
@@ -351,16 +353,27 @@ class backend {
     auto t = table_for(s);
     if (!t) return std::move(t).error();
     ORMKIT_TRY(check_key(s, k));
-    const auto& sql = (*t)->keyed(s, keyed_kind::get, k, {});
+    auto& ks = (*t)->keyed(s, keyed_kind::get, k, {});
     params_.clear();
     ORMKIT_TRY(bind_key(s, k));
-    auto r = run(sql, s);
+    auto r = run(ks.sql, s, {}, {}, &ks.extra);
     if (!r) return std::move(r).error();
     if (PQntuples(r->get()) == 0) return false;
     const std::size_t width = s.columns.size();
-    std::array<value_view, 16> small;
-    std::vector<value_view> large(width > small.size() ? width : 0);
-    std::span<value_view> row = width > small.size() ? std::span<value_view>(large) : std::span(small).first(width);
+    // The row's views: up to 16 on the stack, only `width` of them constructed.
+    constexpr std::size_t on_stack = 16;
+    alignas(value_view) unsigned char small[on_stack * sizeof(value_view)];
+    std::vector<value_view> large;
+    std::span<value_view> row;
+    if (width <= on_stack) [[likely]] {
+      auto* p = reinterpret_cast<value_view*>(small);
+      for (std::size_t i = 0; i < width; ++i) ::new (static_cast<void*>(p + i)) value_view();
+      row = std::span<value_view>(std::launder(p), width);
+    } else {
+      large.resize(width);
+      row = large;
+    }
+    static_assert(std::is_trivially_destructible_v<value_view>);  // nothing to destroy in `small`
     for (std::size_t i = 0; i < width; ++i) {
       if (read_field(r->get(), 0, static_cast<int>(i), row[i])) [[likely]]
         continue;
@@ -382,12 +395,12 @@ class backend {
     ORMKIT_TRY(check_set(s, columns, values));
     if (columns.empty()) return count_matching(s, key_filter_of(s, k));
     ORMKIT_TRY(references_ready(s, **t));
-    const auto& sql = (*t)->keyed(s, keyed_kind::update, k, columns);
+    auto& ks = (*t)->keyed(s, keyed_kind::update, k, columns);
     params_.clear();
     for (std::size_t i = 0; i < columns.size(); ++i)
       ORMKIT_TRY(params_.add_column(s, columns[i], values[i]));
     ORMKIT_TRY(bind_key(s, k));
-    auto r = write(sql, s, values, columns);
+    auto r = write(ks.sql, s, values, columns, nullptr, &ks.extra);
     if (!r) return std::move(r).error();
     return detail::affected(r->get());
   }
@@ -425,19 +438,21 @@ class backend {
       return {};
     }
     ORMKIT_TRY(references_ready(s, **t));
-    std::vector<std::string> sqls(keys.size());
+    std::vector<const std::string*> sqls(keys.size());
     std::vector<parameters> params(keys.size());
     std::vector<connection::step> steps(keys.size());
     for (std::size_t r = 0; r < keys.size(); ++r) {
       const auto row = values.subspan(r * w, w);
       if (auto st = check_key(s, keys[r]); !st) return fail_at(r, std::move(st).error());
       if (auto st = check_set(s, columns, row); !st) return fail_at(r, std::move(st).error());
-      sqls[r] = (*t)->keyed(s, keyed_kind::update, keys[r], columns);  // a copy: the cache may grow meanwhile
+      // The keyed statements stay where they are while more are added (a deque): no copy.
+      auto& ks = (*t)->keyed(s, keyed_kind::update, keys[r], columns);
+      sqls[r] = &ks.sql;
       params[r].describe(params_.describing());
       for (std::size_t i = 0; i < w; ++i)
         if (auto st = params[r].add_column(s, columns[i], row[i]); !st) return fail_at(r, std::move(st).error());
       if (auto st = bind_key(params[r], s, keys[r]); !st) return fail_at(r, std::move(st).error());
-      steps[r] = connection::step{&sqls[r], &params[r]};
+      steps[r] = connection::step{&ks.sql, &params[r], &ks.extra};
     }
     statement_observer* o = opts_.observer;
     const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
@@ -446,8 +461,8 @@ class backend {
     auto st = conn_.pipeline(steps, out, s.name, &bad);
     if (o) [[unlikely]]
       for (std::size_t r = 0; r < keys.size(); ++r) {
-        if (st || r < bad) connection::notify(*o, sqls[r], params[r].shown(), detail::affected(out[r].get()), start, nullptr);
-        else if (r == bad) connection::notify(*o, sqls[r], params[r].shown(), 0, start, &st.error());
+        if (st || r < bad) connection::notify(*o, *sqls[r], params[r].shown(), detail::affected(out[r].get()), start, nullptr);
+        else if (r == bad) connection::notify(*o, *sqls[r], params[r].shown(), 0, start, &st.error());
       }
     if (!st) {
       const std::size_t r = bad < keys.size() ? bad : 0;
@@ -463,10 +478,10 @@ class backend {
     auto t = table_for(s);
     if (!t) return std::move(t).error();
     ORMKIT_TRY(check_key(s, k));
-    const auto& sql = (*t)->keyed(s, keyed_kind::erase, k, {});
+    auto& ks = (*t)->keyed(s, keyed_kind::erase, k, {});
     params_.clear();
     ORMKIT_TRY(bind_key(s, k));
-    auto r = write(sql, s);
+    auto r = write(ks.sql, s, {}, {}, nullptr, &ks.extra);
     if (!r) return std::move(r).error();
     return detail::affected(r->get());
   }
@@ -675,7 +690,6 @@ class backend {
 
   enum class tx { none, active };
   using keyed_kind = common::keyed_kind;
-  struct no_extra {};
 
   struct table_state {
     std::uint64_t hash = 0;
@@ -688,12 +702,18 @@ class backend {
     std::string copy_sql;              // COPY "t" (<all columns>) FROM STDIN (FORMAT binary)
     std::optional<bool> copy_fits;     // binary COPY may write the stored table
     std::string absent_reference;      // a table a foreign key references, not there yet
-    common::keyed_statements<no_extra> keyed_statements;
+    // Which prepared statement runs insert_sql, insert_generated_sql and bump_sql (their
+    // text stays as it is while the table state lives).
+    statement_slot insert_slot, insert_generated_slot, bump_slot;
+    // Each keyed statement keeps the slot of its prepared statement as its extra.
+    common::keyed_statements<statement_slot> keyed_statements;
 
-    // The statement addressing one row by key (detail/backend_common.hpp).
+    // The statement addressing one row by key (detail/backend_common.hpp): its text in
+    // `.sql`, the slot of its prepared statement in `.extra`. The reference stays valid
+    // while the table state lives (the statements are kept in a deque).
     auto keyed(const table_schema& s, keyed_kind kind, const key_spec& k, std::span<const std::size_t> columns)
-        -> const std::string& {
-      return keyed_statements.find<detail::sql_dialect>(s, kind, k, columns, select_sql).sql;
+        -> common::keyed_statement<statement_slot>& {
+      return keyed_statements.find<detail::sql_dialect>(s, kind, k, columns, select_sql);
     }
   };
 
@@ -776,10 +796,10 @@ class backend {
 
   // Runs a prepared statement with params_; maps a failure with the table's context.
   auto run(const std::string& sql, const table_schema& s, std::span<const value_view> written = {},
-           std::span<const std::size_t> columns = {}) -> result<result_ptr> {
+           std::span<const std::size_t> columns = {}, statement_slot* slot = nullptr) -> result<result_ptr> {
     statement_observer* o = opts_.observer;
     const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-    auto r = conn_.run(sql, params_, s.name, false);
+    auto r = conn_.run(sql, params_, s.name, false, slot);
     if (!r) r = describe(std::move(r).error(), s, written, columns);
     if (o) [[unlikely]]
       connection::report(*o, sql, params_.shown(), r, start);
@@ -791,12 +811,13 @@ class backend {
   // transaction under a savepoint of its own, in one round trip (SAVEPOINT, the write and
   // RELEASE in one pipeline; a failure costs a second one, for ROLLBACK TO).
   // With write_guard::native there is no savepoint: a failure aborts the transaction.
+  // `slot`: of `sql` when its text stays put (see statement_slot).
   auto write(const std::string& sql, const table_schema& s, std::span<const value_view> written = {},
-             std::span<const std::size_t> columns = {}, const connection::step* then = nullptr)
-      -> result<result_ptr> {
+             std::span<const std::size_t> columns = {}, const connection::step* then = nullptr,
+             statement_slot* slot = nullptr) -> result<result_ptr> {
     const bool guarded = conn_.in_server_transaction() && savepoint_guard();
     if (!guarded && then == nullptr) {
-      auto r = run(sql, s, written, columns);
+      auto r = run(sql, s, written, columns, slot);
       if (!r && tx_ != tx::none && conn_.transaction_failed()) return native_failure(std::move(r).error());
       return r;
     }
@@ -804,11 +825,11 @@ class backend {
     const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     result<result_ptr> r = result_ptr();
     if (guarded) {
-      r = conn_.run_guarded(sql, params_, s.name, then);
+      r = conn_.run_guarded(sql, params_, s.name, then, slot);
     } else {
       // Outside a transaction a pipeline runs in one implicit transaction: all or nothing;
       // inside one (write_guard::native) a failure aborts the transaction.
-      const std::array<connection::step, 2> steps{connection::step{&sql, &params_}, *then};
+      const std::array<connection::step, 2> steps{connection::step{&sql, &params_, slot}, *then};
       std::array<result_ptr, 2> out;
       if (auto st = conn_.pipeline(steps, out, s.name); !st) r = std::move(st).error();
       else r = std::move(out[0]);
@@ -986,8 +1007,10 @@ class backend {
 
   // Binds and runs an INSERT of `r`: `generated_sql` (RETURNING the key) when the
   // auto-increment key is to be generated, else `given_sql`.
+  // `own`: the SQL is the table state's own insert_sql and insert_generated_sql (their
+  // slots apply).
   auto insert_row(const table_schema& s, table_state& t, std::span<const value_view> r, const std::string& given_sql,
-                  const std::string& generated_sql) -> result<std::int64_t> {
+                  const std::string& generated_sql, bool own = false) -> result<std::int64_t> {
     const bool generated = generates_key(s, r);
     params_.clear();
     for (std::size_t i = 0; i < r.size(); ++i) {
@@ -995,8 +1018,9 @@ class backend {
       ORMKIT_TRY(params_.add_column(s, i, r[i]));
     }
     const std::string& sql = generated ? generated_sql : given_sql;
+    statement_slot* slot = !own ? nullptr : generated ? &t.insert_generated_slot : &t.insert_slot;
     if (!s.auto_increment || generated) {
-      auto res = write(sql, s, r);
+      auto res = write(sql, s, r, {}, nullptr, slot);
       if (!res) return std::move(res).error();
       if (!s.auto_increment) return std::int64_t{0};
       if (PQntuples(res->get()) < 1) return unexpected(errc::backend_error, std::string(s.name) + ": no key returned");
@@ -1010,8 +1034,8 @@ class backend {
     const auto id = std::get<std::int64_t>(r[*s.auto_increment]);
     bump_params_.clear();
     ORMKIT_TRY(bump_params_.add(oid::int8, id, s.name));
-    const connection::step bump{&t.bump_sql, &bump_params_};
-    auto res = write(sql, s, r, {}, &bump);
+    const connection::step bump{&t.bump_sql, &bump_params_, &t.bump_slot};
+    auto res = write(sql, s, r, {}, &bump, slot);
     if (!res) return std::move(res).error();
     return id;
   }

@@ -40,6 +40,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <chrono>
@@ -206,6 +207,31 @@ namespace detail {
   return std::string_view::npos;
 }
 
+/// Whether `s` can be PostgreSQL text (valid UTF-8, no NUL byte): one pass, eight ASCII
+/// bytes at a time, the rest by `text_problem`'s rules. The check of every text value bound.
+[[nodiscard]] inline auto storable_text(std::string_view s) noexcept -> bool {
+  const char* p = s.data();
+  std::size_t n = s.size();
+  constexpr std::uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+  while (n >= 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, p, 8);
+    // A byte with its high bit set (not ASCII), or a zero byte: the careful path from here.
+    if (((word | ((word - ones) & ~word)) & highs) != 0) break;
+    p += 8;
+    n -= 8;
+  }
+  for (std::size_t i = 0; i < n; ++i) {  // the last few bytes, while they are ASCII
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (c == 0) return false;
+    if (c >= 0x80) {
+      const std::string_view rest(p + i, n - i);  // starts on a character boundary: all before is ASCII
+      return rest.find('\0') == std::string_view::npos && invalid_utf8_at(rest) == std::string_view::npos;
+    }
+  }
+  return true;
+}
+
 /// Why `s` cannot be PostgreSQL text, or empty when it can.
 [[nodiscard]] inline auto text_problem(std::string_view s) -> std::string {
   if (auto z = s.find('\0'); z != std::string_view::npos)
@@ -217,14 +243,34 @@ namespace detail {
   return {};
 }
 
-inline void put_be64(char* out, std::uint64_t v) noexcept {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<char>(static_cast<unsigned char>(v & 0xffu));
-    v >>= 8;
+// Network byte order, one load or store and a byte swap (the loops they replace cost a
+// few dozen instructions per value on the per-row path).
+[[nodiscard]] constexpr auto to_big_endian(std::uint64_t v) noexcept -> std::uint64_t {
+  if constexpr (std::endian::native == std::endian::big) {
+    return v;
+  } else {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_bswap64(v);
+#else
+    std::uint64_t out = 0;
+    for (int i = 0; i < 8; ++i, v >>= 8) out = (out << 8) | (v & 0xffu);
+    return out;
+#endif
   }
 }
 
+inline void put_be64(char* out, std::uint64_t v) noexcept {
+  v = to_big_endian(v);
+  std::memcpy(out, &v, 8);
+}
+
+/// The big-endian unsigned number in the `n` (1 to 8) bytes at `p`.
 [[nodiscard]] inline auto get_be(const char* p, int n) noexcept -> std::uint64_t {
+  if (n == 8) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, p, 8);
+    return to_big_endian(v);
+  }
   std::uint64_t v = 0;
   for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
   return v;
@@ -248,9 +294,12 @@ class parameters {
     types_.clear();
     values_.clear();
     lengths_.clear();
-    scratch_.clear();
-    owned_.clear();
-    shown_.clear();
+    // The number slots are reused (their addresses stay valid in the deque): no node freed
+    // and allocated again per statement; a large batch's slots are let go.
+    if (scratch_used_ > 1024) scratch_.clear();
+    scratch_used_ = 0;
+    if (!owned_.empty()) owned_.clear();
+    if (!shown_.empty()) shown_.clear();
   }
   /// While on, each added value is also kept as display text for statement observers,
   /// `secret` columns redacted: the column is the one `add_column` names, or the one
@@ -343,8 +392,9 @@ class parameters {
       case oid::text:
       case oid::jsonb: {
         if (const auto* s = std::get_if<std::string_view>(&v)) {
-          if (auto why = detail::text_problem(*s); !why.empty())
-            return unexpected(errc::invalid_argument, name_of(subject_text, table, column) + ": " + why);
+          if (!detail::storable_text(*s)) [[unlikely]]
+            return unexpected(errc::invalid_argument,
+                              name_of(subject_text, table, column) + ": " + detail::text_problem(*s));
           if (s->size() > static_cast<std::size_t>(std::numeric_limits<int>::max() - 1))
             return unexpected(errc::invalid_argument, name_of(subject_text, table, column) + ": text of " +
                                                           std::to_string(s->size()) + " bytes is too long");
@@ -382,9 +432,10 @@ class parameters {
     lengths_.push_back(length);
   }
   auto push_be(Oid type, std::uint64_t bits) -> status {
-    auto& slot = scratch_.emplace_back();
-    detail::put_be64(slot.data(), bits);
-    push(type, slot.data(), 8);
+    char* slot = scratch_used_ < scratch_.size() ? scratch_[scratch_used_].data() : scratch_.emplace_back().data();
+    ++scratch_used_;
+    detail::put_be64(slot, bits);
+    push(type, slot, 8);
     return {};
   }
 
@@ -393,6 +444,7 @@ class parameters {
   std::vector<int> lengths_;
   mutable std::vector<int> formats_;
   std::deque<std::array<char, 8>> scratch_;  // a deque: pointers into it stay valid
+  std::size_t scratch_used_ = 0;              // the slots of scratch_ in use
   std::deque<std::string> owned_;
   std::vector<std::string> shown_;
   const table_schema* table_ = nullptr;
@@ -521,6 +573,16 @@ struct statement_statistics {
   std::size_t cached = 0;
 };
 
+/// Remembers which prepared statement of a connection runs a given SQL text, for a caller
+/// whose text stays the same (and in the same place) while the slot lives: a call with the
+/// slot skips the statement cache's lookup. Any connection's slot is safe to pass to any
+/// other: a slot is trusted only by the connection that filled it, and only until that
+/// connection forgets a statement (closed, or one evicted from its cache).
+struct statement_slot {
+  std::uint64_t epoch = 0;
+  void* entry = nullptr;
+};
+
 /// One libpq connection with deadlines and a prepared-statement cache. Not thread-safe:
 /// one thread at a time (the pool hands connections to threads).
 class connection {
@@ -546,6 +608,7 @@ class connection {
     if (!conn_) return unexpected(errc::unavailable, "postgres: cannot allocate a connection");
     if (PQstatus(conn_) == CONNECTION_BAD) return connect_failure();
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    fresh_deadline_ = false;  // the waits below read the clock against the connect deadline
     while (st != PGRES_POLLING_OK) {
       if (st == PGRES_POLLING_FAILED) return connect_failure();
       const int ready = wait_socket(static_cast<short>(st == PGRES_POLLING_READING ? POLLIN : POLLOUT), deadline);
@@ -608,6 +671,7 @@ class connection {
     conn_ = nullptr;
     hot_ = {};
     cache_.clear();
+    epoch_ = next_epoch();
   }
 
   /// Runs `sql` (several statements allowed, no parameters) through the simple query
@@ -628,11 +692,12 @@ class connection {
   /// unavailable (connection lost), commit_unknown (lost during a COMMIT).
   /// With `reported` false the caller tells the statement observer itself (with its own
   /// wording of a failure).
-  auto run(const std::string& sql, const parameters& params, std::string_view context, bool reported = true)
-      -> result<result_ptr> {
+  /// `slot`: see `statement_slot` (null: the cache is searched by the text).
+  auto run(const std::string& sql, const parameters& params, std::string_view context, bool reported = true,
+           statement_slot* slot = nullptr) -> result<result_ptr> {
     ORMKIT_TRY(ready(context));
-    const auto deadline = call_deadline();
-    auto name = prepared(sql, params.types(), context, deadline);
+    const auto deadline = call_deadline(true);
+    auto name = prepared(sql, params.types(), context, deadline, slot);
     if (!name) return std::move(name).error();
     statement_observer* o = reported ? observer() : nullptr;
     const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
@@ -664,6 +729,7 @@ class connection {
   struct step {
     const std::string* sql = nullptr;
     const parameters* params = nullptr;
+    statement_slot* slot = nullptr;  // see `statement_slot`; null: looked up by the text
   };
 
   /// Sends `steps` in one libpq pipeline (one round trip; statements are prepared first
@@ -678,7 +744,8 @@ class connection {
     names_.clear();
     protect_after_ = clock_;  // statements used by this pipeline stay prepared
     for (const auto& st : steps) {
-      auto name = prepared(*st.sql, st.params ? st.params->types() : std::span<const Oid>(), context, deadline);
+      auto name =
+          prepared(*st.sql, st.params ? st.params->types() : std::span<const Oid>(), context, deadline, st.slot);
       if (!name) {
         protect_after_ = std::numeric_limits<std::uint64_t>::max();
         return std::move(name).error();
@@ -742,7 +809,7 @@ class connection {
   /// usable. Returns the result of `sql`; the server's names of the failure are kept in
   /// `last_diagnostics()`.
   auto run_guarded(const std::string& sql, const parameters& params, std::string_view context,
-                   const step* then = nullptr) -> result<result_ptr> {
+                   const step* then = nullptr, statement_slot* slot = nullptr) -> result<result_ptr> {
     static const std::string savepoint = "SAVEPOINT ormkit_write";
     static const std::string release = "RELEASE SAVEPOINT ormkit_write";
     static const std::string undo = "ROLLBACK TO SAVEPOINT ormkit_write; RELEASE SAVEPOINT ormkit_write";
@@ -754,27 +821,28 @@ class connection {
     };
     // A statement's first use prepares it, which can fail too (a table that differs from
     // the entity) and would abort the transaction: then the savepoint goes first, on its own.
-    const bool cold = !cached(sql, params.types()) ||
-                      (then && !cached(*then->sql, then->params ? then->params->types() : std::span<const Oid>()));
+    const bool cold = !cached(sql, params.types(), slot) ||
+                      (then && !cached(*then->sql, then->params ? then->params->types() : std::span<const Oid>(),
+                                       then->slot));
     std::array<step, 4> steps{};
     std::size_t n = 0;
     if (cold) {
       if (auto sp = simple(savepoint, context); !sp) return std::move(sp).error();
-      auto name = prepared(sql, params.types(), context, call_deadline());
+      auto name = prepared(sql, params.types(), context, call_deadline(), slot);
       if (name && then)
         name = prepared(*then->sql, then->params ? then->params->types() : std::span<const Oid>(), context,
-                        call_deadline());
+                        call_deadline(), then->slot);
       if (!name) {
         rollback();
         return std::move(name).error();
       }
     } else {
-      steps[n++] = step{&savepoint, nullptr};
+      steps[n++] = step{&savepoint, nullptr, &savepoint_slot_};
     }
     const std::size_t statement = n;
-    steps[n++] = step{&sql, &params};
+    steps[n++] = step{&sql, &params, slot};
     if (then) steps[n++] = *then;
-    steps[n++] = step{&release, nullptr};
+    steps[n++] = step{&release, nullptr, &release_slot_};
     std::array<result_ptr, 4> out;
     std::size_t failed = 0;
     auto st = pipeline(std::span(steps).first(n), std::span(out).first(n), context, &failed);
@@ -788,7 +856,9 @@ class connection {
   }
 
   /// Whether the prepared form of (`sql`, `types`) is cached on this connection.
-  [[nodiscard]] auto cached(const std::string& sql, std::span<const Oid> types) -> bool {
+  [[nodiscard]] auto cached(const std::string& sql, std::span<const Oid> types, statement_slot* slot = nullptr)
+      -> bool {
+    if (slot && slot->epoch == epoch_ && same_types(*static_cast<cache_entry*>(slot->entry), sql, types)) return true;
     return lookup(sql, types) != nullptr;
   }
 
@@ -862,10 +932,17 @@ class connection {
 
   /// The rows a write changed (its command tag's count), 0 when it gives none.
   [[nodiscard]] static auto changed(const PGresult* r) noexcept -> std::uint64_t {
-    const char* n = r ? PQcmdTuples(const_cast<PGresult*>(r)) : nullptr;
+    // The count is the tag's last word ("DELETE 1", "INSERT 0 1", "SELECT 5"); tags without
+    // one ("BEGIN", "CREATE TABLE") end in no digits. Read here rather than by PQcmdTuples,
+    // which compares the tag with every command it knows first.
+    const char* tag = r ? PQcmdStatus(const_cast<PGresult*>(r)) : nullptr;
+    if (tag == nullptr) return 0;
+    const char* end = tag + std::strlen(tag);
+    const char* p = end;
+    while (p > tag && p[-1] >= '0' && p[-1] <= '9') --p;
+    if (p == end || p == tag || p[-1] != ' ') return 0;
     std::uint64_t v = 0;
-    if (n)
-      for (; *n >= '0' && *n <= '9'; ++n) v = v * 10 + static_cast<std::uint64_t>(*n - '0');
+    for (; p < end; ++p) v = v * 10 + static_cast<std::uint64_t>(*p - '0');
     return v;
   }
 
@@ -907,8 +984,16 @@ class connection {
     std::uint64_t used = 0;
   };
 
-  [[nodiscard]] auto call_deadline() const -> std::chrono::steady_clock::time_point {
-    return std::chrono::steady_clock::now() + (opts_ ? opts_->call_timeout : std::chrono::milliseconds(30000));
+  [[nodiscard]] auto call_timeout() const noexcept -> std::chrono::milliseconds {
+    return opts_ ? opts_->call_timeout : std::chrono::milliseconds(30000);
+  }
+
+  // The deadline of a call that starts now. `fresh`: the call's first wait comes right
+  // after (a statement sent, nothing else done), so it waits the whole timeout without
+  // reading the clock again; later waits read it.
+  [[nodiscard]] auto call_deadline(bool fresh = false) const -> std::chrono::steady_clock::time_point {
+    fresh_deadline_ = fresh;
+    return std::chrono::steady_clock::now() + call_timeout();
   }
 
   auto ready(std::string_view context) -> status {
@@ -922,7 +1007,10 @@ class connection {
   // out, -1 failed.
   auto wait_socket(short events, std::chrono::steady_clock::time_point deadline) const -> int {
     for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          fresh_deadline_ ? call_timeout()
+                          : std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      fresh_deadline_ = false;
       if (left.count() <= 0) return 0;
       pollfd p{PQsocket(conn_), events, 0};
       if (p.fd < 0) return -1;
@@ -935,10 +1023,20 @@ class connection {
 
   // The name of the prepared statement for (sql, types), preparing it when needed.
   auto prepared(const std::string& sql, std::span<const Oid> types, std::string_view context,
-                std::chrono::steady_clock::time_point deadline) -> result<const std::string*> {
+                std::chrono::steady_clock::time_point deadline, statement_slot* slot = nullptr)
+      -> result<const std::string*> {
+    if (slot && slot->epoch == epoch_) [[likely]] {
+      auto* e = static_cast<cache_entry*>(slot->entry);
+      if (same_types(*e, sql, types)) [[likely]] {
+        ++stats_.hits;
+        e->second.used = ++clock_;
+        return &e->second.name;
+      }
+    }
     if (auto* e = lookup(sql, types)) {
       ++stats_.hits;
       e->second.used = ++clock_;
+      if (slot) *slot = {epoch_, e};
       return &e->second.name;
     }
     const std::size_t capacity = opts_ ? std::max<std::size_t>(opts_->statement_cache, 1) : 256;
@@ -952,6 +1050,7 @@ class connection {
       append_quoted(dealloc, oldest->second.name);
       hot_ = {};
       cache_.erase(oldest);
+      epoch_ = next_epoch();  // slots may name the statement that went
       ++stats_.evictions;
       if (!PQsendQuery(conn_, dealloc.c_str())) return lost(context, false);
       auto done = finish(context, false, deadline);
@@ -967,6 +1066,7 @@ class connection {
     entry.second.name = std::move(name);
     entry.second.used = ++clock_;
     remember(sql, entry);
+    if (slot) *slot = {epoch_, &entry};
     return &entry.second.name;
   }
 
@@ -998,6 +1098,27 @@ class connection {
       }
     hot_[hot_next_] = {&sql, &entry};
     hot_next_ = (hot_next_ + 1) % hot_.size();
+  }
+
+  // Whether `e`, found through a slot for `sql` (whose text is the entry's), is for `types`.
+  [[nodiscard]] static auto same_types(const cache_entry& e, const std::string& sql, std::span<const Oid> types) noexcept
+      -> bool {
+    const std::string& key = e.first;
+    const std::size_t n = sql.size();
+    if (key.size() != n + 1 + types.size_bytes()) return false;
+    const char* stored = key.data() + n + 1;
+    for (std::size_t i = 0; i < types.size(); ++i) {
+      Oid t{};
+      std::memcpy(&t, stored + i * sizeof(Oid), sizeof(Oid));
+      if (t != types[i]) return false;
+    }
+    return true;
+  }
+
+  // A number no connection of this process has used as its epoch.
+  static auto next_epoch() noexcept -> std::uint64_t {
+    static std::atomic<std::uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
   }
 
   [[nodiscard]] static auto same_key(const std::string& key, const std::string& sql, std::span<const Oid> types) noexcept
@@ -1177,6 +1298,10 @@ class connection {
   std::uint64_t clock_ = 0;
   std::uint64_t protect_after_ = std::numeric_limits<std::uint64_t>::max();
   std::vector<const std::string*> names_;  // a pipeline's prepared statements
+  // Changes whenever a cached statement is forgotten: slots of an older epoch are not trusted.
+  std::uint64_t epoch_ = next_epoch();
+  statement_slot savepoint_slot_, release_slot_;  // run_guarded's SAVEPOINT and RELEASE
+  mutable bool fresh_deadline_ = false;            // see call_deadline
   statement_statistics stats_;
 };
 

@@ -231,6 +231,39 @@ inline auto describe_failure(const connection& c, int rc, std::string_view conte
   }
 }
 
+// `bind(st, index, v, false)` for a value written to column `col`, checking first that
+// it fits the column as backend::fits does (NULL only where nullable, the column's
+// storage class, an integer for a real): -1, with nothing bound, when it does not.
+// One switch does both, for the write paths that bind a whole row.
+inline constexpr int misfit_rc = -1;
+[[gnu::always_inline]] inline auto bind_fitting(sqlite3_stmt* st, int index, const column_schema& col,
+                                                const value_view& v) -> int {
+  switch (v.index()) {
+    case 1:
+      if (col.storage != storage::integer && col.storage != storage::real) [[unlikely]]
+        return misfit_rc;
+      return sqlite3_bind_int64(st, index, std::get<1>(v));
+    case 2:
+      if (col.storage != storage::real) [[unlikely]]
+        return misfit_rc;
+      return sqlite3_bind_double(st, index, std::get<2>(v));
+    case 3: {
+      if (col.storage != storage::text) [[unlikely]]
+        return misfit_rc;
+      auto t = std::get<3>(v);
+      return sqlite3_bind_text64(st, index, t.data() ? t.data() : "", t.size(), SQLITE_STATIC, SQLITE_UTF8);
+    }
+    case 4:
+      if (col.storage != storage::blob) [[unlikely]]
+        return misfit_rc;
+      return bind(st, index, v, false);
+    default:
+      if (!col.nullable) [[unlikely]]
+        return misfit_rc;
+      return sqlite3_bind_null(st, index);
+  }
+}
+
 // A view of result column `i` of the current row; valid until the next step.
 // Reads through sqlite3_column_value: one call that takes the connection's mutex
 // per column, where sqlite3_column_type + _text + _bytes would take it three
@@ -412,7 +445,10 @@ class backend {
     ORMKIT_TRY(usable());
     auto t = table_for(s);
     if (!t) return std::move(t).error();
-    ORMKIT_TRY(check_row(s, r));
+    if (r.size() != s.columns.size()) [[unlikely]] {
+      auto bad = check_row(s, r);
+      return std::move(bad).error();
+    }
     const bool omit = generates_key(s, r);
     lease st;
     ORMKIT_TRY(omit ? acquire_pinned((*t)->insert_generated_sql, (*t)->insert_generated_pin, st, s.name)
@@ -931,8 +967,8 @@ class backend {
     common::keyed_statements<detail::statement_slot*> keyed_statements;
 
     // The statement addressing one row by key (detail/backend_common.hpp).
-    auto keyed(const table_schema& s, keyed_kind kind, const key_spec& k, std::span<const std::size_t> columns)
-        -> keyed_statement& {
+    [[gnu::always_inline]] auto keyed(const table_schema& s, keyed_kind kind, const key_spec& k,
+                                      std::span<const std::size_t> columns) -> keyed_statement& {
       return keyed_statements.find<detail::sql_dialect>(s, kind, k, columns, select_sql);
     }
   };
@@ -1312,7 +1348,7 @@ class backend {
   }
 
   // Why `v` does not fit column `c`, message for message as the memory backend.
-  static auto misfit(const table_schema& s, std::size_t c, const value_view& v) -> ormkit::error {
+  [[gnu::noinline, gnu::cold]] static auto misfit(const table_schema& s, std::size_t c, const value_view& v) -> ormkit::error {
     const auto& col = s.columns[c];
     std::string subject = std::string(s.name) + "." + std::string(col.name) + ": ";
     if (v.index() == 0) return {errc::invalid_argument, subject + "NULL in a NOT NULL column"};
@@ -1327,7 +1363,7 @@ class backend {
   }
 
   // The row's width; each value's fit to its column is checked as it is bound (insert_row).
-  static auto check_row(const table_schema& s, std::span<const value_view> r) -> status {
+  [[gnu::noinline]] static auto check_row(const table_schema& s, std::span<const value_view> r) -> status {
     if (r.size() != s.columns.size())
       return unexpected(errc::invalid_argument, std::string(s.name) + ": row has " + std::to_string(r.size()) +
                                                     " values for " + std::to_string(s.columns.size()) + " columns");
@@ -1336,8 +1372,9 @@ class backend {
 
   // Binds and steps an INSERT (or upsert) of `r` on the leased statement. `omits_key`:
   // the statement has no parameter for the auto-increment column (insert_generated_sql).
-  auto insert_row(const table_schema& s, lease& st, std::span<const value_view> r, bool omits_key = false)
-      -> result<std::int64_t> {
+  // Inlined into its callers: insert() is then one frame.
+  [[gnu::always_inline]] auto insert_row(const table_schema& s, lease& st, std::span<const value_view> r,
+                                         bool omits_key = false) -> result<std::int64_t> {
     const bool generated = generates_key(s, r);
     // The column SQLite fills in (none: past the end).
     const std::size_t filled = generated ? *s.auto_increment : r.size();
@@ -1349,12 +1386,10 @@ class backend {
         if (int rc = sqlite3_bind_null(stmt, index++); rc != SQLITE_OK) return fail(rc, s.name);
         continue;
       }
-      // Checked here, in the loop that binds, so a row is walked once. A value that does
+      // Checked here, in the switch that binds, so a row is walked once. A value that does
       // not fit leaves earlier ones bound, which is harmless: every step rebinds them all.
-      if (!fits(s.columns[i], r[i])) [[unlikely]]
-        return misfit(s, i, r[i]);
-      if (int rc = detail::bind(stmt, index++, r[i], false); rc != SQLITE_OK) [[unlikely]]
-        return fail(rc, s.name);
+      if (int rc = detail::bind_fitting(stmt, index++, s.columns[i], r[i]); rc != SQLITE_OK) [[unlikely]]
+        return rc == detail::misfit_rc ? misfit(s, i, r[i]) : fail(rc, s.name);
     }
     const auto start = opts_.observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     int rc = sqlite3_step(st.get());

@@ -121,8 +121,9 @@ class keyed_statements {
   [[gnu::always_inline]] auto find(const table_schema& s, keyed_kind kind, const key_spec& k,
                                    std::span<const std::size_t> columns, const std::string& select_sql)
       -> keyed_statement<Extra>& {
-    const bool versioned = k.version.has_value() && s.version.has_value();
-    const bool include_deleted = k.include_deleted || !s.soft_delete;
+    // The schema's side first: most tables have no version or soft-delete column.
+    const bool versioned = s.version.has_value() && k.version.has_value();
+    const bool include_deleted = !s.soft_delete || k.include_deleted;
     // Calls come in runs of one shape: try the last one of this kind first (inlined;
     // everything else is out of line). Its kind is `kind` already; the column lists
     // are short, so they are compared here rather than through memcmp.

@@ -207,18 +207,19 @@ class basic_view_buffer {
     if (width <= N) [[likely]] {
       views_ = construct ? inline_.first(width) : inline_.first_unconstructed(width);
     } else {
-      heap_.resize(width);
-      views_ = heap_;
+      heap_ = std::make_unique<value_view[]>(width);
+      views_ = {heap_.get(), width};
     }
   }
   basic_view_buffer(const basic_view_buffer&) = delete;
   auto operator=(const basic_view_buffer&) -> basic_view_buffer& = delete;
+  [[gnu::always_inline]] ~basic_view_buffer() {}  // NOLINT(modernize-use-equals-default): to force the inlining
   auto views() -> std::span<value_view> { return views_; }
 
  private:
   view_storage<N> inline_;
   std::span<value_view> views_;
-  std::vector<value_view> heap_;
+  std::unique_ptr<value_view[]> heap_;  // wider than N (null otherwise)
 };
 using view_buffer = basic_view_buffer<16>;
 
@@ -685,14 +686,7 @@ class repository_core {
 
   auto fetch_impl(const query_spec& q, row_sink sink) const -> status {
     ORMKIT_TRY(check_expr(q.where));
-    auto c = backend_.select(schema(), q);
-    if (!c) return std::move(c).error();
-    for (;;) {
-      auto more = c->next();
-      if (!more) return std::move(more).error();
-      if (!*more) return {};
-      ORMKIT_TRY(sink.fn(sink.context, c->row()));
-    }
+    return backend_.fetch(schema(), q, sink);  // the backend's own loop, or select's cursor
   }
 
   auto open(const query_spec& q) const -> result<cursor> {

@@ -78,17 +78,17 @@ class lease {
   }
   lease(const lease&) = delete;
   auto operator=(const lease&) -> lease& = delete;
-  ~lease() { reset(); }
+  [[gnu::always_inline]] ~lease() { reset(); }
 
   /// The statement. Whoever steps it leaves it to be reset (by `rewind` or on release).
-  [[nodiscard]] auto get() noexcept -> sqlite3_stmt* {
+  [[nodiscard, gnu::always_inline]] auto get() noexcept -> sqlite3_stmt* {
     rewound_ = false;
     return stmt_;
   }
 
   /// Resets the statement now (keeping it checked out and its bindings), so that
   /// releasing it has nothing left to do.
-  void rewind() noexcept {
+  [[gnu::always_inline]] void rewind() noexcept {
     if (stmt_ && !rewound_) sqlite3_reset(stmt_);
     rewound_ = true;
   }

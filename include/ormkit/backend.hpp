@@ -114,6 +114,9 @@ struct key_spec {
 /// Optional keyed operations (a backend may implement them for speed; `backend_ref`
 /// otherwise runs them through `select` / `update` / `erase` with `key_filter_of`):
 ///
+/// - `b.fetch(schema, spec, sink)`: calls `sink` with each row `select(schema, spec)` would
+///   give, in order; stops at the first error (a failing `sink`'s included) and returns it.
+///   Without it, `backend_ref` runs the cursor of `select` (one virtual call per row).
 /// - `b.get_key(schema, key, sink)`: calls `sink` with the row `key` addresses; false when none.
 /// - `b.update_key(schema, key, columns, values)`: `update` of the row `key` addresses.
 /// - `b.erase_key(schema, key)`: `erase` of the row `key` addresses.
@@ -181,6 +184,9 @@ class backend_ref {
   auto aggregate(const table_schema& s, const aggregate_spec& a) const -> result<value_rows> {
     return vtable_->aggregate(self_, s, a);
   }
+  auto fetch(const table_schema& s, const query_spec& q, row_sink sink) const -> status {
+    return vtable_->fetch(self_, s, q, sink);
+  }
   auto get_key(const table_schema& s, const key_spec& k, row_sink sink) const -> result<bool> {
     return vtable_->get_key(self_, s, k, sink);
   }
@@ -222,6 +228,7 @@ class backend_ref {
     result<std::uint64_t> (*erase)(void*, const table_schema&, const expr&);
     result<cursor> (*select)(void*, const table_schema&, const query_spec&);
     result<value_rows> (*aggregate)(void*, const table_schema&, const aggregate_spec&);
+    status (*fetch)(void*, const table_schema&, const query_spec&, row_sink);
     result<bool> (*get_key)(void*, const table_schema&, const key_spec&, row_sink);
     result<std::uint64_t> (*update_key)(void*, const table_schema&, const key_spec&, std::span<const std::size_t>,
                                         std::span<const value_view>);
@@ -253,6 +260,21 @@ class backend_ref {
       [](void* p, const table_schema& s, const expr& f) { return static_cast<B*>(p)->erase(s, f); },
       [](void* p, const table_schema& s, const query_spec& q) { return static_cast<B*>(p)->select(s, q); },
       [](void* p, const table_schema& s, const aggregate_spec& a) { return static_cast<B*>(p)->aggregate(s, a); },
+      [](void* p, const table_schema& s, const query_spec& q, row_sink sink) -> status {
+        B& b = *static_cast<B*>(p);
+        if constexpr (requires { { b.fetch(s, q, sink) } -> std::same_as<status>; }) {
+          return b.fetch(s, q, sink);
+        } else {
+          auto c = b.select(s, q);
+          if (!c) return std::move(c).error();
+          for (;;) {
+            auto more = c->next();
+            if (!more) return std::move(more).error();
+            if (!*more) return {};
+            if (auto st = sink.fn(sink.context, c->row()); !st) return st;
+          }
+        }
+      },
       [](void* p, const table_schema& s, const key_spec& k, row_sink sink) -> result<bool> {
         B& b = *static_cast<B*>(p);
         if constexpr (requires { { b.get_key(s, k, sink) } -> std::same_as<result<bool>>; }) {

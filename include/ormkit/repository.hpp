@@ -219,14 +219,17 @@ struct entity_functions {
   // and decode_columns in the core then say which and why).
   // `max_bytes`: the largest text or blob accepted (only text and blob columns are checked).
   // room: where a converted value goes (only used when the member needs one).
+  // `out` need not hold a view yet: it is constructed here (callers leave their view
+  // buffers unconstructed for these encoders).
   template <std::size_t I>
   static auto encode_column(const T& e, value* room, value_view& out, std::size_t max_bytes) -> bool {
     using M = column_member_t<T, I>;
     const M& m = e.*(column_v<T, I>.member);
     if constexpr (has_to_view<M>) {
       (void)room;
-      out = column_traits<M>::to_view(m);
+      std::construct_at(&out, column_traits<M>::to_view(m));
     } else {
+      std::construct_at(&out);
       if (!encode_member<M>(&m, room, out)) return false;  // needs_scratch: room is a value
     }
     constexpr auto stored = column_traits<M>::storage;
@@ -270,6 +273,8 @@ struct entity_functions {
     }(std::make_index_sequence<key_width>{});
   }
 
+  // The everyday cases inline (the same conversions as decode_member's, which takes
+  // everything else, errors included).
   template <std::size_t I>
   static auto decode_column(const value_view& in, T& e) -> bool {
     using M = column_member_t<T, I>;
@@ -282,6 +287,20 @@ struct entity_functions {
     } else if constexpr (std::is_same_v<M, bool>) {
       if (const auto* x = std::get_if<std::int64_t>(&in); x && (*x == 0 || *x == 1)) [[likely]] {
         m = *x != 0;
+        return true;
+      }
+    } else if constexpr (std::is_integral_v<M> && sizeof(M) < sizeof(std::int64_t)) {
+      if (const auto* i = std::get_if<std::int64_t>(&in);
+          i && *i >= static_cast<std::int64_t>(std::numeric_limits<M>::min()) &&
+          *i <= static_cast<std::int64_t>(std::numeric_limits<M>::max())) [[likely]] {
+        m = static_cast<M>(*i);
+        return true;
+      }
+    } else if constexpr (std::is_same_v<M, std::string>) {
+      // Into the string's own buffer when it fits (get_into, or SSO room): no allocation.
+      if (const auto* t = std::get_if<std::string_view>(&in); t && t->size() <= m.capacity()) [[likely]] {
+        m.clear();
+        m.append(t->data(), t->size());
         return true;
       }
     }
@@ -398,10 +417,12 @@ struct entity_functions {
             [&] {
               if (!st) return;
               using P = std::remove_cvref_t<decltype(key_part<K>(key))>;
+              // The views are constructed here (the core leaves them unconstructed).
               if constexpr (has_to_view<P>) {
-                views[K] = column_traits<P>::to_view(key_part<K>(key));  // no scratch: see key_needs_scratch
+                std::construct_at(&views[K], column_traits<P>::to_view(key_part<K>(key)));  // no scratch needed
               } else {
                 auto v = encode_view(key_part<K>(key), scratch[K]);
+                std::construct_at(&views[K]);
                 if (v) views[K] = *v;
                 else st = column_error(schema_of<T>(), primary_key_indexes_v<T>[K], v.error());
               }

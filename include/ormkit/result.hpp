@@ -215,7 +215,12 @@ class [[nodiscard]] result<void> {
     }
     return *this;
   }
-  ~result() { destroy(); }
+  // Success costs a test of the flag wherever a status goes out of scope; an error's
+  // destruction is out of line.
+  [[gnu::always_inline]] ~result() {
+    if (failed_) [[unlikely]]
+      destroy_error();
+  }
 
   [[nodiscard]] auto has_value() const noexcept -> bool { return !failed_; }
   explicit operator bool() const noexcept { return !failed_; }
@@ -256,6 +261,7 @@ class [[nodiscard]] result<void> {
   void destroy() noexcept {
     if (failed_) error_.~error();
   }
+  [[gnu::noinline]] void destroy_error() noexcept { error_.~error(); }
   static auto none() noexcept -> const ormkit::error& {
     static const ormkit::error empty;
     return empty;

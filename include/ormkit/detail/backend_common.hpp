@@ -118,19 +118,23 @@ template <class Extra>
 class keyed_statements {
  public:
   template <class D>
-  auto find(const table_schema& s, keyed_kind kind, const key_spec& k, std::span<const std::size_t> columns,
-            const std::string& select_sql) -> keyed_statement<Extra>& {
-    const bool versioned = k.version.has_value() && s.version.has_value();
-    const bool include_deleted = k.include_deleted || !s.soft_delete;
-    auto same = [&](const keyed_statement<Extra>& ks) {
-      return ks.kind == kind && ks.versioned == versioned && ks.include_deleted == include_deleted &&
-             std::equal(ks.columns.begin(), ks.columns.end(), columns.begin(), columns.end());
-    };
+  [[gnu::always_inline]] auto find(const table_schema& s, keyed_kind kind, const key_spec& k,
+                                   std::span<const std::size_t> columns, const std::string& select_sql)
+      -> keyed_statement<Extra>& {
+    // The schema's side first: most tables have no version or soft-delete column.
+    const bool versioned = s.version.has_value() && k.version.has_value();
+    const bool include_deleted = !s.soft_delete || k.include_deleted;
     // Calls come in runs of one shape: try the last one of this kind first (inlined;
-    // everything else is out of line).
-    auto& last = last_[static_cast<std::size_t>(kind)];
-    if (last != nullptr && same(*last)) [[likely]]
-      return *last;
+    // everything else is out of line). Its kind is `kind` already; the column lists
+    // are short, so they are compared here rather than through memcmp.
+    auto* last = last_[static_cast<std::size_t>(kind)];
+    if (last != nullptr && last->versioned == versioned && last->include_deleted == include_deleted &&
+        last->columns.size() == columns.size()) [[likely]] {
+      bool same = true;
+      for (std::size_t i = 0; i < columns.size(); ++i) same = same && last->columns[i] == columns[i];
+      if (same) [[likely]]
+        return *last;
+    }
     return find_or_build<D>(s, kind, versioned, include_deleted, columns, select_sql);
   }
 

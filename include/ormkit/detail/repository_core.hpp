@@ -134,6 +134,12 @@ class view_storage {
     for (std::size_t i = 0; i < width; ++i) ::new (static_cast<void*>(p + i)) value_view();
     return {p, width};
   }
+  // Room for `width` views that the caller constructs itself, each before it is read or
+  // assigned (the entity encoders do: encode_row, encode_update and key_views construct
+  // every view they write). Saves a store per view on the everyday calls.
+  auto first_unconstructed(std::size_t width) -> std::span<value_view> {
+    return {reinterpret_cast<value_view*>(bytes_), width};
+  }
 
  private:
   alignas(value_view) unsigned char bytes_[N * sizeof(value_view)];
@@ -195,37 +201,45 @@ using row_buffer = basic_row_buffer<16>;
 template <std::size_t N>
 class basic_view_buffer {
  public:
-  explicit basic_view_buffer(std::size_t width) {
+  // `construct` false: the views are left for the caller to construct (see
+  // view_storage::first_unconstructed).
+  [[gnu::always_inline]] explicit basic_view_buffer(std::size_t width, bool construct = true) {
     if (width <= N) [[likely]] {
-      views_ = inline_.first(width);
+      views_ = construct ? inline_.first(width) : inline_.first_unconstructed(width);
     } else {
-      heap_.resize(width);
-      views_ = heap_;
+      heap_ = std::make_unique<value_view[]>(width);
+      views_ = {heap_.get(), width};
     }
   }
   basic_view_buffer(const basic_view_buffer&) = delete;
   auto operator=(const basic_view_buffer&) -> basic_view_buffer& = delete;
+  [[gnu::always_inline]] ~basic_view_buffer() {}  // NOLINT(modernize-use-equals-default): to force the inlining
   auto views() -> std::span<value_view> { return views_; }
 
  private:
   view_storage<N> inline_;
   std::span<value_view> views_;
-  std::vector<value_view> heap_;
+  std::unique_ptr<value_view[]> heap_;  // wider than N (null otherwise)
 };
 using view_buffer = basic_view_buffer<16>;
 
 // A key's views (up to 4 on the stack) and, when its encoders need them, scratch values.
+// The views are constructed by the entity's key_views.
 class key_buffer {
  public:
-  key_buffer(std::size_t width, bool scratch) : views_(width) {
-    if (scratch) values_.resize(width);
+  [[gnu::always_inline]] key_buffer(std::size_t width, bool scratch) : views_(width, false) {
+    if (scratch) [[unlikely]] {
+      values_ = std::make_unique<value[]>(width);
+      n_values_ = width;
+    }
   }
-  auto values() -> std::span<value> { return values_; }
+  auto values() -> std::span<value> { return {values_.get(), n_values_}; }
   auto views() -> std::span<value_view> { return views_.views(); }
 
  private:
   basic_view_buffer<4> views_;
-  std::vector<value> values_;
+  std::unique_ptr<value[]> values_;  // null unless the key's encoders need room
+  std::size_t n_values_ = 0;
 };
 
 class repository_core {
@@ -236,9 +250,13 @@ class repository_core {
   [[nodiscard]] auto backend() const -> backend_ref { return backend_; }
   [[nodiscard]] auto schema() const -> const table_schema& { return *schema_; }
 
+  // The everyday calls (insert, update, get, erase by key) go through a few layers
+  // below; each is always inlined into its entry point (insert, update, get,
+  // erase_key), so a call costs one frame here, not one per layer.
+
   // as_stored: keep the entity's timestamps and version exactly (imports, restores).
   // A failed insert leaves `e` as it was (its stamped members are put back).
-  auto insert_impl(void* e, bool as_stored = false) -> status {
+  [[gnu::always_inline]] auto insert_impl(void* e, bool as_stored = false) -> status {
     if (as_stored || ops_->save_stamps == nullptr) return insert_stamped(e);
     stamp_backup saved;
     ops_->save_stamps(e, saved);
@@ -249,17 +267,19 @@ class repository_core {
     return st;
   }
 
-  auto insert_stamped(void* e) -> status {
+  [[gnu::always_inline]] auto insert_stamped(void* e) -> status {
     ORMKIT_TRY(ops_->validate(e));
     if (ops_->encode_needs_scratch) {
       row_buffer buf(width(), true);
       return insert_encoded(e, buf.values(), buf.views());
     }
-    view_buffer views(width());  // every column a view of the entity: no values to build
+    // Every column a view of the entity: no values to build; encode_row constructs the views.
+    view_buffer views(width(), false);
     return insert_encoded(e, {}, views.views());
   }
 
-  auto insert_encoded(void* e, std::span<value> scratch, std::span<value_view> views) -> status {
+  [[gnu::always_inline]] auto insert_encoded(void* e, std::span<value> scratch, std::span<value_view> views)
+      -> status {
     ORMKIT_TRY(encode_row(e, scratch, views));
     auto id = backend_.insert(schema(), views);
     if (!id) return std::move(id).error();
@@ -289,22 +309,24 @@ class repository_core {
 
   // The columns an update of `chosen` sets: those, version and updated_at; never the key
   // or created_at; each once. Returns how many were written to `cols`.
-  auto update_columns_of(std::span<const std::size_t> chosen, std::span<std::size_t> cols) const -> std::size_t {
+  [[gnu::always_inline]] auto update_columns_of(std::span<const std::size_t> chosen, std::span<std::size_t> cols) const
+      -> std::size_t {
     const auto& s = schema();
     std::size_t n = 0;
-    auto add = [&](std::size_t c) {
-      if (c >= s.columns.size()) return;
-      for (std::size_t k : s.primary_key)
-        if (k == c) return;
-      for (std::size_t i = 0; i < n; ++i)
-        if (cols[i] == c) return;
-      if (s.created_at && c == *s.created_at) return;
-      cols[n++] = c;
-    };
-    for (std::size_t c : chosen) add(c);
-    if (s.version) add(*s.version);
-    if (s.updated_at) add(*s.updated_at);
+    for (std::size_t c : chosen) add_update_column(s, cols, n, c);
+    if (s.version) add_update_column(s, cols, n, *s.version);
+    if (s.updated_at) add_update_column(s, cols, n, *s.updated_at);
     return n;
+  }
+  [[gnu::always_inline]] static void add_update_column(const table_schema& s, std::span<std::size_t> cols,
+                                                       std::size_t& n, std::size_t c) {
+    if (c >= s.columns.size()) return;
+    for (std::size_t k : s.primary_key)
+      if (k == c) return;
+    for (std::size_t i = 0; i < n; ++i)
+      if (cols[i] == c) return;
+    if (s.created_at && c == *s.created_at) return;
+    cols[n++] = c;
   }
 
   // update_impl for `count` entities with one backend call (`update_keys`). Errors name the
@@ -363,7 +385,7 @@ class repository_core {
 
   // Updates `chosen` columns (plus version and updated_at) of the row with e's key.
   // A failed update leaves `e` as it was (version and updated_at are put back).
-  auto update_impl(void* e, std::span<const std::size_t> chosen) -> status {
+  [[gnu::always_inline]] auto update_impl(void* e, std::span<const std::size_t> chosen) -> status {
     if (ops_->save_stamps == nullptr) return update_stamped(e, chosen, 0);
     stamp_backup saved;
     ops_->save_stamps(e, saved);
@@ -377,15 +399,18 @@ class repository_core {
   }
 
   // update_impl once `e` is stamped; `old_version`: its version before.
-  auto update_stamped(void* e, std::span<const std::size_t> chosen, std::int64_t old_version) -> status {
+  [[gnu::always_inline]] auto update_stamped(void* e, std::span<const std::size_t> chosen, std::int64_t old_version)
+      -> status {
     const auto& s = schema();
     ORMKIT_TRY(ops_->validate(e));
     // The columns to set: the chosen ones, version and updated_at; never the key or created_at.
     const std::size_t w = width();
     std::array<std::size_t, 16> inline_cols;  // written by update_columns_of
-    std::vector<std::size_t> heap_cols;
-    if (w > inline_cols.size()) heap_cols.resize(w);
-    const auto all_cols = w > inline_cols.size() ? std::span<std::size_t>(heap_cols) : std::span(inline_cols).first(w);
+    std::unique_ptr<std::size_t[]> heap_cols;
+    if (w > inline_cols.size()) [[unlikely]]
+      heap_cols = std::make_unique<std::size_t[]>(w);
+    const auto all_cols =
+        w > inline_cols.size() ? std::span<std::size_t>(heap_cols.get(), w) : std::span(inline_cols).first(w);
     const std::size_t n_cols = update_columns_of(chosen, all_cols);
     if (n_cols == 0) return {};
     // Only those columns and the key are encoded: views [0, n_cols) are the values to
@@ -396,18 +421,19 @@ class repository_core {
       row_buffer buf(n_views, true);
       return update_encoded(e, cols, buf.values(), buf.views(), old_version);
     }
-    view_buffer views(n_views);
+    view_buffer views(n_views, false);  // encode_update constructs them
     return update_encoded(e, cols, {}, views.views(), old_version);
   }
 
   // The rest of update_stamped: `views` has room for the set values then the key.
-  auto update_encoded(void* e, std::span<const std::size_t> cols, std::span<value> scratch,
-                      std::span<value_view> views, std::int64_t old_version) -> status {
+  [[gnu::always_inline]] auto update_encoded(void* e, std::span<const std::size_t> cols, std::span<value> scratch,
+                                            std::span<value_view> views, std::int64_t old_version) -> status {
     const auto& s = schema();
     const std::size_t n_cols = cols.size();
     const std::size_t key_width = s.primary_key.size();
     if (!ops_->encode_update(e, cols, scratch, views, opts_.max_value_bytes)) [[unlikely]] {
       // Column by column, to say which failed and why.
+      for (auto& v : views) std::construct_at(&v);  // the encoders below assign to them
       auto room = [&](std::size_t i) { return i < scratch.size() ? &scratch[i] : nullptr; };
       for (std::size_t i = 0; i < n_cols; ++i) ORMKIT_TRY(encode_column(e, cols[i], room(i), views[i]));
       for (std::size_t i = 0; i < key_width; ++i)
@@ -419,8 +445,14 @@ class repository_core {
     if (s.version) where.version = old_version;
     auto n = backend_.update_key(s, where, cols, set);
     if (!n) return std::move(n).error();
-    if (*n > 0) return {};
-    // Nothing matched: tell a missing row from a stale version.
+    if (*n > 0) [[likely]]
+      return {};
+    return update_missed(key, old_version);
+  }
+
+  // An update matched no row: tell a missing row from a stale version.
+  [[gnu::noinline]] auto update_missed(std::span<value_view> key, std::int64_t old_version) -> status {
+    const auto& s = schema();
     stored_version probe{s.version.value_or(0), {}};
     auto found = backend_.get_key(s, key_spec{key, std::nullopt, false}, row_sink{&probe, &stored_version::read});
     if (!found) return std::move(found).error();
@@ -490,7 +522,7 @@ class repository_core {
     return backend_.erase(s, filter);
   }
 
-  auto erase_key_impl(const void* key) -> status {
+  [[gnu::always_inline]] auto erase_key_impl(const void* key) -> status {
     const auto& s = schema();
     key_buffer k(s.primary_key.size(), ops_->key_needs_scratch);
     ORMKIT_TRY(ops_->key_views(key, k.values(), k.views()));
@@ -506,7 +538,8 @@ class repository_core {
       n = backend_.erase_key(s, where);
     }
     if (!n) return std::move(n).error();
-    if (*n == 0) return not_found(k.views());
+    if (*n == 0) [[unlikely]]
+      return not_found(k.views());
     return {};
   }
 
@@ -525,7 +558,7 @@ class repository_core {
   }
 
   // Reads the row with `key` into `out`; false when there is none.
-  auto get_impl(const void* key, void* out) const -> result<bool> {
+  [[gnu::always_inline]] auto get_impl(const void* key, void* out) const -> result<bool> {
     const auto& s = schema();
     key_buffer k(s.primary_key.size(), ops_->key_needs_scratch);
     ORMKIT_TRY(ops_->key_views(key, k.values(), k.views()));
@@ -536,6 +569,8 @@ class repository_core {
   //=== observed entry points (repository_options::observer) ===//
 
   auto insert(void* e, bool as_stored = false) -> status {
+    if (!opts_.observer) [[likely]]
+      return insert_impl(e, as_stored);
     return observed(operation::insert, e, nullptr, true, [&] { return insert_impl(e, as_stored); });
   }
   auto insert_many(void* items, std::size_t count, std::size_t stride) -> status {
@@ -548,6 +583,8 @@ class repository_core {
                     count);
   }
   auto update(void* e, std::span<const std::size_t> chosen) -> status {
+    if (!opts_.observer) [[likely]]
+      return update_impl(e, chosen);
     return observed(operation::update, e, nullptr, true, [&] { return update_impl(e, chosen); });
   }
   // Updates `count` entities (each as `update` does) in one transaction, or a savepoint
@@ -597,6 +634,8 @@ class repository_core {
     return observed(operation::erase, nullptr, nullptr, true, [&] { return erase_impl(std::move(filter)); });
   }
   auto erase_key(const void* key) -> status {
+    if (!opts_.observer) [[likely]]
+      return erase_key_impl(key);
     return observed(operation::erase, nullptr, key, true, [&] { return erase_key_impl(key); });
   }
   auto restore(const void* key) -> status {
@@ -647,14 +686,7 @@ class repository_core {
 
   auto fetch_impl(const query_spec& q, row_sink sink) const -> status {
     ORMKIT_TRY(check_expr(q.where));
-    auto c = backend_.select(schema(), q);
-    if (!c) return std::move(c).error();
-    for (;;) {
-      auto more = c->next();
-      if (!more) return std::move(more).error();
-      if (!*more) return {};
-      ORMKIT_TRY(sink.fn(sink.context, c->row()));
-    }
+    return backend_.fetch(schema(), q, sink);  // the backend's own loop, or select's cursor
   }
 
   auto open(const query_spec& q) const -> result<cursor> {
@@ -859,9 +891,16 @@ class repository_core {
 
   // Every column of `e`, in schema order: one call to the entity's inlined encoder; when
   // it fails, column by column to find which column and why.
-  auto encode_row(const void* e, std::span<value> scratch, std::span<value_view> views) const -> status {
+  // `views` need not be constructed: the entity's encoder constructs each one.
+  [[gnu::always_inline]] auto encode_row(const void* e, std::span<value> scratch, std::span<value_view> views) const
+      -> status {
     if (ops_->encode_row(e, scratch, views, opts_.max_value_bytes)) [[likely]]
       return {};
+    return encode_columns(e, scratch, views);
+  }
+  [[gnu::noinline]] auto encode_columns(const void* e, std::span<value> scratch, std::span<value_view> views) const
+      -> status {
+    for (auto& v : views) std::construct_at(&v);  // encode_column assigns to them
     for (std::size_t c = 0; c < views.size(); ++c)
       ORMKIT_TRY(encode_column(e, c, c < scratch.size() ? &scratch[c] : nullptr, views[c]));
     return {};

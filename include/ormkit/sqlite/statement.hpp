@@ -78,17 +78,17 @@ class lease {
   }
   lease(const lease&) = delete;
   auto operator=(const lease&) -> lease& = delete;
-  ~lease() { reset(); }
+  [[gnu::always_inline]] ~lease() { reset(); }
 
   /// The statement. Whoever steps it leaves it to be reset (by `rewind` or on release).
-  [[nodiscard]] auto get() noexcept -> sqlite3_stmt* {
+  [[nodiscard, gnu::always_inline]] auto get() noexcept -> sqlite3_stmt* {
     rewound_ = false;
     return stmt_;
   }
 
   /// Resets the statement now (keeping it checked out and its bindings), so that
   /// releasing it has nothing left to do.
-  void rewind() noexcept {
+  [[gnu::always_inline]] void rewind() noexcept {
     if (stmt_ && !rewound_) sqlite3_reset(stmt_);
     rewound_ = true;
   }
@@ -98,6 +98,16 @@ class lease {
   void reset() noexcept;
 
  private:
+  [[gnu::noinline]] void release() noexcept {
+    if (!rewound_) sqlite3_reset(stmt_);
+    rewound_ = false;
+    if (!slot_ || !slot_->pinned) sqlite3_clear_bindings(stmt_);
+    if (slot_) slot_->in_use = false;
+    else sqlite3_finalize(stmt_);
+    stmt_ = nullptr;
+    slot_ = nullptr;
+  }
+
   friend class statement_cache;
   using slot = detail::statement_slot;
   // Statements in the cache are reset, and new ones have never run.
@@ -163,7 +173,9 @@ class statement_cache {
   /// Like `acquire`, and remembers the cached statement in `pin` (which then stays
   /// cached for the connection's life), so that later calls with the same `pin`
   /// skip the lookup by text. `pin` starts null; `sql` must be the same text each time.
-  auto acquire_pinned(const std::string& sql, detail::statement_slot*& pin, lease& out) -> int {
+  /// (The everyday answer is inlined into the caller; the rest is out of line.)
+  [[gnu::always_inline]] auto acquire_pinned(const std::string& sql, detail::statement_slot*& pin, lease& out)
+      -> int {
     if (pin != nullptr && !pin->in_use) [[likely]] {
       // Pinned slots are never evicted, so their last use need not be tracked.
       if (out) out.reset();
@@ -174,6 +186,11 @@ class statement_cache {
       out.rewound_ = true;  // statements come back reset
       return SQLITE_OK;
     }
+    return acquire_and_pin(sql, pin, out);
+  }
+
+ private:
+  [[gnu::noinline]] auto acquire_and_pin(const std::string& sql, detail::statement_slot*& pin, lease& out) -> int {
     int rc = acquire(sql, out);
     if (rc == SQLITE_OK && pin == nullptr && out.slot_ != nullptr) {
       out.slot_->pinned = true;
@@ -182,6 +199,7 @@ class statement_cache {
     return rc;
   }
 
+ public:
   /// Finalizes every statement neither checked out nor pinned.
   void clear() noexcept {
     for (auto it = slots_.begin(); it != slots_.end();) {
@@ -223,15 +241,17 @@ class statement_cache {
   std::unordered_map<std::string, std::unique_ptr<lease::slot>> slots_;
 };
 
-inline void lease::reset() noexcept {
+// The everyday release (a pinned statement, already rewound) inline; the rest out of line.
+[[gnu::always_inline]] inline void lease::reset() noexcept {
   if (!stmt_) return;
-  if (!rewound_) sqlite3_reset(stmt_);
-  rewound_ = false;
-  if (!slot_ || !slot_->pinned) sqlite3_clear_bindings(stmt_);
-  if (slot_) slot_->in_use = false;
-  else sqlite3_finalize(stmt_);
-  stmt_ = nullptr;
-  slot_ = nullptr;
+  if (rewound_ && slot_ != nullptr && slot_->pinned) [[likely]] {
+    slot_->in_use = false;
+    rewound_ = false;
+    stmt_ = nullptr;
+    slot_ = nullptr;
+    return;
+  }
+  release();
 }
 
 }  // namespace ormkit::sqlite

@@ -44,11 +44,8 @@ TEST_CASE("postgres: a rejected write in a transaction changes nothing and the t
           "[postgres][pipeline]") {
   auto opts = server_options();
   if (!opts) return;
-  scratch_schema scratch(*opts);
-  auto& db = *scratch.db;
-  ormkit::repository<user> users(db);
-  auto ann = users.insert(make_user("ann@example.com", "Ann")).value();
-  auto bob = users.insert(make_user("bob@example.com", "Bob")).value();
+  with_ann_and_bob fixture(*opts);
+  [[maybe_unused]] auto& [scratch, db, users, ann, bob] = fixture;
 
   statements seen;
   db.observe_statements(&seen);
@@ -96,11 +93,8 @@ TEST_CASE("postgres: a write whose first prepare fails in a transaction leaves t
           "[postgres][pipeline]") {
   auto opts = server_options();
   if (!opts) return;
-  scratch_schema scratch(*opts);
-  auto& db = *scratch.db;
-  ormkit::repository<user> users(db);
-  auto ann = users.insert(make_user("ann@example.com", "Ann")).value();
-  auto bob = users.insert(make_user("bob@example.com", "Bob")).value();
+  with_ann_and_bob fixture(*opts);
+  [[maybe_unused]] auto& [scratch, db, users, ann, bob] = fixture;
   // The stored table no longer matches the entity: preparing the UPDATE fails.
   REQUIRE(scratch.open_another()->execute("ALTER TABLE users DROP COLUMN bio"));
   REQUIRE(db.begin());

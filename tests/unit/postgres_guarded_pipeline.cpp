@@ -34,15 +34,7 @@ using namespace ormkit_test;
 using ormkit::errc;
 namespace pg = ormkit::postgres;
 
-struct statements : ormkit::statement_observer {
-  std::vector<std::string> sql;
-  void executed(const ormkit::statement_event& e) override { sql.emplace_back(e.sql); }
-  [[nodiscard]] auto count(std::string_view prefix) const -> std::size_t {
-    return static_cast<std::size_t>(std::count_if(sql.begin(), sql.end(), [&](const std::string& s) {
-      return std::string_view(s).substr(0, prefix.size()) == prefix;
-    }));
-  }
-};
+using statements = statement_log;
 
 auto has(const std::string& text, std::string_view part) -> bool { return text.find(part) != std::string::npos; }
 
@@ -86,11 +78,8 @@ TEST_CASE("postgres guarded pipeline: a write failing in it leaves the transacti
           "[postgres][pipeline][guard]") {
   auto opts = server_options();
   if (!opts) return;
-  scratch_schema scratch(*opts);
-  auto& db = *scratch.db;
-  ormkit::repository<user> users(db);
-  auto ann = users.insert(make_user("ann@example.com", "Ann")).value();
-  auto bob = users.insert(make_user("bob@example.com", "Bob")).value();
+  with_ann_and_bob fixture(*opts);
+  [[maybe_unused]] auto& [scratch, db, users, ann, bob] = fixture;
   REQUIRE(scratch.open_another()->execute(
       "ALTER TABLE users ADD CONSTRAINT users_name_allowed CHECK (name <> 'Forbidden')"));
   // Prepare the UPDATE and the DELETE on this connection: from here on every write below
@@ -140,8 +129,8 @@ TEST_CASE("postgres guarded pipeline: a write failing in it leaves the transacti
   db.observe_statements(nullptr);
 
   // Every write was warm: no SAVEPOINT on its own; each failure cost one ROLLBACK TO.
-  CHECK(seen.count("SAVEPOINT") == 0);
-  CHECK(seen.count("ROLLBACK TO") == 2);
+  CHECK(seen.count_starting("SAVEPOINT") == 0);
+  CHECK(seen.count_starting("ROLLBACK TO") == 2);
 
   auto all = users.find_all().value();
   std::vector<std::string> emails;

@@ -65,11 +65,7 @@ auto names(ormkit::postgres::backend& db, const std::string& sql, std::string_vi
   return out;
 }
 
-// Every statement the backend runs, as its SQL text.
-struct statement_log final : ormkit::statement_observer {
-  std::vector<std::string> sql;
-  void executed(const ormkit::statement_event& e) override { sql.emplace_back(e.sql); }
-};
+using postgres_test::statement_log;  // every statement the backend runs, as its SQL text
 
 struct postgres_fixture {
   static constexpr std::string_view name = "postgres";

@@ -10,10 +10,15 @@
 //   variable set it FAILs.
 // - `scratch_schema`: a fresh schema of the test's own, dropped at the end.
 // - `frozen`: SIGSTOPs a server process for a scope (always SIGCONTs it again).
+// - `with_ann_and_bob`: a scratch schema with a `repository<user>` holding Ann and Bob.
+// - `statement_log`: a statement observer that keeps every statement's SQL.
 
 #include <ormkit/postgres.hpp>
+#include <ormkit/repository.hpp>
+#include <ormkit/statement_observer.hpp>
 
 #include "../support/catch.hpp"
+#include "../support/entities.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -23,6 +28,8 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
+#include <algorithm>
 
 #include <sys/types.h>
 
@@ -110,6 +117,37 @@ class frozen {
 
  private:
   pid_t pid_;
+};
+
+/// A scratch schema, a `repository<user>` over its backend, and Ann and Bob inserted.
+/// Take the parts with `auto& [scratch, db, users, ann, bob] = fixture;`.
+struct with_ann_and_bob {
+  explicit with_ann_and_bob(const ormkit::postgres::options& o)
+      : scratch(o), db(*scratch.db), users(db),
+        ann(users.insert(ormkit_test::make_user("ann@example.com", "Ann")).value()),
+        bob(users.insert(ormkit_test::make_user("bob@example.com", "Bob")).value()) {}
+  scratch_schema scratch;
+  ormkit::postgres::backend& db;
+  ormkit::repository<ormkit_test::user> users;
+  ormkit_test::user ann;
+  ormkit_test::user bob;
+};
+
+/// Keeps the SQL of every statement a backend runs.
+struct statement_log : ormkit::statement_observer {
+  std::vector<std::string> sql;
+  void executed(const ormkit::statement_event& e) override { sql.emplace_back(e.sql); }
+  /// How many contain `part`.
+  [[nodiscard]] auto count(std::string_view part) const -> std::size_t {
+    return static_cast<std::size_t>(std::count_if(
+        sql.begin(), sql.end(), [&](const std::string& s) { return s.find(part) != std::string::npos; }));
+  }
+  /// How many start with `prefix`.
+  [[nodiscard]] auto count_starting(std::string_view prefix) const -> std::size_t {
+    return static_cast<std::size_t>(std::count_if(sql.begin(), sql.end(), [&](const std::string& s) {
+      return std::string_view(s).substr(0, prefix.size()) == prefix;
+    }));
+  }
 };
 
 }  // namespace postgres_test

@@ -31,14 +31,7 @@ using namespace ormkit_test;
 using ormkit::errc;
 namespace pg = ormkit::postgres;
 
-struct statements : ormkit::statement_observer {
-  std::vector<std::string> sql;
-  void executed(const ormkit::statement_event& e) override { sql.emplace_back(e.sql); }
-  [[nodiscard]] auto count(std::string_view part) const -> std::size_t {
-    return static_cast<std::size_t>(std::count_if(
-        sql.begin(), sql.end(), [&](const std::string& s) { return s.find(part) != std::string::npos; }));
-  }
-};
+using statements = statement_log;
 
 auto with_guard(pg::options o, pg::write_guard g) -> pg::options {
   o.write_guard = g;

@@ -63,6 +63,16 @@ using value_rows = std::vector<std::vector<value>>;
 struct row_sink {
   void* context;
   status (*fn)(void* context, std::span<const value_view> row);
+
+  /// Passes every row of `c` on, in order; stops at the first error (the cursor's or the sink's).
+  auto drain(cursor& c) const -> status {
+    for (;;) {
+      auto more = c.next();
+      if (!more) return std::move(more).error();
+      if (!*more) return {};
+      if (auto st = fn(context, c.row()); !st) return st;
+    }
+  }
 };
 
 /// One row addressed by its primary key: the everyday get / update / erase.
@@ -267,12 +277,7 @@ class backend_ref {
         } else {
           auto c = b.select(s, q);
           if (!c) return std::move(c).error();
-          for (;;) {
-            auto more = c->next();
-            if (!more) return std::move(more).error();
-            if (!*more) return {};
-            if (auto st = sink.fn(sink.context, c->row()); !st) return st;
-          }
+          return sink.drain(*c);
         }
       },
       [](void* p, const table_schema& s, const key_spec& k, row_sink sink) -> result<bool> {

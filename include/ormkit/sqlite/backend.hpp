@@ -615,12 +615,7 @@ class backend {
     if (opts_.observer) [[unlikely]] {
       auto c = select(s, q);
       if (!c) return std::move(c).error();
-      for (;;) {
-        auto more = c->next();
-        if (!more) return std::move(more).error();
-        if (!*more) return {};
-        if (auto st = sink.fn(sink.context, c->row()); !st) return st;
-      }
+      return sink.drain(*c);
     }
     lease st;
     ORMKIT_TRY(prepare_select(s, q, st));

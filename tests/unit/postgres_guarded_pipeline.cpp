@@ -173,35 +173,42 @@ TEST_CASE("postgres guarded pipeline: many failures in one transaction do not pi
   CHECK(users.count().value() == 51u);
 }
 
-TEST_CASE("postgres guarded pipeline: a stopped server cannot hold it past its deadline",
+TEST_CASE("postgres guarded pipeline: a stopped server cannot hold a write past its deadline, cold or pipelined",
           "[postgres][pipeline][guard]") {
   auto opts = server_options();
   if (!opts) return;
-  scratch_schema scratch(*opts);
-  auto db = scratch.open_another(std::chrono::milliseconds(700));
-  ormkit::repository<user> users(*db);
-  auto ann = users.insert(make_user("ann@example.com", "Ann")).value();
-  REQUIRE(users.update(ann));  // prepared: the write below is one pipeline
-  ann = users.get(ann.id).value();
-  REQUIRE(db->begin());
-  auto bob = users.insert(make_user("bob@example.com", "Bob")).value();
-  const auto pid = backend_pid(*db);
-  {
-    frozen stop(pid);
-    const auto t0 = std::chrono::steady_clock::now();
-    ann.name = "Anne";
-    auto r = users.update(ann);
-    const auto took = std::chrono::steady_clock::now() - t0;
-    REQUIRE_FALSE(r);
-    CHECK(r.error().is(errc::timeout));
-    CHECK(has(r.error().message, "no answer within 700 ms"));
-    CHECK(took < std::chrono::seconds(5));
+  // Cold: the UPDATE's first use on the connection, its SAVEPOINT sent alone. Warm: the
+  // UPDATE is prepared, so SAVEPOINT, UPDATE and RELEASE go out in one pipeline.
+  for (const bool warm : {false, true}) {
+    INFO((warm ? "warm (one pipeline)" : "cold (first use)"));
+    scratch_schema scratch(*opts);
+    auto db = scratch.open_another(std::chrono::milliseconds(700));
+    ormkit::repository<user> users(*db);
+    auto ann = users.insert(make_user("ann@example.com", "Ann")).value();
+    if (warm) {
+      REQUIRE(users.update(ann));
+      ann = users.get(ann.id).value();
+    }
+    REQUIRE(db->begin());
+    auto bob = users.insert(make_user("bob@example.com", "Bob")).value();
+    const auto pid = backend_pid(*db);
+    {
+      frozen stop(pid);
+      const auto t0 = std::chrono::steady_clock::now();
+      ann.name = "Anne";
+      auto r = users.update(ann);
+      const auto took = std::chrono::steady_clock::now() - t0;
+      REQUIRE_FALSE(r);
+      CHECK(r.error().is(errc::timeout));
+      CHECK(has(r.error().message, "no answer within 700 ms"));
+      CHECK(took < std::chrono::seconds(5));
+    }
+    CHECK_FALSE(db->connected());
+    CHECK(users.count().error().is(errc::transaction_state));
+    CHECK(db->rollback());
+    CHECK(users.get(ann.id).value().name == "Ann");  // reconnected: nothing of the transaction
+    CHECK_FALSE(users.find_by_key(bob.id).value());
   }
-  CHECK_FALSE(db->connected());
-  CHECK(users.count().error().is(errc::transaction_state));
-  CHECK(db->rollback());
-  CHECK(users.get(ann.id).value().name == "Ann");  // reconnected: nothing of the transaction
-  CHECK_FALSE(users.find_by_key(bob.id).value());
 }
 
 TEST_CASE("postgres guarded pipeline: a connection lost with it outstanding is errc::unavailable",

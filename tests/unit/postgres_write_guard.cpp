@@ -38,6 +38,18 @@ auto with_guard(pg::options o, pg::write_guard g) -> pg::options {
   return o;
 }
 
+// A scratch schema whose backend runs with write_guard::native, a users repository
+// over it, and Ann inserted (which creates the table).
+struct native_with_ann {
+  explicit native_with_ann(const pg::options& o)
+      : scratch(with_guard(o, pg::write_guard::native)), db(*scratch.db), users(db),
+        ann(users.insert(make_user("ann@example.com", "Ann")).value()) {}
+  scratch_schema scratch;
+  pg::backend& db;
+  ormkit::repository<user> users;
+  user ann;
+};
+
 auto is_refused(const ormkit::error& e) -> bool {
   return e.is(errc::transaction_state) && e.message.find("aborted") != std::string::npos &&
          e.message.find("write_guard::native") != std::string::npos;
@@ -63,11 +75,9 @@ TEST_CASE("postgres write_guard: savepoint is the default and keeps the transact
 TEST_CASE("postgres write_guard: native writes send no savepoint and commit as usual", "[postgres][guard]") {
   auto opts = server_options();
   if (!opts) return;
-  scratch_schema scratch(with_guard(*opts, pg::write_guard::native));
-  auto& db = *scratch.db;
+  native_with_ann fixture(*opts);
+  [[maybe_unused]] auto& [scratch, db, users, ann] = fixture;
   CHECK(db.settings().write_guard == pg::write_guard::native);
-  ormkit::repository<user> users(db);
-  auto ann = users.insert(make_user("ann@example.com", "Ann")).value();  // creates the table
 
   statements seen;
   db.observe_statements(&seen);
@@ -96,10 +106,8 @@ TEST_CASE("postgres write_guard: native writes send no savepoint and commit as u
 TEST_CASE("postgres write_guard: a failed native write aborts the transaction until rollback", "[postgres][guard]") {
   auto opts = server_options();
   if (!opts) return;
-  scratch_schema scratch(with_guard(*opts, pg::write_guard::native));
-  auto& db = *scratch.db;
-  ormkit::repository<user> users(db);
-  auto ann = users.insert(make_user("ann@example.com", "Ann")).value();
+  native_with_ann fixture(*opts);
+  [[maybe_unused]] auto& [scratch, db, users, ann] = fixture;
 
   REQUIRE(db.begin());
   auto bob = users.insert(make_user("bob@example.com", "Bob")).value();
@@ -144,10 +152,8 @@ TEST_CASE("postgres write_guard: a failed native write aborts the transaction un
 TEST_CASE("postgres write_guard: a caller's savepoint recovers a native transaction", "[postgres][guard]") {
   auto opts = server_options();
   if (!opts) return;
-  scratch_schema scratch(with_guard(*opts, pg::write_guard::native));
-  auto& db = *scratch.db;
-  ormkit::repository<user> users(db);
-  REQUIRE(users.insert(make_user("ann@example.com", "Ann")));
+  native_with_ann fixture(*opts);
+  [[maybe_unused]] auto& [scratch, db, users, ann] = fixture;
   REQUIRE(db.begin());
   REQUIRE(users.insert(make_user("bob@example.com", "Bob")));
   REQUIRE(db.savepoint("before risky"));
@@ -165,10 +171,8 @@ TEST_CASE("postgres write_guard: a caller's savepoint recovers a native transact
 TEST_CASE("postgres write_guard: a failed native batch aborts the transaction", "[postgres][guard]") {
   auto opts = server_options();
   if (!opts) return;
-  scratch_schema scratch(with_guard(*opts, pg::write_guard::native));
-  auto& db = *scratch.db;
-  ormkit::repository<user> users(db);
-  REQUIRE(users.insert(make_user("ann@example.com", "Ann")));
+  native_with_ann fixture(*opts);
+  [[maybe_unused]] auto& [scratch, db, users, ann] = fixture;
 
   statements seen;
   db.observe_statements(&seen);
@@ -198,9 +202,8 @@ TEST_CASE("postgres write_guard: outside a transaction a failed native write is 
           "[postgres][guard]") {
   auto opts = server_options();
   if (!opts) return;
-  scratch_schema scratch(with_guard(*opts, pg::write_guard::native));
-  ormkit::repository<user> users(*scratch.db);
-  REQUIRE(users.insert(make_user("ann@example.com", "Ann")));
+  native_with_ann fixture(*opts);
+  [[maybe_unused]] auto& [scratch, db, users, ann] = fixture;
   auto twin = users.insert(make_user("ann@example.com", "Twin"));
   REQUIRE_FALSE(twin);
   CHECK(twin.error().is(errc::conflict));
@@ -213,10 +216,8 @@ TEST_CASE("postgres write_guard: transact retries nothing after a native failure
           "[postgres][guard]") {
   auto opts = server_options();
   if (!opts) return;
-  scratch_schema scratch(with_guard(*opts, pg::write_guard::native));
-  auto& db = *scratch.db;
-  ormkit::repository<user> users(db);
-  REQUIRE(users.insert(make_user("ann@example.com", "Ann")));
+  native_with_ann fixture(*opts);
+  [[maybe_unused]] auto& [scratch, db, users, ann] = fixture;
   int calls = 0;
   auto st = ormkit::transact(db, [&](ormkit::transaction&) -> ormkit::status {
     ++calls;

@@ -12,6 +12,8 @@
 // - a server stopped mid-test: errors, no hang; restarted: used again (reconnect);
 // - a server that crashes and comes back with persisted old data (F22): the
 //   invalidation that failed meanwhile is replayed before anything is read;
+// - a failed invalidate / invalidate_scope is replayed as a marker / an INCR, so
+//   another process's fill guarded before it is still refused;
 // - clear() uses SCAN, never KEYS (checked in INFO commandstats);
 // - AUTH: a wrong or missing password is an error that never shows the password.
 
@@ -273,6 +275,57 @@ TEST_CASE("redis faults: an invalidation that failed while Redis was down is rep
     CHECK_FALSE(cache.get("p:2").value().has_value());
     CHECK(cache.pending_invalidations() == 0);
   }
+}
+
+TEST_CASE("redis faults: a failed invalidate is replayed as a fresh marker and a failed scope move as an INCR, "
+          "so fills guarded before them stay refused",
+          "[redis][faults][guard]") {
+  if (!redis_test::private_servers_allowed()) return;
+  redis_test::private_server redis;
+  auto server = redis.options(300ms);
+  ormkit::redis::store writer(store_options(server));  // process A: commits, then invalidates
+  ormkit::redis::store reader(store_options(server));  // process B: read before A's commit, fills after
+  std::string out;
+
+  // B misses and arms its guards (the key is absent, the scope never moved).
+  ormkit::cache_guard key_guard, scope_guard;
+  REQUIRE_FALSE(reader.get_guarded("user:1", "users#epoch", out, key_guard).value());
+  REQUIRE_FALSE(reader.get_guarded("user:2", "users#epoch", out, scope_guard).value());
+
+  // A's invalidations fail: Redis is down.
+  redis.stop();
+  auto inv = writer.invalidate("user:1", 10s);
+  REQUIRE_FALSE(inv.has_value());
+  CHECK(inv.error().is(ormkit::errc::unavailable));
+  auto moved = writer.invalidate_scope("users#epoch");
+  REQUIRE_FALSE(moved.has_value());
+  CHECK(moved.error().is(ormkit::errc::unavailable));
+  CHECK(writer.invalidate_scope("users#epoch").has_value() == false);  // the same scope is kept once
+  CHECK(writer.pending_invalidations() == 2);
+
+  redis.start();
+  std::this_thread::sleep_for(150ms);  // past the retry interval
+  // A's next command replays both before it runs.
+  CHECK(eventually([&] { return writer.get("anything").has_value(); }));
+  CHECK(writer.pending_invalidations() == 0);
+
+  // A replayed DEL would leave the key absent, as B's guard saw it, and B's old row
+  // would be stored; the replayed marker and scope move refuse both fills.
+  CHECK_FALSE(reader.set_guarded("user:1", "users#epoch", "stale", 60s, key_guard).value());
+  CHECK_FALSE(reader.set_guarded("user:2", "users#epoch", "stale", 60s, scope_guard).value());
+  CHECK_FALSE(reader.get("user:1").value().has_value());  // the marker reads as a miss
+  CHECK_FALSE(reader.get("user:2").value().has_value());
+  CHECK(reader.stats().corrupt == 0);
+  ormkit::redis::client raw(server);
+  const auto ttl = raw.command({"PTTL", "faults:user:1"}).value().integer();
+  CHECK(ttl > 5000);  // held for the invalidation's 10 s, counted from the replay
+  CHECK(ttl <= 10000);
+
+  // Fills guarded after the replay are stored.
+  ormkit::cache_guard fresh;
+  REQUIRE_FALSE(reader.get_guarded("user:1", "users#epoch", out, fresh).value());
+  CHECK(reader.set_guarded("user:1", "users#epoch", "new", 60s, fresh).value());
+  CHECK(reader.get("user:1").value() == "new");
 }
 
 TEST_CASE("redis faults: clear() walks the keyspace with SCAN, never KEYS", "[redis][faults]") {

@@ -38,7 +38,8 @@
 //   the key and under a scope key; `set_guarded` / `set_many_guarded` store with
 //   one Lua script (EVAL) only if both are unchanged, and publish like `set`;
 //   `invalidate_scope` moves a scope key on (INCR). A failed `invalidate` is
-//   replayed as a DEL (below).
+//   replayed as an invalidation (a fresh marker, for its `hold`), and a failed
+//   `invalidate_scope` as an INCR (below).
 // - Failures: errc::unavailable / timeout from the client (client.hpp), counted
 //   in `stats().errors`; no call throws for them, none blocks beyond the
 //   client's budget. An invalidation that fails (erase or clear while Redis is
@@ -151,10 +152,11 @@ class store {
   [[nodiscard]] auto origin() const noexcept -> std::uint64_t { return origin_; }
   /// The connection pool (for its counters, or for commands of your own).
   [[nodiscard]] auto connection_pool() noexcept -> client& { return client_; }
-  /// How many failed invalidations wait for replay (a scheduled prefix clear counts 1).
+  /// How many failed invalidations wait for replay (a scheduled prefix clear or scope
+  /// move counts 1).
   [[nodiscard]] auto pending_invalidations() const -> std::size_t {
     std::lock_guard lock(pending_mu_);
-    return pending_keys_.size() + pending_prefixes_.size();
+    return pending_keys_.size() + pending_prefixes_.size() + pending_scopes_.size();
   }
 
   /// Returns the value under `key`, or an empty optional (absent, or unreadable bytes).
@@ -352,7 +354,7 @@ class store {
   auto invalidate(std::string_view key, std::chrono::milliseconds hold) -> result<bool> {
     if (auto st = ormkit::detail::check_cache_ttl("redis cache", full_key_text(key), hold); !st) return counted(std::move(st).error());
     if (auto st = replay_pending(); !st) {
-      remember_key(key);
+      remember_key(key, hold);
       return counted(std::move(st).error());
     }
     const std::string full = full_key_text(key);
@@ -384,7 +386,7 @@ class store {
       existed = true;
     }
     if (!st || refused) {
-      remember_key(key);
+      remember_key(key, hold);
       return counted(with_key(st ? std::move(*refused) : std::move(st).error(), std::span(&key, 1)));
     }
     erases_.fetch_add(existed ? 1 : 0, std::memory_order_relaxed);
@@ -392,11 +394,18 @@ class store {
   }
 
   /// Moves the scope key `scope` on (INCR), so that every fill guarded before is refused.
+  /// A failure is remembered and replayed (an INCR) before the next command.
   auto invalidate_scope(std::string_view scope) -> status {
-    if (auto st = replay_pending(); !st) return counted(std::move(st).error());
+    if (auto st = replay_pending(); !st) {
+      remember_scope(scope);
+      return counted(std::move(st).error());
+    }
     const std::string full = full_key_text(scope);
     auto r = client_.command({"INCR", full}, "INCR (invalidate scope)");
-    if (!r) return counted(with_key(std::move(r).error(), std::span(&scope, 1)));
+    if (!r) {
+      remember_scope(scope);
+      return counted(with_key(std::move(r).error(), std::span(&scope, 1)));
+    }
     return {};
   }
 
@@ -830,14 +839,31 @@ class store {
 
   //--- failed invalidations, replayed before the next command ---//
 
-  void remember_key(std::string_view key) {
+  struct pending_key {
+    std::string key;
+    std::chrono::milliseconds hold;  // zero: an erase
+  };
+
+  // `hold`: zero for an erase (replayed as DEL), else an invalidation's marker time
+  // (replayed as a fresh marker for that long).
+  void remember_key(std::string_view key, std::chrono::milliseconds hold = std::chrono::milliseconds(0)) {
     std::lock_guard lock(pending_mu_);
     if (pending_keys_.size() >= options_.max_pending_invalidations) {
+      // Too many to keep: clear the whole prefix instead. The markers of the keys dropped
+      // here are lost, so fills guarded before them are no longer refused (scopes are kept).
       pending_keys_.clear();
       pending_prefixes_.assign(1, std::string());
     } else if (!(pending_prefixes_.size() == 1 && pending_prefixes_[0].empty())) {
-      pending_keys_.emplace_back(key);
+      pending_keys_.push_back({std::string(key), hold});
     }
+    pending_.store(true, std::memory_order_release);
+  }
+
+  void remember_scope(std::string_view scope) {
+    std::lock_guard lock(pending_mu_);
+    // A scope moved twice is as good as once: keep each one once.
+    if (std::find(pending_scopes_.begin(), pending_scopes_.end(), scope) == pending_scopes_.end())
+      pending_scopes_.emplace_back(scope);
     pending_.store(true, std::memory_order_release);
   }
 
@@ -848,22 +874,46 @@ class store {
     pending_.store(true, std::memory_order_release);
   }
 
+  // Replays, in this order: scope moves (so that fills guarded before them are refused
+  // from here on), prefix clears, then keys (markers for invalidations, DEL for erases).
   auto replay_pending() -> status {
     if (!pending_.load(std::memory_order_acquire)) return {};
     std::lock_guard replaying(replay_mu_);  // one replay at a time; the others wait for it
-    std::vector<std::string> keys, prefixes;
+    std::vector<pending_key> keys;
+    std::vector<std::string> prefixes, scopes;
     {
       std::lock_guard lock(pending_mu_);
       keys.swap(pending_keys_);
       prefixes.swap(pending_prefixes_);
+      scopes.swap(pending_scopes_);
       pending_.store(false, std::memory_order_release);
     }
     auto put_back = [&] {
       std::lock_guard lock(pending_mu_);
       for (auto& k : keys) pending_keys_.push_back(std::move(k));
       for (auto& p : prefixes) pending_prefixes_.push_back(std::move(p));
+      for (auto& c : scopes)
+        if (std::find(pending_scopes_.begin(), pending_scopes_.end(), c) == pending_scopes_.end())
+          pending_scopes_.push_back(std::move(c));
       pending_.store(true, std::memory_order_release);
     };
+    if (!scopes.empty()) {
+      command_batch batch;
+      std::vector<std::string> full(scopes.size());
+      for (std::size_t i = 0; i < scopes.size(); ++i) {
+        full[i] = full_key_text(scopes[i]);
+        batch.add({"INCR", full[i]});
+      }
+      std::optional<ormkit::error> refused;
+      auto st = client_.pipeline(batch, "INCR (replaying failed scope moves)", [&](std::size_t, reply_view r) {
+        if (r.is_error() && !refused) refused = client_.reply_error(r, "INCR (replaying failed scope moves)");
+      });
+      if (!st || refused) {
+        put_back();
+        return unexpected(st ? std::move(*refused) : std::move(st).error());
+      }
+      scopes.clear();
+    }
     for (std::size_t i = 0; i < prefixes.size(); ++i) {
       if (auto n = clear_raw(prefixes[i]); !n) {
         prefixes.erase(prefixes.begin(), prefixes.begin() + static_cast<std::ptrdiff_t>(i));
@@ -872,13 +922,51 @@ class store {
       }
     }
     prefixes.clear();
-    if (!keys.empty()) {
-      std::vector<std::string_view> views(keys.begin(), keys.end());
-      if (auto n = erase_raw(views, "DEL (replaying failed invalidations)"); !n) {
+    std::vector<std::string_view> erased;
+    std::vector<const pending_key*> marked;
+    for (const auto& k : keys) {
+      if (k.hold.count() > 0) marked.push_back(&k);
+      else erased.push_back(k.key);
+    }
+    if (!erased.empty()) {
+      if (auto n = erase_raw(erased, "DEL (replaying failed invalidations)"); !n) {
         put_back();
         return unexpected(std::move(n).error());
       }
     }
+    if (!marked.empty()) {
+      if (auto st = mark_raw(marked); !st) {
+        put_back();
+        return st;
+      }
+    }
+    return {};
+  }
+
+  // SET <fresh marker> PX hold (+ PUBLISH) per key, without the pending bookkeeping.
+  // SET without GET replaces a value of any Redis type.
+  auto mark_raw(std::span<const pending_key* const> keys) -> status {
+    constexpr std::string_view what = "SET (replaying failed invalidations)";
+    const std::size_t n = keys.size();
+    std::vector<std::string> full(n), marks(n), px(n), messages;
+    if (options_.publish_invalidations) messages.resize(n);
+    command_batch batch;
+    for (std::size_t i = 0; i < n; ++i) {
+      full[i] = full_key_text(keys[i]->key);
+      marks[i] = marker();
+      px[i] = std::to_string(keys[i]->hold.count());
+      batch.add({"SET", full[i], marks[i], "PX", px[i]});
+      if (options_.publish_invalidations) {
+        invalidation::encode(messages[i], invalidation::kind::key, origin_, keys[i]->key);
+        batch.add({"PUBLISH", channel_, messages[i]});
+      }
+    }
+    std::optional<ormkit::error> refused;
+    auto st = client_.pipeline(batch, what, [&](std::size_t, reply_view r) {
+      if (r.is_error() && !refused) refused = client_.reply_error(r, what);
+    });
+    if (!st) return st;
+    if (refused) return unexpected(std::move(*refused));
     return {};
   }
 
@@ -900,8 +988,9 @@ class store {
   std::uint64_t origin_;
   mutable std::mutex pending_mu_;
   std::mutex replay_mu_;
-  std::vector<std::string> pending_keys_;
+  std::vector<pending_key> pending_keys_;
   std::vector<std::string> pending_prefixes_;
+  std::vector<std::string> pending_scopes_;
   std::atomic<bool> pending_{false};
   std::atomic<std::uint64_t> hits_{0}, misses_{0}, sets_{0}, erases_{0}, errors_{0}, corrupt_{0};
   std::atomic<std::uint64_t> marker_sequence_{0};

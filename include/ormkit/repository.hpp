@@ -932,7 +932,7 @@ class repository {
       key = text;
     }
     bool from_backend = false;
-    auto found = cache_->read(key, &e, [&](void* out) { return core_.get(&k, out); }, from_backend);
+    auto found = cache_->read(key, &e, core_, &k, from_backend);
     if (found && *found && !from_backend) core_.notify_loaded(&e);
     return found;
   }

@@ -364,12 +364,14 @@ class entity_cache {
     return true;
   }
 
-  /// Reads the row under `key` into `entity`: from the cache, or through `load`
-  /// (single flight; the loaded row is cached). `load(entity)` returns whether the
-  /// backend has the row. Returns whether the row exists.
-  /// `from_backend` is set when `load` ran on this thread (it then told the observer).
-  template <class Load>
-  auto read(std::string_view key_view, void* entity, Load&& load, bool& from_backend) -> result<bool> {
+  /// Reads the row under `key` into `entity`: from the cache, or through
+  /// `core.get(primary_key, entity)` (single flight; the loaded row is cached).
+  /// Returns whether the row exists. `from_backend` is set when the load ran on this
+  /// thread (it then told the observer). Not a template, so that it is compiled once
+  /// per translation unit rather than once per entity.
+  auto read(std::string_view key_view, void* entity, const detail::repository_core& core, const void* primary_key,
+            bool& from_backend) -> result<bool> {
+    auto load = [&](void* out) { return core.get(primary_key, out); };
     from_backend = false;
     // 1. The cache.
     int verdict = lookup(key_view, entity);  // 1 hit, 0 absent (negative), -1 miss

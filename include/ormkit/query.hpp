@@ -126,16 +126,23 @@ inline constexpr bool comparable_value = [] {
   }
 }();
 
+template <class T>
+[[noreturn, gnu::noinline, gnu::cold]] void throw_not_a_column() {
+  throw exception(ormkit::error(errc::invalid_argument,
+                                detail::concat({table_name_v<T>, ": member is not a described column (transient?)"})));
+}
+
+// The index of the column described with `member`. Always inlined: where `member` is a
+// constant (update_columns(e, &T::m)), the comparisons fold away and the index is one.
 template <class T, class Member>
-auto column_index_of(Member T::*member) -> std::size_t {
+[[gnu::always_inline]] inline auto column_index_of(Member T::*member) -> std::size_t {
   std::size_t found = column_count_v<T>;
   for_each_column<T>([&](const auto& c, auto i) {
     if constexpr (std::is_same_v<decltype(c.member), Member T::*>)
       if (c.member == member) found = i;
   });
-  if (found == column_count_v<T>)
-    throw exception(ormkit::error(errc::invalid_argument,
-                                  detail::concat({table_name_v<T>, ": member is not a described column (transient?)"})));
+  if (found == column_count_v<T>) [[unlikely]]
+    throw_not_a_column<T>();
   return found;
 }
 

@@ -138,6 +138,22 @@ class keyed_statements {
     return find_or_build<D>(s, kind, versioned, include_deleted, columns, select_sql);
   }
 
+  /// The statement `find` would return when it is the last one of `kind` used (the
+  /// everyday case, checked inline); null otherwise (then call `find`).
+  [[gnu::always_inline]] auto last_match(const table_schema& s, keyed_kind kind, const key_spec& k,
+                                         std::span<const std::size_t> columns) const -> keyed_statement<Extra>* {
+    const bool versioned = s.version.has_value() && k.version.has_value();
+    const bool include_deleted = !s.soft_delete || k.include_deleted;
+    auto* last = last_[static_cast<std::size_t>(kind)];
+    if (last == nullptr || last->versioned != versioned || last->include_deleted != include_deleted ||
+        last->columns.size() != columns.size()) [[unlikely]]
+      return nullptr;
+    for (std::size_t i = 0; i < columns.size(); ++i)
+      if (last->columns[i] != columns[i]) [[unlikely]]
+        return nullptr;
+    return last;
+  }
+
  private:
   template <class D>
   [[gnu::noinline]] auto find_or_build(const table_schema& s, keyed_kind kind, bool versioned, bool include_deleted,

@@ -177,19 +177,33 @@ class statement_cache {
   [[gnu::always_inline]] auto acquire_pinned(const std::string& sql, detail::statement_slot*& pin, lease& out)
       -> int {
     if (pin != nullptr && !pin->in_use) [[likely]] {
-      // Pinned slots are never evicted, so their last use need not be tracked.
       if (out) out.reset();
-      ++stats_.cache_hits;
-      pin->in_use = true;
-      out.stmt_ = pin->stmt;
-      out.slot_ = pin;
-      out.rewound_ = true;  // statements come back reset
+      take_pinned(pin, out);
       return SQLITE_OK;
     }
     return acquire_and_pin(sql, pin, out);
   }
 
+  /// The everyday half of `acquire_pinned`, for an empty `out`: checks out the statement
+  /// `pin` remembers when there is one and it is free, and says whether it did (when
+  /// not, call `acquire_pinned`).
+  [[gnu::always_inline]] auto try_pinned(detail::statement_slot* pin, lease& out) -> bool {
+    if (pin == nullptr || pin->in_use) [[unlikely]]
+      return false;
+    take_pinned(pin, out);
+    return true;
+  }
+
  private:
+  [[gnu::always_inline]] void take_pinned(detail::statement_slot* pin, lease& out) {
+    // Pinned slots are never evicted, so their last use need not be tracked.
+    ++stats_.cache_hits;
+    pin->in_use = true;
+    out.stmt_ = pin->stmt;
+    out.slot_ = pin;
+    out.rewound_ = true;  // statements come back reset
+  }
+
   [[gnu::noinline]] auto acquire_and_pin(const std::string& sql, detail::statement_slot*& pin, lease& out) -> int {
     int rc = acquire(sql, out);
     if (rc == SQLITE_OK && pin == nullptr && out.slot_ != nullptr) {

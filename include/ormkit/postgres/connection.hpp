@@ -451,17 +451,11 @@ class parameters {
   bool describing_ = false;
 };
 
-/// Reads field (`row`, `col`) of a binary-format result into `out`, pointing into `r`;
-/// false when its type is not one ormkit reads or its value is malformed (`field` says which).
-[[nodiscard]] inline auto read_field(const PGresult* r, int row, int col, value_view& out) noexcept -> bool {
-  const int n = PQgetlength(r, row, col);
-  // Only a NULL or an empty value has length 0: ask libpq which only then.
-  if (n == 0 && PQgetisnull(r, row, col)) {
-    out = std::monostate{};
-    return true;
-  }
-  const char* p = PQgetvalue(r, row, col);
-  switch (PQftype(r, col)) {
+/// Reads the `n` bytes at `p`, the binary form of a non-NULL value of type `type`, into
+/// `out` (pointing at `p`); false when the type is not one ormkit reads or the value is
+/// malformed (`field` says which).
+[[nodiscard]] inline auto read_value(Oid type, const char* p, int n, value_view& out) noexcept -> bool {
+  switch (type) {
     case oid::int8:
       if (n != 8) return false;
       out = static_cast<std::int64_t>(detail::get_be(p, 8));
@@ -513,6 +507,18 @@ class parameters {
     case oid::bytea: out = blob_view(reinterpret_cast<const std::byte*>(p), static_cast<std::size_t>(n)); return true;
     default: return false;
   }
+}
+
+/// Reads field (`row`, `col`) of a binary-format result into `out`, pointing into `r`;
+/// false when its type is not one ormkit reads or its value is malformed (`field` says which).
+[[nodiscard]] inline auto read_field(const PGresult* r, int row, int col, value_view& out) noexcept -> bool {
+  const int n = PQgetlength(r, row, col);
+  // Only a NULL or an empty value has length 0: ask libpq which only then.
+  if (n == 0 && PQgetisnull(r, row, col)) {
+    out = std::monostate{};
+    return true;
+  }
+  return read_value(PQftype(r, col), PQgetvalue(r, row, col), n, out);
 }
 
 /// Reads field (`row`, `col`) of a binary-format result as a `value_view` pointing into
@@ -707,6 +713,83 @@ class connection {
                    : result<result_ptr>(lost(context, false));
     if (o) [[unlikely]]
       report(*o, sql, params.shown(), out, start);
+    return out;
+  }
+
+  /// libpq's state of the connection's transaction: PQTRANS_UNKNOWN when the connection is
+  /// closed or broken, PQTRANS_ACTIVE while a command is in flight. One call says both
+  /// whether the connection is usable and whether a transaction is open (or aborted).
+  [[nodiscard]] auto transaction_status() const noexcept -> PGTransactionStatusType {
+    return conn_ != nullptr ? PQtransactionStatus(conn_) : PQTRANS_UNKNOWN;
+  }
+
+  /// The name of the prepared statement `slot` names on this connection (counted as a
+  /// cache hit), or null when this connection does not trust the slot (then `run` with the
+  /// slot prepares the statement again). For a caller whose slot is only ever filled for
+  /// one SQL text with one list of parameter types (so the types need no comparing).
+  [[nodiscard]] auto slot_statement(const statement_slot& slot) noexcept -> const char* {
+    if (slot.epoch != epoch_) return nullptr;
+    auto* e = static_cast<cache_entry*>(slot.entry);
+    ++stats_.hits;
+    e->second.used = ++clock_;
+    return e->second.name.c_str();
+  }
+
+  /// Runs the prepared statement `name` (from `slot_statement`, on this open connection)
+  /// with `n` (at most 8) parameters in binary form, typed as when it was prepared: the
+  /// short path of calls by key. One send and one read, with the deadline, errors and
+  /// connection handling of `run`. Not reported to the statement observer.
+  auto run_prepared(const char* name, int n, const char* const* values, const int* lengths, std::string_view context)
+      -> result<result_ptr> {
+    static constexpr std::array<int, 8> binary{1, 1, 1, 1, 1, 1, 1, 1};
+    if (!diag_.constraint.empty() || !diag_.table.empty() || !diag_.column.empty()) [[unlikely]]
+      diag_ = {};
+    if (!PQsendQueryPrepared(conn_, name, n, values, lengths, binary.data(), 1)) [[unlikely]]
+      return lost(context, false);
+    const auto deadline = call_deadline(true);
+    if (PQflush(conn_) != 0) [[unlikely]]
+      return finish(context, false, deadline);
+    // Everything is sent, so the end of the answer (ReadyForQuery, the reply to the Sync
+    // sent last) cannot be in libpq's buffer yet: wait for the socket first, without asking
+    // libpq to parse an empty buffer. The first wait is the whole timeout (no clock read);
+    // anything but "readable" goes to wait_socket, which knows the rest.
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    const auto ms = call_timeout().count();
+    if (p.fd < 0 || ms >= 60'000 || ::poll(&p, 1, static_cast<int>(ms) + 1) <= 0) [[unlikely]] {
+      fresh_deadline_ = false;
+      const int w = wait_socket(POLLIN, deadline);
+      if (w == 0) return timed_out(context, false);
+      if (w < 0) return lost(context, false);
+    }
+    fresh_deadline_ = false;
+    if (!PQconsumeInput(conn_)) [[unlikely]]
+      return lost(context, false);
+    // One result, then the end of the command; anything else is collect's.
+    while (PQisBusy(conn_)) {
+      const int w = wait_socket(POLLIN, deadline);
+      if (w == 0) [[unlikely]]
+        return timed_out(context, false);
+      if (w < 0 || !PQconsumeInput(conn_)) [[unlikely]]
+        return lost(context, false);
+    }
+    result_ptr out(PQgetResult(conn_));
+    if (!out) [[unlikely]]
+      return collect(context, false, deadline);
+    const auto st = PQresultStatus(out.get());
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) [[unlikely]]
+      return collect(context, false, deadline, out.release());
+    while (PQisBusy(conn_)) {
+      const int w = wait_socket(POLLIN, deadline);
+      if (w == 0) [[unlikely]]
+        return timed_out(context, false);
+      if (w < 0 || !PQconsumeInput(conn_)) [[unlikely]]
+        return lost(context, false);
+    }
+    // A later result is the outcome (`finish`'s rule: the first failure, else the last).
+    if (PGresult* more = PQgetResult(conn_)) [[unlikely]]
+      return collect(context, false, deadline, more);
+    if (PQstatus(conn_) != CONNECTION_OK) [[unlikely]]
+      return lost(context, false);
     return out;
   }
 
@@ -946,6 +1029,25 @@ class connection {
     return v;
   }
 
+  /// `changed` of a result whose command tag should be `word` and the count ("DELETE 3"
+  /// for word "DELETE "): that word compared, the digits after it read, no length taken;
+  /// any other tag is `changed`'s.
+  [[nodiscard]] static auto changed(const PGresult* r, std::string_view word) noexcept -> std::uint64_t {
+    const char* tag = r ? PQcmdStatus(const_cast<PGresult*>(r)) : nullptr;
+    if (tag == nullptr) return 0;
+    std::size_t i = 0;
+    for (; i < word.size(); ++i)  // stops at the tag's NUL, which no word has
+      if (tag[i] != word[i]) return changed(r);
+    std::uint64_t v = 0;
+    const char* p = tag + i;
+    if (*p == '\0') return changed(r);
+    for (; *p != '\0'; ++p) {
+      if (*p < '0' || *p > '9') return changed(r);
+      v = v * 10 + static_cast<std::uint64_t>(*p - '0');
+    }
+    return v;
+  }
+
   /// Tells `o` about a statement that ran from `start` with outcome `out`; what the
   /// observer throws is swallowed.
   static void report(statement_observer& o, std::string_view sql, std::span<const std::string> parameters,
@@ -1143,7 +1245,7 @@ class connection {
   }
 
   // Waits until PQgetResult would not block.
-  auto wait_result(std::string_view context, std::chrono::steady_clock::time_point deadline, bool committing = false)
+  [[gnu::always_inline]] auto wait_result(std::string_view context, std::chrono::steady_clock::time_point deadline, bool committing = false)
       -> status {
     while (PQisBusy(conn_)) {
       const int w = wait_socket(POLLIN, deadline);
@@ -1157,12 +1259,21 @@ class connection {
   // error, or the last result.
   auto finish(std::string_view context, bool committing, std::chrono::steady_clock::time_point deadline)
       -> result<result_ptr> {
-    ORMKIT_TRY(flush_all(context, committing, deadline));
+    if (PQflush(conn_) != 0) [[unlikely]]
+      ORMKIT_TRY(flush_all(context, committing, deadline));
+    return collect(context, committing, deadline);
+  }
+
+  // `finish` once everything is sent; `first`: a result already read (owned from here).
+  auto collect(std::string_view context, bool committing, std::chrono::steady_clock::time_point deadline,
+               PGresult* first = nullptr) -> result<result_ptr> {
     result_ptr last, failed;
-    for (;;) {
-      ORMKIT_TRY(wait_result(context, deadline, committing));
-      PGresult* r = PQgetResult(conn_);
-      if (!r) break;
+    for (PGresult* r = first;; r = nullptr) {
+      if (r == nullptr) {
+        ORMKIT_TRY(wait_result(context, deadline, committing));
+        r = PQgetResult(conn_);
+        if (!r) break;
+      }
       const auto st = PQresultStatus(r);
       if ((st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE) && !failed) failed.reset(r);
       else last.reset(r);

@@ -356,6 +356,24 @@ class backend {
         return keyed_failure(std::move(r).error(), s, false);
       return read_row(s, f.ks->extra, r->get(), sink);
     }
+    return get_key_general(s, k, sink);
+  }
+
+  /// `erase` of the row `k` addresses: one prepared statement per table.
+  auto erase_key(const table_schema& s, const key_spec& k) -> result<std::uint64_t> {
+    fast_call f;
+    if (fast_keyed(s, k, keyed_kind::erase, f)) [[likely]] {
+      auto r = conn_.run_prepared(f.statement, f.n, f.values.data(), f.lengths.data(), s.name);
+      if (!r) [[unlikely]]
+        return keyed_failure(std::move(r).error(), s, true);
+      return detail::affected(r->get());
+    }
+    return erase_key_general(s, k);
+  }
+
+ private:
+  // get_key and erase_key when fast_keyed declines (first uses, observers, errors, ...).
+  [[gnu::noinline]] auto get_key_general(const table_schema& s, const key_spec& k, row_sink sink) -> result<bool> {
     ORMKIT_TRY(usable());
     auto t = table_for(s);
     if (!t) return std::move(t).error();
@@ -367,6 +385,21 @@ class backend {
     if (!r) return std::move(r).error();
     return read_row(s, ks.extra, r->get(), sink);
   }
+
+  [[gnu::noinline]] auto erase_key_general(const table_schema& s, const key_spec& k) -> result<std::uint64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    ORMKIT_TRY(check_key(s, k));
+    auto& ks = (*t)->keyed(s, keyed_kind::erase, k, {});
+    params_.clear();
+    ORMKIT_TRY(bind_key(s, k));
+    auto r = write(ks.sql, s, {}, {}, nullptr, &ks.extra.slot);
+    if (!r) return std::move(r).error();
+    return detail::affected(r->get());
+  }
+
+ public:
 
   /// `update` of the row `k` addresses: one prepared statement per table and column list.
   auto update_key(const table_schema& s, const key_spec& k, std::span<const std::size_t> columns,
@@ -453,27 +486,6 @@ class backend {
     }
     for (std::size_t r = 0; r < keys.size(); ++r) affected[r] = detail::affected(out[r].get());
     return {};
-  }
-
-  /// `erase` of the row `k` addresses: one prepared statement per table.
-  auto erase_key(const table_schema& s, const key_spec& k) -> result<std::uint64_t> {
-    fast_call f;
-    if (fast_keyed(s, k, keyed_kind::erase, f)) [[likely]] {
-      auto r = conn_.run_prepared(f.statement, f.n, f.values.data(), f.lengths.data(), s.name);
-      if (!r) [[unlikely]]
-        return keyed_failure(std::move(r).error(), s, true);
-      return connection::changed(r->get(), "DELETE ");
-    }
-    ORMKIT_TRY(usable());
-    auto t = table_for(s);
-    if (!t) return std::move(t).error();
-    ORMKIT_TRY(check_key(s, k));
-    auto& ks = (*t)->keyed(s, keyed_kind::erase, k, {});
-    params_.clear();
-    ORMKIT_TRY(bind_key(s, k));
-    auto r = write(ks.sql, s, {}, {}, nullptr, &ks.extra.slot);
-    if (!r) return std::move(r).error();
-    return detail::affected(r->get());
   }
 
   /// Aggregate rows: group values then term values, ordered by the group values.

@@ -739,14 +739,16 @@ class connection {
   /// with `n` (at most 8) parameters in binary form, typed as when it was prepared: the
   /// short path of calls by key. One send and one read, with the deadline, errors and
   /// connection handling of `run`. Not reported to the statement observer.
-  auto run_prepared(const char* name, int n, const char* const* values, const int* lengths, std::string_view context)
+  [[gnu::always_inline]] auto run_prepared(const char* name, int n, const char* const* values, const int* lengths, std::string_view context)
       -> result<result_ptr> {
     static constexpr std::array<int, 8> binary{1, 1, 1, 1, 1, 1, 1, 1};
     if (!diag_.constraint.empty() || !diag_.table.empty() || !diag_.column.empty()) [[unlikely]]
       diag_ = {};
     if (!PQsendQueryPrepared(conn_, name, n, values, lengths, binary.data(), 1)) [[unlikely]]
       return lost(context, false);
-    const auto deadline = call_deadline(true);
+    const auto timeout = call_timeout();
+    fresh_deadline_ = true;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     if (PQflush(conn_) != 0) [[unlikely]]
       return finish(context, false, deadline);
     // Everything is sent, so the end of the answer (ReadyForQuery, the reply to the Sync
@@ -754,7 +756,7 @@ class connection {
     // libpq to parse an empty buffer. The first wait is the whole timeout (no clock read);
     // anything but "readable" goes to wait_socket, which knows the rest.
     pollfd p{PQsocket(conn_), POLLIN, 0};
-    const auto ms = call_timeout().count();
+    const auto ms = timeout.count();
     if (p.fd < 0 || ms >= 60'000 || ::poll(&p, 1, static_cast<int>(ms) + 1) <= 0) [[unlikely]] {
       fresh_deadline_ = false;
       const int w = wait_socket(POLLIN, deadline);
@@ -1016,33 +1018,14 @@ class connection {
   /// The rows a write changed (its command tag's count), 0 when it gives none.
   [[nodiscard]] static auto changed(const PGresult* r) noexcept -> std::uint64_t {
     // The count is the tag's last word ("DELETE 1", "INSERT 0 1", "SELECT 5"); tags without
-    // one ("BEGIN", "CREATE TABLE") end in no digits. Read here rather than by PQcmdTuples,
-    // which compares the tag with every command it knows first.
+    // one ("BEGIN", "CREATE TABLE") end in a word that is no number. Read here rather than
+    // by PQcmdTuples, which compares the tag with every command it knows first.
     const char* tag = r ? PQcmdStatus(const_cast<PGresult*>(r)) : nullptr;
-    if (tag == nullptr) return 0;
-    const char* end = tag + std::strlen(tag);
-    const char* p = end;
-    while (p > tag && p[-1] >= '0' && p[-1] <= '9') --p;
-    if (p == end || p == tag || p[-1] != ' ') return 0;
+    const char* p = tag ? std::strrchr(tag, ' ') : nullptr;
+    if (p == nullptr || *++p == '\0') return 0;
     std::uint64_t v = 0;
-    for (; p < end; ++p) v = v * 10 + static_cast<std::uint64_t>(*p - '0');
-    return v;
-  }
-
-  /// `changed` of a result whose command tag should be `word` and the count ("DELETE 3"
-  /// for word "DELETE "): that word compared, the digits after it read, no length taken;
-  /// any other tag is `changed`'s.
-  [[nodiscard]] static auto changed(const PGresult* r, std::string_view word) noexcept -> std::uint64_t {
-    const char* tag = r ? PQcmdStatus(const_cast<PGresult*>(r)) : nullptr;
-    if (tag == nullptr) return 0;
-    std::size_t i = 0;
-    for (; i < word.size(); ++i)  // stops at the tag's NUL, which no word has
-      if (tag[i] != word[i]) return changed(r);
-    std::uint64_t v = 0;
-    const char* p = tag + i;
-    if (*p == '\0') return changed(r);
     for (; *p != '\0'; ++p) {
-      if (*p < '0' || *p > '9') return changed(r);
+      if (*p < '0' || *p > '9') return 0;
       v = v * 10 + static_cast<std::uint64_t>(*p - '0');
     }
     return v;

@@ -366,7 +366,7 @@ class backend {
       auto r = conn_.run_prepared(f.statement, f.n, f.values.data(), f.lengths.data(), s.name);
       if (!r) [[unlikely]]
         return keyed_failure(std::move(r).error(), s, true);
-      return detail::affected(r->get());
+      return connection::deleted(r->get());
     }
     return erase_key_general(s, k);
   }
@@ -726,6 +726,7 @@ class backend {
     // parameter type (0 past the first fast_keys columns), and the keyed statement without
     // a version per kind and include_deleted, once found.
     std::array<Oid, fast_keys> key_types{};
+    std::size_t key_count = 0;  // the key's columns; 0 when more than fast_keys
     std::array<common::keyed_statement<keyed_extra>*, 6> plain{};
 
     // The statement addressing one row by key (detail/backend_common.hpp): its text in
@@ -838,9 +839,9 @@ class backend {
     if (tx_ == tx::none ? ts != PQTRANS_IDLE
                         : ts != PQTRANS_INTRANS || (kind != keyed_kind::get && savepoint_guard()))
       return false;
-    const std::size_t keys = s.primary_key.size();
-    if (keys == 0 || keys > fast_keys || k.key.size() != keys || (k.version && s.version)) return false;
     table_state& t = *last_table_;
+    const std::size_t keys = t.key_count;
+    if (keys == 0 || k.key.size() != keys || (k.version && s.version)) return false;
     for (std::size_t i = 0; i < keys; ++i) {
       const Oid type = t.key_types[i];
       if (const auto* v = std::get_if<std::int64_t>(&k.key[i]); v != nullptr && type == oid::int8) [[likely]] {
@@ -1477,6 +1478,7 @@ class backend {
     }
     for (std::size_t i = 0; i < s.primary_key.size() && i < fast_keys; ++i)
       t.key_types[i] = column_oid(s.columns[s.primary_key[i]]);
+    t.key_count = s.primary_key.size() <= fast_keys ? s.primary_key.size() : 0;
     if (tx_ != tx::none) tables_made_in_tx_.push_back(&s);
     auto& slot = tables_[&s];
     slot = std::move(t);

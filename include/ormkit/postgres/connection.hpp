@@ -38,6 +38,20 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+// The first wait of a call by key reads no clock where the ppoll system call reports the
+// time left of its timeout (Linux, with a 64-bit timespec; see connection::first_wait).
+#if !defined(ORMKIT_POSTGRES_PPOLL)
+#if defined(__linux__) && defined(__LP64__)
+#define ORMKIT_POSTGRES_PPOLL 1
+#else
+#define ORMKIT_POSTGRES_PPOLL 0
+#endif
+#endif
+#if ORMKIT_POSTGRES_PPOLL
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -48,6 +62,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <limits>
 #include <memory>
@@ -630,6 +645,10 @@ class connection {
       st = PQconnectPoll(conn_);
     }
     if (PQsetnonblocking(conn_, 1) != 0) return connect_failure();
+    socket_ = PQsocket(conn_);
+    timeout_ts_.tv_sec = static_cast<decltype(timeout_ts_.tv_sec)>(std::max<std::int64_t>(opts.call_timeout.count(), 0) / 1000);
+    timeout_ts_.tv_nsec =
+        static_cast<decltype(timeout_ts_.tv_nsec)>(std::max<std::int64_t>(opts.call_timeout.count(), 0) % 1000 * 1'000'000);
     // NOTICEs ("drop cascades to ...") are not errors: keep them off stderr.
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
     where_.host = PQhost(conn_) ? PQhost(conn_) : where_.host;
@@ -675,6 +694,7 @@ class connection {
   void close() noexcept {
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;
+    socket_ = -1;
     hot_ = {};
     cache_.clear();
     epoch_ = next_epoch();
@@ -739,61 +759,122 @@ class connection {
   /// with `n` (at most 8) parameters in binary form, typed as when it was prepared: the
   /// short path of calls by key. One send and one read, with the deadline, errors and
   /// connection handling of `run`. Not reported to the statement observer.
-  [[gnu::always_inline]] auto run_prepared(const char* name, int n, const char* const* values, const int* lengths, std::string_view context)
-      -> result<result_ptr> {
+  [[gnu::always_inline]] auto run_prepared(const char* name, int n, const char* const* values, const int* lengths,
+                                           std::string_view context) -> result<result_ptr> {
     static constexpr std::array<int, 8> binary{1, 1, 1, 1, 1, 1, 1, 1};
-    if (!diag_.constraint.empty() || !diag_.table.empty() || !diag_.column.empty()) [[unlikely]]
-      diag_ = {};
+    // The diagnostics are not cleared here: a failure below clears them (or the server's
+    // error sets them) before anyone reads them.
     if (!PQsendQueryPrepared(conn_, name, n, values, lengths, binary.data(), 1)) [[unlikely]]
-      return lost(context, false);
-    const auto timeout = call_timeout();
-    fresh_deadline_ = true;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    if (PQflush(conn_) != 0) [[unlikely]]
-      return finish(context, false, deadline);
+      return prepared_failed(context, 0, {});
     // Everything is sent, so the end of the answer (ReadyForQuery, the reply to the Sync
     // sent last) cannot be in libpq's buffer yet: wait for the socket first, without asking
-    // libpq to parse an empty buffer. The first wait is the whole timeout (no clock read);
-    // anything but "readable" goes to wait_socket, which knows the rest.
-    pollfd p{PQsocket(conn_), POLLIN, 0};
-    const auto ms = timeout.count();
-    if (p.fd < 0 || ms >= 60'000 || ::poll(&p, 1, static_cast<int>(ms) + 1) <= 0) [[unlikely]] {
-      fresh_deadline_ = false;
-      const int w = wait_socket(POLLIN, deadline);
-      if (w == 0) return timed_out(context, false);
-      if (w < 0) return lost(context, false);
-    }
-    fresh_deadline_ = false;
+    // libpq to parse an empty buffer.
+    const auto timeout = call_timeout();
+    if (PQflush(conn_) != 0) [[unlikely]]
+      return prepared_failed(context, 1, std::chrono::steady_clock::now() + timeout);
+    first_wait wait(timeout, timeout_ts_);
+    if (!wait.readable(socket_)) [[unlikely]]
+      return prepared_failed(context, 2, wait.deadline());
     if (!PQconsumeInput(conn_)) [[unlikely]]
-      return lost(context, false);
+      return prepared_failed(context, 0, {});
     // One result, then the end of the command; anything else is collect's.
-    while (PQisBusy(conn_)) {
-      const int w = wait_socket(POLLIN, deadline);
-      if (w == 0) [[unlikely]]
-        return timed_out(context, false);
-      if (w < 0 || !PQconsumeInput(conn_)) [[unlikely]]
-        return lost(context, false);
-    }
+    if (PQisBusy(conn_)) [[unlikely]]
+      return prepared_failed(context, 3, wait.deadline());
     result_ptr out(PQgetResult(conn_));
-    if (!out) [[unlikely]]
-      return collect(context, false, deadline);
-    const auto st = PQresultStatus(out.get());
+    const auto st = out ? PQresultStatus(out.get()) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) [[unlikely]]
-      return collect(context, false, deadline, out.release());
-    while (PQisBusy(conn_)) {
-      const int w = wait_socket(POLLIN, deadline);
-      if (w == 0) [[unlikely]]
-        return timed_out(context, false);
-      if (w < 0 || !PQconsumeInput(conn_)) [[unlikely]]
-        return lost(context, false);
-    }
+      return prepared_failed(context, 4, wait.deadline(), out.release());
+    if (PQisBusy(conn_)) [[unlikely]]
+      return prepared_failed(context, 5, wait.deadline(), out.release());
     // A later result is the outcome (`finish`'s rule: the first failure, else the last).
-    if (PGresult* more = PQgetResult(conn_)) [[unlikely]]
-      return collect(context, false, deadline, more);
-    if (PQstatus(conn_) != CONNECTION_OK) [[unlikely]]
-      return lost(context, false);
+    if (PGresult* more = PQgetResult(conn_)) [[unlikely]] {
+      clear_diagnostics();
+      return collect(context, false, wait.deadline(), more);
+    }
     return out;
   }
+
+
+  // run_prepared's other paths: `step` 0 the connection failed, 1 not all sent, 2 the
+  // first wait did not end with the socket readable, 3 the result not all there, 4 not the
+  // result expected (`first`, owned from here; null: none), 5 the end of the command not
+  // there after `first`, a good result.
+  [[gnu::noinline, gnu::cold]] auto prepared_failed(std::string_view context, int step,
+                                                    std::chrono::steady_clock::time_point deadline,
+                                                    PGresult* first = nullptr) -> result<result_ptr> {
+    result_ptr good(step == 5 ? first : nullptr);
+    clear_diagnostics();
+    fresh_deadline_ = false;
+    switch (step) {
+      case 0: return lost(context, false);
+      case 1: return finish(context, false, deadline);
+      case 2: {
+        const int w = wait_socket(POLLIN, deadline);
+        if (w == 0) return timed_out(context, false);
+        if (w < 0 || !PQconsumeInput(conn_)) return lost(context, false);
+        return collect(context, false, deadline);
+      }
+      case 3: return collect(context, false, deadline);
+      case 4: return collect(context, false, deadline, first);
+      default: {
+        auto rest = collect(context, false, deadline);
+        // Only the end was missing: collect found nothing more ("no result"), so `good` it is.
+        if (!rest && rest.error().is(errc::backend_error) && is_open()) return good;
+        return rest;
+      }
+    }
+  }
+
+  void clear_diagnostics() noexcept {
+    if (!diag_.constraint.empty() || !diag_.table.empty() || !diag_.column.empty()) diag_ = {};
+  }
+
+  // The first wait of a call, the whole call timeout, without reading the clock: on Linux
+  // the ppoll system call itself says how much of its timeout is left (glibc's wrapper
+  // hides that), from which the deadline of any later wait follows; elsewhere the clock is
+  // read first, as call_deadline does.
+  class first_wait {
+   public:
+    first_wait(std::chrono::milliseconds timeout, const timespec& left) noexcept : timeout_(timeout) {
+#if ORMKIT_POSTGRES_PPOLL
+      left_ = left;
+#else
+      (void)left;
+      deadline_ = std::chrono::steady_clock::now() + timeout;
+#endif
+    }
+    // Whether `fd` became readable within the timeout (false: timed out, failed, a signal).
+    [[nodiscard]] auto readable(int fd) noexcept -> bool {
+      pollfd p{fd, POLLIN, 0};
+      if (fd < 0) return false;
+#if ORMKIT_POSTGRES_PPOLL
+      waited_ = true;
+      return ::syscall(SYS_ppoll, &p, 1UL, &left_, nullptr, 0UL) > 0;
+#else
+      const auto ms = timeout_.count();
+      return ms < 60'000 && ::poll(&p, 1, static_cast<int>(std::max<std::chrono::milliseconds::rep>(ms, 0)) + 1) > 0;
+#endif
+    }
+    // The call's deadline.
+    [[nodiscard]] auto deadline() const noexcept -> std::chrono::steady_clock::time_point {
+#if ORMKIT_POSTGRES_PPOLL
+      const auto now = std::chrono::steady_clock::now();
+      if (!waited_) return now + timeout_;
+      return now + std::chrono::seconds(left_.tv_sec) + std::chrono::nanoseconds(left_.tv_nsec);
+#else
+      return deadline_;
+#endif
+    }
+
+   private:
+    std::chrono::milliseconds timeout_;
+#if ORMKIT_POSTGRES_PPOLL
+    timespec left_{};
+    bool waited_ = false;
+#else
+    std::chrono::steady_clock::time_point deadline_;
+#endif
+  };
 
   /// Runs `sql` once without preparing it (DDL, one-off statements), binary results.
   auto run_once(const std::string& sql, const parameters& params, std::string_view context) -> result<result_ptr> {
@@ -1026,6 +1107,22 @@ class connection {
     std::uint64_t v = 0;
     for (; *p != '\0'; ++p) {
       if (*p < '0' || *p > '9') return 0;
+      v = v * 10 + static_cast<std::uint64_t>(*p - '0');
+    }
+    return v;
+  }
+
+  /// `changed` of a DELETE's result: its tag "DELETE <n>" compared a character at a time
+  /// (stopping at a shorter tag's end), the count read without taking the length first.
+  [[nodiscard]] static auto deleted(const PGresult* r) noexcept -> std::uint64_t {
+    const char* t = r ? PQcmdStatus(const_cast<PGresult*>(r)) : nullptr;
+    if (t == nullptr || t[0] != 'D' || t[1] != 'E' || t[2] != 'L' || t[3] != 'E' || t[4] != 'T' || t[5] != 'E' ||
+        t[6] != ' ' || t[7] == '\0') [[unlikely]]
+      return changed(r);
+    std::uint64_t v = 0;
+    for (const char* p = t + 7; *p != '\0'; ++p) {
+      if (*p < '0' || *p > '9') [[unlikely]]
+        return changed(r);
       v = v * 10 + static_cast<std::uint64_t>(*p - '0');
     }
     return v;
@@ -1396,6 +1493,8 @@ class connection {
   std::uint64_t epoch_ = next_epoch();
   statement_slot savepoint_slot_, release_slot_;  // run_guarded's SAVEPOINT and RELEASE
   mutable bool fresh_deadline_ = false;            // see call_deadline
+  int socket_ = -1;                                // PQsocket of the open connection
+  timespec timeout_ts_{};                          // options::call_timeout, for first_wait
   statement_statistics stats_;
 };
 

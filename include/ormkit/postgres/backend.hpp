@@ -400,7 +400,6 @@ class backend {
   }
 
  public:
-
   /// `update` of the row `k` addresses: one prepared statement per table and column list.
   auto update_key(const table_schema& s, const key_spec& k, std::span<const std::size_t> columns,
                   std::span<const value_view> values) -> result<std::uint64_t> {
@@ -693,13 +692,13 @@ class backend {
   enum class tx { none, active };
   using keyed_kind = common::keyed_kind;
 
+  // Key columns the short path of get_key and erase_key binds (more: the general path).
+  static constexpr std::size_t fast_keys = 4;
+
   // What a keyed statement keeps: the slot of its prepared statement and, for a get, the
   // types of its result columns as the server gave them for the statement the slot named
   // when `types_epoch` was the slot's epoch (a prepared statement's result types never
   // change: the server refuses to run it instead), so that they are read once, not per value.
-  // Key columns the short path of get_key and erase_key binds (more: the general path).
-  static constexpr std::size_t fast_keys = 4;
-
   struct keyed_extra {
     statement_slot slot;
     std::uint64_t types_epoch = 0;
@@ -848,11 +847,12 @@ class backend {
         postgres::detail::put_be64(f.numbers[i].data(), static_cast<std::uint64_t>(*v));
         f.values[i] = f.numbers[i].data();
         f.lengths[i] = 8;
-      } else if (const auto* t = std::get_if<std::string_view>(&k.key[i]);
-                 t != nullptr && type == oid::text && t->size() < static_cast<std::size_t>(std::numeric_limits<int>::max()) &&
-                 postgres::detail::storable_text(*t)) {
-        f.values[i] = t->data() != nullptr ? t->data() : "";
-        f.lengths[i] = static_cast<int>(t->size());
+      } else if (const auto* text = std::get_if<std::string_view>(&k.key[i]);
+                 text != nullptr && type == oid::text &&
+                 text->size() < static_cast<std::size_t>(std::numeric_limits<int>::max()) &&
+                 postgres::detail::storable_text(*text)) {
+        f.values[i] = text->data() != nullptr ? text->data() : "";
+        f.lengths[i] = static_cast<int>(text->size());
       } else {
         return false;
       }

@@ -646,9 +646,9 @@ class connection {
     }
     if (PQsetnonblocking(conn_, 1) != 0) return connect_failure();
     socket_ = PQsocket(conn_);
-    timeout_ts_.tv_sec = static_cast<decltype(timeout_ts_.tv_sec)>(std::max<std::int64_t>(opts.call_timeout.count(), 0) / 1000);
-    timeout_ts_.tv_nsec =
-        static_cast<decltype(timeout_ts_.tv_nsec)>(std::max<std::int64_t>(opts.call_timeout.count(), 0) % 1000 * 1'000'000);
+    const std::int64_t ms = std::max<std::int64_t>(opts.call_timeout.count(), 0);
+    timeout_ts_.tv_sec = static_cast<decltype(timeout_ts_.tv_sec)>(ms / 1000);
+    timeout_ts_.tv_nsec = static_cast<decltype(timeout_ts_.tv_nsec)>(ms % 1000 * 1'000'000);
     // NOTICEs ("drop cascades to ...") are not errors: keep them off stderr.
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
     where_.host = PQhost(conn_) ? PQhost(conn_) : where_.host;
@@ -793,7 +793,6 @@ class connection {
     }
     return out;
   }
-
 
   // run_prepared's other paths: `step` 0 the connection failed, 1 not all sent, 2 the
   // first wait did not end with the socket readable, 3 the result not all there, 4 not the
@@ -1325,8 +1324,8 @@ class connection {
   }
 
   // Waits until PQgetResult would not block.
-  [[gnu::always_inline]] auto wait_result(std::string_view context, std::chrono::steady_clock::time_point deadline, bool committing = false)
-      -> status {
+  [[gnu::always_inline]] auto wait_result(std::string_view context, std::chrono::steady_clock::time_point deadline,
+                                          bool committing = false) -> status {
     while (PQisBusy(conn_)) {
       const int w = wait_socket(POLLIN, deadline);
       if (w == 0) return timed_out(context, committing);

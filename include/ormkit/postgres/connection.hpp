@@ -786,10 +786,12 @@ class connection {
       return prepared_failed(context, 4, wait.deadline(), out.release());
     if (PQisBusy(conn_)) [[unlikely]]
       return prepared_failed(context, 5, wait.deadline(), out.release());
-    // A later result is the outcome (`finish`'s rule: the first failure, else the last).
-    if (PGresult* more = PQgetResult(conn_)) [[unlikely]] {
+    // The end of the command parsed, libpq is idle (PQgetResult would say null): no
+    // command in progress. Else a later result is there, and it is the outcome (`finish`'s
+    // rule: the first failure, else the last).
+    if (PQtransactionStatus(conn_) == PQTRANS_ACTIVE) [[unlikely]] {
       clear_diagnostics();
-      return collect(context, false, wait.deadline(), more);
+      return collect(context, false, wait.deadline(), PQgetResult(conn_));
     }
     return out;
   }

@@ -233,7 +233,9 @@ TEST_CASE("postgres keyed path: a stopped server cannot hold a warm get or erase
         CHECK(db->rollback());
       }
       CHECK(users.get(ann.id).value().name == "Ann");  // reconnected
-      CHECK(users.get(bob.id).value().name == "Bob");  // the erase did not happen
+      // Rolled back with the transaction; on its own the DELETE may have run when the
+      // server went on (a timed-out write outside a transaction may or may not have happened).
+      if (in_tx || !erase) CHECK(users.get(bob.id).value().name == "Bob");
     }
 }
 

@@ -29,6 +29,12 @@
 // `insert_many` is one binary COPY. `observe_statements` reports every statement
 // (statement_observer.hpp).
 //
+// get and erase by key take a short path once their statement is prepared on the
+// connection and nothing else is asked of the call (no statement observer, no savepoint to
+// open, bigint or text key values): the key straight into the prepared statement, one wait,
+// one result, the result's column types read once per prepared statement. Its answers and
+// errors are the general path's (tests/unit/postgres_keyed_path.cpp).
+//
 // Errors carry the SQLSTATE in `error::native`; unique-key conflicts are worded as
 // on the memory backend (`users.email: value "a@b.c" already exists (uq_users_email)`,
 // `<secret>` for secret columns), and never include the server's DETAIL (which would

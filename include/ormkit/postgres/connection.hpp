@@ -15,6 +15,10 @@
 // instead every session sets `client_connection_check_interval`, with which the
 // server ends the work of a client that went away even while a query runs.
 //
+// The short path of calls by key (`run_prepared`) waits with the ppoll system call on
+// Linux, which reports the time left of its timeout: no clock is read unless a second
+// wait is needed.
+//
 // Values travel as bound parameters in binary form, typed by the column they are
 // written to or compared with (int8, float8, bool, text, bytea, timestamptz, jsonb);
 // results come back in binary form and are read in place (text and bytea views point

@@ -800,87 +800,6 @@ class connection {
     return out;
   }
 
-  // run_prepared's other paths: `step` 0 the connection failed, 1 not all sent, 2 the
-  // first wait did not end with the socket readable, 3 the result not all there, 4 not the
-  // result expected (`first`, owned from here; null: none), 5 the end of the command not
-  // there after `first`, a good result.
-  [[gnu::noinline, gnu::cold]] auto prepared_failed(std::string_view context, int step,
-                                                    std::chrono::steady_clock::time_point deadline,
-                                                    PGresult* first = nullptr) -> result<result_ptr> {
-    result_ptr good(step == 5 ? first : nullptr);
-    clear_diagnostics();
-    fresh_deadline_ = false;
-    switch (step) {
-      case 0: return lost(context, false);
-      case 1: return finish(context, false, deadline);
-      case 2: {
-        const int w = wait_socket(POLLIN, deadline);
-        if (w == 0) return timed_out(context, false);
-        if (w < 0 || !PQconsumeInput(conn_)) return lost(context, false);
-        return collect(context, false, deadline);
-      }
-      case 3: return collect(context, false, deadline);
-      case 4: return collect(context, false, deadline, first);
-      default: {
-        auto rest = collect(context, false, deadline);
-        // Only the end was missing: collect found nothing more ("no result"), so `good` it is.
-        if (!rest && rest.error().is(errc::backend_error) && is_open()) return good;
-        return rest;
-      }
-    }
-  }
-
-  void clear_diagnostics() noexcept {
-    if (!diag_.constraint.empty() || !diag_.table.empty() || !diag_.column.empty()) diag_ = {};
-  }
-
-  // The first wait of a call, the whole call timeout, without reading the clock: on Linux
-  // the ppoll system call itself says how much of its timeout is left (glibc's wrapper
-  // hides that), from which the deadline of any later wait follows; elsewhere the clock is
-  // read first, as call_deadline does.
-  class first_wait {
-   public:
-    first_wait(std::chrono::milliseconds timeout, const timespec& left) noexcept : timeout_(timeout) {
-#if ORMKIT_POSTGRES_PPOLL
-      left_ = left;
-#else
-      (void)left;
-      deadline_ = std::chrono::steady_clock::now() + timeout;
-#endif
-    }
-    // Whether `fd` became readable within the timeout (false: timed out, failed, a signal).
-    [[nodiscard]] auto readable(int fd) noexcept -> bool {
-      pollfd p{fd, POLLIN, 0};
-      if (fd < 0) return false;
-#if ORMKIT_POSTGRES_PPOLL
-      waited_ = true;
-      return ::syscall(SYS_ppoll, &p, 1UL, &left_, nullptr, 0UL) > 0;
-#else
-      const auto ms = timeout_.count();
-      return ms < 60'000 && ::poll(&p, 1, static_cast<int>(std::max<std::chrono::milliseconds::rep>(ms, 0)) + 1) > 0;
-#endif
-    }
-    // The call's deadline.
-    [[nodiscard]] auto deadline() const noexcept -> std::chrono::steady_clock::time_point {
-#if ORMKIT_POSTGRES_PPOLL
-      const auto now = std::chrono::steady_clock::now();
-      if (!waited_) return now + timeout_;
-      return now + std::chrono::seconds(left_.tv_sec) + std::chrono::nanoseconds(left_.tv_nsec);
-#else
-      return deadline_;
-#endif
-    }
-
-   private:
-    std::chrono::milliseconds timeout_;
-#if ORMKIT_POSTGRES_PPOLL
-    timespec left_{};
-    bool waited_ = false;
-#else
-    std::chrono::steady_clock::time_point deadline_;
-#endif
-  };
-
   /// Runs `sql` once without preparing it (DDL, one-off statements), binary results.
   auto run_once(const std::string& sql, const parameters& params, std::string_view context) -> result<result_ptr> {
     ORMKIT_TRY(ready(context));
@@ -1166,6 +1085,87 @@ class connection {
   }
 
  private:
+  // run_prepared's other paths: `step` 0 the connection failed, 1 not all sent, 2 the
+  // first wait did not end with the socket readable, 3 the result not all there, 4 not the
+  // result expected (`first`, owned from here; null: none), 5 the end of the command not
+  // there after `first`, a good result.
+  [[gnu::noinline, gnu::cold]] auto prepared_failed(std::string_view context, int step,
+                                                    std::chrono::steady_clock::time_point deadline,
+                                                    PGresult* first = nullptr) -> result<result_ptr> {
+    result_ptr good(step == 5 ? first : nullptr);
+    clear_diagnostics();
+    fresh_deadline_ = false;
+    switch (step) {
+      case 0: return lost(context, false);
+      case 1: return finish(context, false, deadline);
+      case 2: {
+        const int w = wait_socket(POLLIN, deadline);
+        if (w == 0) return timed_out(context, false);
+        if (w < 0 || !PQconsumeInput(conn_)) return lost(context, false);
+        return collect(context, false, deadline);
+      }
+      case 3: return collect(context, false, deadline);
+      case 4: return collect(context, false, deadline, first);
+      default: {
+        auto rest = collect(context, false, deadline);
+        // Only the end was missing: collect found nothing more ("no result"), so `good` it is.
+        if (!rest && rest.error().is(errc::backend_error) && is_open()) return good;
+        return rest;
+      }
+    }
+  }
+
+  void clear_diagnostics() noexcept {
+    if (!diag_.constraint.empty() || !diag_.table.empty() || !diag_.column.empty()) diag_ = {};
+  }
+
+  // The first wait of a call, the whole call timeout, without reading the clock: on Linux
+  // the ppoll system call itself says how much of its timeout is left (glibc's wrapper
+  // hides that), from which the deadline of any later wait follows; elsewhere the clock is
+  // read first, as call_deadline does.
+  class first_wait {
+   public:
+    first_wait(std::chrono::milliseconds timeout, const timespec& left) noexcept : timeout_(timeout) {
+#if ORMKIT_POSTGRES_PPOLL
+      left_ = left;
+#else
+      (void)left;
+      deadline_ = std::chrono::steady_clock::now() + timeout;
+#endif
+    }
+    // Whether `fd` became readable within the timeout (false: timed out, failed, a signal).
+    [[nodiscard]] auto readable(int fd) noexcept -> bool {
+      pollfd p{fd, POLLIN, 0};
+      if (fd < 0) return false;
+#if ORMKIT_POSTGRES_PPOLL
+      waited_ = true;
+      return ::syscall(SYS_ppoll, &p, 1UL, &left_, nullptr, 0UL) > 0;
+#else
+      const auto ms = timeout_.count();
+      return ms < 60'000 && ::poll(&p, 1, static_cast<int>(std::max<std::chrono::milliseconds::rep>(ms, 0)) + 1) > 0;
+#endif
+    }
+    // The call's deadline.
+    [[nodiscard]] auto deadline() const noexcept -> std::chrono::steady_clock::time_point {
+#if ORMKIT_POSTGRES_PPOLL
+      const auto now = std::chrono::steady_clock::now();
+      if (!waited_) return now + timeout_;
+      return now + std::chrono::seconds(left_.tv_sec) + std::chrono::nanoseconds(left_.tv_nsec);
+#else
+      return deadline_;
+#endif
+    }
+
+   private:
+    std::chrono::milliseconds timeout_;
+#if ORMKIT_POSTGRES_PPOLL
+    timespec left_{};
+    bool waited_ = false;
+#else
+    std::chrono::steady_clock::time_point deadline_;
+#endif
+  };
+
   struct cached_statement {
     std::string name;
     std::uint64_t used = 0;

@@ -29,6 +29,12 @@
 // `insert_many` is one binary COPY. `observe_statements` reports every statement
 // (statement_observer.hpp).
 //
+// get and erase by key take a short path once their statement is prepared on the
+// connection and nothing else is asked of the call (no statement observer, no savepoint to
+// open, bigint or text key values): the key straight into the prepared statement, one wait,
+// one result, the result's column types read once per prepared statement. Its answers and
+// errors are the general path's (tests/unit/postgres_keyed_path.cpp).
+//
 // Errors carry the SQLSTATE in `error::native`; unique-key conflicts are worded as
 // on the memory backend (`users.email: value "a@b.c" already exists (uq_users_email)`,
 // `<secret>` for secret columns), and never include the server's DETAIL (which would
@@ -349,6 +355,31 @@ class backend {
   /// The row `k` addresses, passed to `sink`; false when there is none. One prepared
   /// statement per table (and soft-delete choice).
   auto get_key(const table_schema& s, const key_spec& k, row_sink sink) -> result<bool> {
+    fast_call f;
+    if (fast_keyed(s, k, keyed_kind::get, f)) [[likely]] {
+      auto r = conn_.run_prepared(f.statement, f.n, f.values.data(), f.lengths.data(), s.name);
+      if (!r) [[unlikely]]
+        return keyed_failure(std::move(r).error(), s, false);
+      return read_row(s, f.ks->extra, r->get(), sink);
+    }
+    return get_key_general(s, k, sink);
+  }
+
+  /// `erase` of the row `k` addresses: one prepared statement per table.
+  auto erase_key(const table_schema& s, const key_spec& k) -> result<std::uint64_t> {
+    fast_call f;
+    if (fast_keyed(s, k, keyed_kind::erase, f)) [[likely]] {
+      auto r = conn_.run_prepared(f.statement, f.n, f.values.data(), f.lengths.data(), s.name);
+      if (!r) [[unlikely]]
+        return keyed_failure(std::move(r).error(), s, true);
+      return connection::deleted(r->get());
+    }
+    return erase_key_general(s, k);
+  }
+
+ private:
+  // get_key and erase_key when fast_keyed declines (first uses, observers, errors, ...).
+  [[gnu::noinline]] auto get_key_general(const table_schema& s, const key_spec& k, row_sink sink) -> result<bool> {
     ORMKIT_TRY(usable());
     auto t = table_for(s);
     if (!t) return std::move(t).error();
@@ -356,35 +387,25 @@ class backend {
     auto& ks = (*t)->keyed(s, keyed_kind::get, k, {});
     params_.clear();
     ORMKIT_TRY(bind_key(s, k));
-    auto r = run(ks.sql, s, {}, {}, &ks.extra);
+    auto r = run(ks.sql, s, {}, {}, &ks.extra.slot);
     if (!r) return std::move(r).error();
-    if (PQntuples(r->get()) == 0) return false;
-    const std::size_t width = s.columns.size();
-    // The row's views: up to 16 on the stack, only `width` of them constructed.
-    constexpr std::size_t on_stack = 16;
-    alignas(value_view) unsigned char small[on_stack * sizeof(value_view)];
-    std::vector<value_view> large;
-    std::span<value_view> row;
-    if (width <= on_stack) [[likely]] {
-      auto* p = reinterpret_cast<value_view*>(small);
-      for (std::size_t i = 0; i < width; ++i) ::new (static_cast<void*>(p + i)) value_view();
-      row = std::span<value_view>(std::launder(p), width);
-    } else {
-      large.resize(width);
-      row = large;
-    }
-    static_assert(std::is_trivially_destructible_v<value_view>);  // nothing to destroy in `small`
-    for (std::size_t i = 0; i < width; ++i) {
-      if (read_field(r->get(), 0, static_cast<int>(i), row[i])) [[likely]]
-        continue;
-      auto v = field(r->get(), 0, static_cast<int>(i));
-      if (!v) return std::move(v).error();
-      row[i] = *v;
-    }
-    ORMKIT_TRY(sink.fn(sink.context, row));
-    return true;
+    return read_row(s, ks.extra, r->get(), sink);
   }
 
+  [[gnu::noinline]] auto erase_key_general(const table_schema& s, const key_spec& k) -> result<std::uint64_t> {
+    ORMKIT_TRY(usable());
+    auto t = table_for(s);
+    if (!t) return std::move(t).error();
+    ORMKIT_TRY(check_key(s, k));
+    auto& ks = (*t)->keyed(s, keyed_kind::erase, k, {});
+    params_.clear();
+    ORMKIT_TRY(bind_key(s, k));
+    auto r = write(ks.sql, s, {}, {}, nullptr, &ks.extra.slot);
+    if (!r) return std::move(r).error();
+    return detail::affected(r->get());
+  }
+
+ public:
   /// `update` of the row `k` addresses: one prepared statement per table and column list.
   auto update_key(const table_schema& s, const key_spec& k, std::span<const std::size_t> columns,
                   std::span<const value_view> values) -> result<std::uint64_t> {
@@ -400,7 +421,7 @@ class backend {
     for (std::size_t i = 0; i < columns.size(); ++i)
       ORMKIT_TRY(params_.add_column(s, columns[i], values[i]));
     ORMKIT_TRY(bind_key(s, k));
-    auto r = write(ks.sql, s, values, columns, nullptr, &ks.extra);
+    auto r = write(ks.sql, s, values, columns, nullptr, &ks.extra.slot);
     if (!r) return std::move(r).error();
     return detail::affected(r->get());
   }
@@ -452,7 +473,7 @@ class backend {
       for (std::size_t i = 0; i < w; ++i)
         if (auto st = params[r].add_column(s, columns[i], row[i]); !st) return fail_at(r, std::move(st).error());
       if (auto st = bind_key(params[r], s, keys[r]); !st) return fail_at(r, std::move(st).error());
-      steps[r] = connection::step{&ks.sql, &params[r], &ks.extra};
+      steps[r] = connection::step{&ks.sql, &params[r], &ks.extra.slot};
     }
     statement_observer* o = opts_.observer;
     const auto start = o ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
@@ -470,20 +491,6 @@ class backend {
     }
     for (std::size_t r = 0; r < keys.size(); ++r) affected[r] = detail::affected(out[r].get());
     return {};
-  }
-
-  /// `erase` of the row `k` addresses: one prepared statement per table.
-  auto erase_key(const table_schema& s, const key_spec& k) -> result<std::uint64_t> {
-    ORMKIT_TRY(usable());
-    auto t = table_for(s);
-    if (!t) return std::move(t).error();
-    ORMKIT_TRY(check_key(s, k));
-    auto& ks = (*t)->keyed(s, keyed_kind::erase, k, {});
-    params_.clear();
-    ORMKIT_TRY(bind_key(s, k));
-    auto r = write(ks.sql, s, {}, {}, nullptr, &ks.extra);
-    if (!r) return std::move(r).error();
-    return detail::affected(r->get());
   }
 
   /// Aggregate rows: group values then term values, ordered by the group values.
@@ -691,6 +698,19 @@ class backend {
   enum class tx { none, active };
   using keyed_kind = common::keyed_kind;
 
+  // Key columns the short path of get_key and erase_key binds (more: the general path).
+  static constexpr std::size_t fast_keys = 4;
+
+  // What a keyed statement keeps: the slot of its prepared statement and, for a get, the
+  // types of its result columns as the server gave them for the statement the slot named
+  // when `types_epoch` was the slot's epoch (a prepared statement's result types never
+  // change: the server refuses to run it instead), so that they are read once, not per value.
+  struct keyed_extra {
+    statement_slot slot;
+    std::uint64_t types_epoch = 0;
+    std::vector<Oid> types;
+  };
+
   struct table_state {
     std::uint64_t hash = 0;
     std::string_view name;
@@ -706,13 +726,19 @@ class backend {
     // text stays as it is while the table state lives).
     statement_slot insert_slot, insert_generated_slot, bump_slot;
     // Each keyed statement keeps the slot of its prepared statement as its extra.
-    common::keyed_statements<statement_slot> keyed_statements;
+    common::keyed_statements<keyed_extra> keyed_statements;
+    // For the short path of get_key and erase_key (see fast_keyed): each key column's
+    // parameter type (0 past the first fast_keys columns), and the keyed statement without
+    // a version per kind and include_deleted, once found.
+    std::array<Oid, fast_keys> key_types{};
+    std::size_t key_count = 0;  // the key's columns; 0 when more than fast_keys
+    std::array<common::keyed_statement<keyed_extra>*, 6> plain{};
 
     // The statement addressing one row by key (detail/backend_common.hpp): its text in
-    // `.sql`, the slot of its prepared statement in `.extra`. The reference stays valid
-    // while the table state lives (the statements are kept in a deque).
+    // `.sql`, the slot of its prepared statement in `.extra.slot`. The reference stays
+    // valid while the table state lives (the statements are kept in a deque).
     auto keyed(const table_schema& s, keyed_kind kind, const key_spec& k, std::span<const std::size_t> columns)
-        -> common::keyed_statement<statement_slot>& {
+        -> common::keyed_statement<keyed_extra>& {
       return keyed_statements.find<detail::sql_dialect>(s, kind, k, columns, select_sql);
     }
   };
@@ -793,6 +819,116 @@ class backend {
   }
 
   //--- statements ---//
+
+  // The short path of get_key and erase_key (see `fast_keyed`): the prepared statement
+  // and the key's values in binary form.
+  struct fast_call {
+    common::keyed_statement<keyed_extra>* ks = nullptr;
+    const char* statement = nullptr;
+    int n = 0;
+    std::array<const char*, fast_keys> values;
+    std::array<int, fast_keys> lengths;
+    std::array<std::array<char, 8>, fast_keys> numbers;
+  };
+
+  // Whether a get_key or erase_key by `k` can skip the general path, and if so fills `f`:
+  // no statement observer, the table the last one used, the connection open and its
+  // transaction as this backend left it (none, or an open one; for a write, with
+  // write_guard::native), no version to compare, the statement prepared on this connection,
+  // and every key value an integer for a bigint column or storable text for a text one.
+  // Anything else (and every error it would find) is the general path's.
+  [[gnu::always_inline]] auto fast_keyed(const table_schema& s, const key_spec& k, keyed_kind kind, fast_call& f)
+      -> bool {
+    if (opts_.observer != nullptr || last_schema_ != &s || last_table_->hash != s.hash) return false;
+    const auto ts = conn_.transaction_status();
+    if (tx_ == tx::none ? ts != PQTRANS_IDLE
+                        : ts != PQTRANS_INTRANS || (kind != keyed_kind::get && savepoint_guard()))
+      return false;
+    table_state& t = *last_table_;
+    const std::size_t keys = t.key_count;
+    if (keys == 0 || k.key.size() != keys || (k.version && s.version)) return false;
+    for (std::size_t i = 0; i < keys; ++i) {
+      const Oid type = t.key_types[i];
+      if (const auto* v = std::get_if<std::int64_t>(&k.key[i]); v != nullptr && type == oid::int8) [[likely]] {
+        postgres::detail::put_be64(f.numbers[i].data(), static_cast<std::uint64_t>(*v));
+        f.values[i] = f.numbers[i].data();
+        f.lengths[i] = 8;
+      } else if (const auto* text = std::get_if<std::string_view>(&k.key[i]);
+                 text != nullptr && type == oid::text &&
+                 text->size() < static_cast<std::size_t>(std::numeric_limits<int>::max()) &&
+                 postgres::detail::storable_text(*text)) {
+        f.values[i] = text->data() != nullptr ? text->data() : "";
+        f.lengths[i] = static_cast<int>(text->size());
+      } else {
+        return false;
+      }
+    }
+    auto*& plain = t.plain[static_cast<std::size_t>(kind) * 2 + (!s.soft_delete || k.include_deleted ? 1 : 0)];
+    if (plain == nullptr) [[unlikely]]
+      plain = &t.keyed(s, kind, k, {});
+    f.ks = plain;
+    f.statement = conn_.slot_statement(f.ks->extra.slot);
+    f.n = static_cast<int>(keys);
+    return f.statement != nullptr;
+  }
+
+  // A failure of the short path, as the general path words it.
+  [[gnu::noinline]] auto keyed_failure(ormkit::error e, const table_schema& s, bool write) -> ormkit::error {
+    e = describe(std::move(e), s, {}, {});
+    if (write && tx_ != tx::none && conn_.transaction_failed()) return native_failure(std::move(e));
+    return e;
+  }
+
+  // get_key's row from `r` (the result of the statement `x.slot` names) to `sink`; false
+  // when there is none.
+  auto read_row(const table_schema& s, keyed_extra& x, const PGresult* r, row_sink sink) -> result<bool> {
+    if (PQntuples(r) == 0) return false;
+    const std::size_t width = s.columns.size();
+    // The row's views: up to 16 on the stack, only `width` of them constructed.
+    constexpr std::size_t on_stack = 16;
+    alignas(value_view) unsigned char small[on_stack * sizeof(value_view)];
+    std::vector<value_view> large;
+    std::span<value_view> row;
+    if (width <= on_stack) [[likely]] {
+      auto* p = reinterpret_cast<value_view*>(small);
+      for (std::size_t i = 0; i < width; ++i) ::new (static_cast<void*>(p + i)) value_view();
+      row = std::span<value_view>(std::launder(p), width);
+    } else {
+      large.resize(width);
+      row = large;
+    }
+    static_assert(std::is_trivially_destructible_v<value_view>);  // nothing to destroy in `small`
+    if (x.types_epoch != x.slot.epoch) [[unlikely]] {
+      // The statement's first result on this connection: its column types, once.
+      x.types_epoch = 0;
+      if (static_cast<std::size_t>(PQnfields(r)) == width) {
+        x.types.resize(width);
+        for (std::size_t i = 0; i < width; ++i) x.types[i] = PQftype(r, static_cast<int>(i));
+        x.types_epoch = x.slot.epoch;
+      }
+    }
+    const bool typed = x.types_epoch != 0 && x.types_epoch == x.slot.epoch;
+    for (std::size_t i = 0; i < width; ++i) {
+      const int c = static_cast<int>(i);
+      if (typed) [[likely]] {
+        const int n = PQgetlength(r, 0, c);
+        // Only a NULL or an empty value has length 0: ask libpq which only then.
+        if (n == 0 && PQgetisnull(r, 0, c)) {
+          row[i] = std::monostate{};
+          continue;
+        }
+        if (read_value(x.types[i], PQgetvalue(r, 0, c), n, row[i])) [[likely]]
+          continue;
+      } else if (read_field(r, 0, c, row[i])) {
+        continue;
+      }
+      auto v = field(r, 0, c);
+      if (!v) return std::move(v).error();
+      row[i] = *v;
+    }
+    ORMKIT_TRY(sink.fn(sink.context, row));
+    return true;
+  }
 
   // Runs a prepared statement with params_; maps a failure with the table's context.
   auto run(const std::string& sql, const table_schema& s, std::span<const value_view> written = {},
@@ -1346,6 +1482,9 @@ class backend {
                    seq + "), 0)";
       t.sequence_sql = std::move(seq);
     }
+    for (std::size_t i = 0; i < s.primary_key.size() && i < fast_keys; ++i)
+      t.key_types[i] = column_oid(s.columns[s.primary_key[i]]);
+    t.key_count = s.primary_key.size() <= fast_keys ? s.primary_key.size() : 0;
     if (tx_ != tx::none) tables_made_in_tx_.push_back(&s);
     auto& slot = tables_[&s];
     slot = std::move(t);

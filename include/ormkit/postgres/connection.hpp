@@ -15,6 +15,10 @@
 // instead every session sets `client_connection_check_interval`, with which the
 // server ends the work of a client that went away even while a query runs.
 //
+// The short path of calls by key (`run_prepared`) waits with the ppoll system call on
+// Linux, which reports the time left of its timeout: no clock is read unless a second
+// wait is needed.
+//
 // Values travel as bound parameters in binary form, typed by the column they are
 // written to or compared with (int8, float8, bool, text, bytea, timestamptz, jsonb);
 // results come back in binary form and are read in place (text and bytea views point
@@ -38,6 +42,20 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+// The first wait of a call by key reads no clock where the ppoll system call reports the
+// time left of its timeout (Linux, with a 64-bit timespec; see connection::first_wait).
+#if !defined(ORMKIT_POSTGRES_PPOLL)
+#if defined(__linux__) && defined(__LP64__)
+#define ORMKIT_POSTGRES_PPOLL 1
+#else
+#define ORMKIT_POSTGRES_PPOLL 0
+#endif
+#endif
+#if ORMKIT_POSTGRES_PPOLL
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -48,6 +66,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <limits>
 #include <memory>
@@ -451,17 +470,11 @@ class parameters {
   bool describing_ = false;
 };
 
-/// Reads field (`row`, `col`) of a binary-format result into `out`, pointing into `r`;
-/// false when its type is not one ormkit reads or its value is malformed (`field` says which).
-[[nodiscard]] inline auto read_field(const PGresult* r, int row, int col, value_view& out) noexcept -> bool {
-  const int n = PQgetlength(r, row, col);
-  // Only a NULL or an empty value has length 0: ask libpq which only then.
-  if (n == 0 && PQgetisnull(r, row, col)) {
-    out = std::monostate{};
-    return true;
-  }
-  const char* p = PQgetvalue(r, row, col);
-  switch (PQftype(r, col)) {
+/// Reads the `n` bytes at `p`, the binary form of a non-NULL value of type `type`, into
+/// `out` (pointing at `p`); false when the type is not one ormkit reads or the value is
+/// malformed (`field` says which).
+[[nodiscard]] inline auto read_value(Oid type, const char* p, int n, value_view& out) noexcept -> bool {
+  switch (type) {
     case oid::int8:
       if (n != 8) return false;
       out = static_cast<std::int64_t>(detail::get_be(p, 8));
@@ -513,6 +526,18 @@ class parameters {
     case oid::bytea: out = blob_view(reinterpret_cast<const std::byte*>(p), static_cast<std::size_t>(n)); return true;
     default: return false;
   }
+}
+
+/// Reads field (`row`, `col`) of a binary-format result into `out`, pointing into `r`;
+/// false when its type is not one ormkit reads or its value is malformed (`field` says which).
+[[nodiscard]] inline auto read_field(const PGresult* r, int row, int col, value_view& out) noexcept -> bool {
+  const int n = PQgetlength(r, row, col);
+  // Only a NULL or an empty value has length 0: ask libpq which only then.
+  if (n == 0 && PQgetisnull(r, row, col)) {
+    out = std::monostate{};
+    return true;
+  }
+  return read_value(PQftype(r, col), PQgetvalue(r, row, col), n, out);
 }
 
 /// Reads field (`row`, `col`) of a binary-format result as a `value_view` pointing into
@@ -624,6 +649,10 @@ class connection {
       st = PQconnectPoll(conn_);
     }
     if (PQsetnonblocking(conn_, 1) != 0) return connect_failure();
+    socket_ = PQsocket(conn_);
+    const std::int64_t ms = std::max<std::int64_t>(opts.call_timeout.count(), 0);
+    timeout_ts_.tv_sec = static_cast<decltype(timeout_ts_.tv_sec)>(ms / 1000);
+    timeout_ts_.tv_nsec = static_cast<decltype(timeout_ts_.tv_nsec)>(ms % 1000 * 1'000'000);
     // NOTICEs ("drop cascades to ...") are not errors: keep them off stderr.
     PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
     where_.host = PQhost(conn_) ? PQhost(conn_) : where_.host;
@@ -669,6 +698,7 @@ class connection {
   void close() noexcept {
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;
+    socket_ = -1;
     hot_ = {};
     cache_.clear();
     epoch_ = next_epoch();
@@ -707,6 +737,66 @@ class connection {
                    : result<result_ptr>(lost(context, false));
     if (o) [[unlikely]]
       report(*o, sql, params.shown(), out, start);
+    return out;
+  }
+
+  /// libpq's state of the connection's transaction: PQTRANS_UNKNOWN when the connection is
+  /// closed or broken, PQTRANS_ACTIVE while a command is in flight. One call says both
+  /// whether the connection is usable and whether a transaction is open (or aborted).
+  [[nodiscard]] auto transaction_status() const noexcept -> PGTransactionStatusType {
+    return conn_ != nullptr ? PQtransactionStatus(conn_) : PQTRANS_UNKNOWN;
+  }
+
+  /// The name of the prepared statement `slot` names on this connection (counted as a
+  /// cache hit), or null when this connection does not trust the slot (then `run` with the
+  /// slot prepares the statement again). For a caller whose slot is only ever filled for
+  /// one SQL text with one list of parameter types (so the types need no comparing).
+  [[nodiscard]] auto slot_statement(const statement_slot& slot) noexcept -> const char* {
+    if (slot.epoch != epoch_) return nullptr;
+    auto* e = static_cast<cache_entry*>(slot.entry);
+    ++stats_.hits;
+    e->second.used = ++clock_;
+    return e->second.name.c_str();
+  }
+
+  /// Runs the prepared statement `name` (from `slot_statement`, on this open connection)
+  /// with `n` (at most 8) parameters in binary form, typed as when it was prepared: the
+  /// short path of calls by key. One send and one read, with the deadline, errors and
+  /// connection handling of `run`. Not reported to the statement observer.
+  [[gnu::always_inline]] auto run_prepared(const char* name, int n, const char* const* values, const int* lengths,
+                                           std::string_view context) -> result<result_ptr> {
+    static constexpr std::array<int, 8> binary{1, 1, 1, 1, 1, 1, 1, 1};
+    // The diagnostics are not cleared here: a failure below clears them (or the server's
+    // error sets them) before anyone reads them.
+    if (!PQsendQueryPrepared(conn_, name, n, values, lengths, binary.data(), 1)) [[unlikely]]
+      return prepared_failed(context, 0, {});
+    // Everything is sent, so the end of the answer (ReadyForQuery, the reply to the Sync
+    // sent last) cannot be in libpq's buffer yet: wait for the socket first, without asking
+    // libpq to parse an empty buffer.
+    const auto timeout = call_timeout();
+    if (PQflush(conn_) != 0) [[unlikely]]
+      return prepared_failed(context, 1, std::chrono::steady_clock::now() + timeout);
+    first_wait wait(timeout, timeout_ts_);
+    if (!wait.readable(socket_)) [[unlikely]]
+      return prepared_failed(context, 2, wait.deadline());
+    if (!PQconsumeInput(conn_)) [[unlikely]]
+      return prepared_failed(context, 0, {});
+    // One result, then the end of the command; anything else is collect's.
+    if (PQisBusy(conn_)) [[unlikely]]
+      return prepared_failed(context, 3, wait.deadline());
+    result_ptr out(PQgetResult(conn_));
+    const auto st = out ? PQresultStatus(out.get()) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) [[unlikely]]
+      return prepared_failed(context, 4, wait.deadline(), out.release());
+    if (PQisBusy(conn_)) [[unlikely]]
+      return prepared_failed(context, 5, wait.deadline(), out.release());
+    // The end of the command parsed, libpq is idle (PQgetResult would say null): no
+    // command in progress. Else a later result is there, and it is the outcome (`finish`'s
+    // rule: the first failure, else the last).
+    if (PQtransactionStatus(conn_) == PQTRANS_ACTIVE) [[unlikely]] {
+      clear_diagnostics();
+      return collect(context, false, wait.deadline(), PQgetResult(conn_));
+    }
     return out;
   }
 
@@ -933,16 +1023,32 @@ class connection {
   /// The rows a write changed (its command tag's count), 0 when it gives none.
   [[nodiscard]] static auto changed(const PGresult* r) noexcept -> std::uint64_t {
     // The count is the tag's last word ("DELETE 1", "INSERT 0 1", "SELECT 5"); tags without
-    // one ("BEGIN", "CREATE TABLE") end in no digits. Read here rather than by PQcmdTuples,
-    // which compares the tag with every command it knows first.
+    // one ("BEGIN", "CREATE TABLE") end in a word that is no number. Read here rather than
+    // by PQcmdTuples, which compares the tag with every command it knows first.
     const char* tag = r ? PQcmdStatus(const_cast<PGresult*>(r)) : nullptr;
-    if (tag == nullptr) return 0;
-    const char* end = tag + std::strlen(tag);
-    const char* p = end;
-    while (p > tag && p[-1] >= '0' && p[-1] <= '9') --p;
-    if (p == end || p == tag || p[-1] != ' ') return 0;
+    const char* p = tag ? std::strrchr(tag, ' ') : nullptr;
+    if (p == nullptr || *++p == '\0') return 0;
     std::uint64_t v = 0;
-    for (; p < end; ++p) v = v * 10 + static_cast<std::uint64_t>(*p - '0');
+    for (; *p != '\0'; ++p) {
+      if (*p < '0' || *p > '9') return 0;
+      v = v * 10 + static_cast<std::uint64_t>(*p - '0');
+    }
+    return v;
+  }
+
+  /// `changed` of a DELETE's result: its tag "DELETE <n>" compared a character at a time
+  /// (stopping at a shorter tag's end), the count read without taking the length first.
+  [[nodiscard]] static auto deleted(const PGresult* r) noexcept -> std::uint64_t {
+    const char* t = r ? PQcmdStatus(const_cast<PGresult*>(r)) : nullptr;
+    if (t == nullptr || t[0] != 'D' || t[1] != 'E' || t[2] != 'L' || t[3] != 'E' || t[4] != 'T' || t[5] != 'E' ||
+        t[6] != ' ' || t[7] == '\0') [[unlikely]]
+      return changed(r);
+    std::uint64_t v = 0;
+    for (const char* p = t + 7; *p != '\0'; ++p) {
+      if (*p < '0' || *p > '9') [[unlikely]]
+        return changed(r);
+      v = v * 10 + static_cast<std::uint64_t>(*p - '0');
+    }
     return v;
   }
 
@@ -979,6 +1085,87 @@ class connection {
   }
 
  private:
+  // run_prepared's other paths: `step` 0 the connection failed, 1 not all sent, 2 the
+  // first wait did not end with the socket readable, 3 the result not all there, 4 not the
+  // result expected (`first`, owned from here; null: none), 5 the end of the command not
+  // there after `first`, a good result.
+  [[gnu::noinline, gnu::cold]] auto prepared_failed(std::string_view context, int step,
+                                                    std::chrono::steady_clock::time_point deadline,
+                                                    PGresult* first = nullptr) -> result<result_ptr> {
+    result_ptr good(step == 5 ? first : nullptr);
+    clear_diagnostics();
+    fresh_deadline_ = false;
+    switch (step) {
+      case 0: return lost(context, false);
+      case 1: return finish(context, false, deadline);
+      case 2: {
+        const int w = wait_socket(POLLIN, deadline);
+        if (w == 0) return timed_out(context, false);
+        if (w < 0 || !PQconsumeInput(conn_)) return lost(context, false);
+        return collect(context, false, deadline);
+      }
+      case 3: return collect(context, false, deadline);
+      case 4: return collect(context, false, deadline, first);
+      default: {
+        auto rest = collect(context, false, deadline);
+        // Only the end was missing: collect found nothing more ("no result"), so `good` it is.
+        if (!rest && rest.error().is(errc::backend_error) && is_open()) return good;
+        return rest;
+      }
+    }
+  }
+
+  void clear_diagnostics() noexcept {
+    if (!diag_.constraint.empty() || !diag_.table.empty() || !diag_.column.empty()) diag_ = {};
+  }
+
+  // The first wait of a call, the whole call timeout, without reading the clock: on Linux
+  // the ppoll system call itself says how much of its timeout is left (glibc's wrapper
+  // hides that), from which the deadline of any later wait follows; elsewhere the clock is
+  // read first, as call_deadline does.
+  class first_wait {
+   public:
+    first_wait(std::chrono::milliseconds timeout, const timespec& left) noexcept : timeout_(timeout) {
+#if ORMKIT_POSTGRES_PPOLL
+      left_ = left;
+#else
+      (void)left;
+      deadline_ = std::chrono::steady_clock::now() + timeout;
+#endif
+    }
+    // Whether `fd` became readable within the timeout (false: timed out, failed, a signal).
+    [[nodiscard]] auto readable(int fd) noexcept -> bool {
+      pollfd p{fd, POLLIN, 0};
+      if (fd < 0) return false;
+#if ORMKIT_POSTGRES_PPOLL
+      waited_ = true;
+      return ::syscall(SYS_ppoll, &p, 1UL, &left_, nullptr, 0UL) > 0;
+#else
+      const auto ms = timeout_.count();
+      return ms < 60'000 && ::poll(&p, 1, static_cast<int>(std::max<std::chrono::milliseconds::rep>(ms, 0)) + 1) > 0;
+#endif
+    }
+    // The call's deadline.
+    [[nodiscard]] auto deadline() const noexcept -> std::chrono::steady_clock::time_point {
+#if ORMKIT_POSTGRES_PPOLL
+      const auto now = std::chrono::steady_clock::now();
+      if (!waited_) return now + timeout_;
+      return now + std::chrono::seconds(left_.tv_sec) + std::chrono::nanoseconds(left_.tv_nsec);
+#else
+      return deadline_;
+#endif
+    }
+
+   private:
+    std::chrono::milliseconds timeout_;
+#if ORMKIT_POSTGRES_PPOLL
+    timespec left_{};
+    bool waited_ = false;
+#else
+    std::chrono::steady_clock::time_point deadline_;
+#endif
+  };
+
   struct cached_statement {
     std::string name;
     std::uint64_t used = 0;
@@ -1143,8 +1330,8 @@ class connection {
   }
 
   // Waits until PQgetResult would not block.
-  auto wait_result(std::string_view context, std::chrono::steady_clock::time_point deadline, bool committing = false)
-      -> status {
+  [[gnu::always_inline]] auto wait_result(std::string_view context, std::chrono::steady_clock::time_point deadline,
+                                          bool committing = false) -> status {
     while (PQisBusy(conn_)) {
       const int w = wait_socket(POLLIN, deadline);
       if (w == 0) return timed_out(context, committing);
@@ -1157,12 +1344,21 @@ class connection {
   // error, or the last result.
   auto finish(std::string_view context, bool committing, std::chrono::steady_clock::time_point deadline)
       -> result<result_ptr> {
-    ORMKIT_TRY(flush_all(context, committing, deadline));
+    if (PQflush(conn_) != 0) [[unlikely]]
+      ORMKIT_TRY(flush_all(context, committing, deadline));
+    return collect(context, committing, deadline);
+  }
+
+  // `finish` once everything is sent; `first`: a result already read (owned from here).
+  auto collect(std::string_view context, bool committing, std::chrono::steady_clock::time_point deadline,
+               PGresult* first = nullptr) -> result<result_ptr> {
     result_ptr last, failed;
-    for (;;) {
-      ORMKIT_TRY(wait_result(context, deadline, committing));
-      PGresult* r = PQgetResult(conn_);
-      if (!r) break;
+    for (PGresult* r = first;; r = nullptr) {
+      if (r == nullptr) {
+        ORMKIT_TRY(wait_result(context, deadline, committing));
+        r = PQgetResult(conn_);
+        if (!r) break;
+      }
       const auto st = PQresultStatus(r);
       if ((st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE) && !failed) failed.reset(r);
       else last.reset(r);
@@ -1302,6 +1498,8 @@ class connection {
   std::uint64_t epoch_ = next_epoch();
   statement_slot savepoint_slot_, release_slot_;  // run_guarded's SAVEPOINT and RELEASE
   mutable bool fresh_deadline_ = false;            // see call_deadline
+  int socket_ = -1;                                // PQsocket of the open connection
+  timespec timeout_ts_{};                          // options::call_timeout, for first_wait
   statement_statistics stats_;
 };
 

@@ -33,6 +33,7 @@
 #include <filesystem>
 #include <functional>
 #include <latch>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -441,7 +442,9 @@ TEST_CASE("redis cache-aside: through the two-level store a reader never sees a 
   auto ann = users.insert(make_user("ann@example.com", "Ann")).value();
   std::atomic<std::int64_t> committed{ann.version};
   std::atomic<bool> done{false};
-  std::atomic<int> stale{0}, reads{0};
+  std::atomic<int> stale{0}, failed{0}, reads{0};
+  std::mutex seen_mu;
+  std::string seen;  // the first stale read or failure, for the report
   std::thread writer([&] {
     auto u = ann;
     for (int i = 0; i < 300; ++i) {
@@ -455,7 +458,14 @@ TEST_CASE("redis cache-aside: through the two-level store a reader never sees a 
     while (!done) {
       const auto known = committed.load(std::memory_order_acquire);
       auto got = users.get(ann.id);
-      if (!got || got->version < known) stale.fetch_add(1);
+      if (!got || got->version < known) {
+        (got ? stale : failed).fetch_add(1);
+        std::lock_guard lock(seen_mu);
+        if (seen.empty())
+          seen = got ? "version " + std::to_string(got->version) + " read after " + std::to_string(known) +
+                           " was committed"
+                     : "get failed: " + got.error().message;
+      }
       reads.fetch_add(1);
     }
   };
@@ -463,6 +473,9 @@ TEST_CASE("redis cache-aside: through the two-level store a reader never sees a 
   writer.join();
   r1.join();
   r2.join();
+  INFO(seen);
+  INFO(cache.stats().errors << " cache errors");
+  CHECK(failed == 0);
   CHECK(stale == 0);
   CHECK(reads > 0);
   CHECK(users.get(ann.id).value().version == committed.load());

@@ -144,6 +144,18 @@ class memory_store {
   /// than `max_entry_bytes()`. Nothing is stored, and a value previously under
   /// the key is removed, so that a failed update never leaves the old value readable.
   auto set(std::string_view key, std::string_view value, std::chrono::milliseconds ttl) -> status {
+    auto stored = set_if(key, value, ttl, [] { return true; });
+    if (!stored) return unexpected(std::move(stored).error());
+    return {};
+  }
+
+  /// `set`, if `still_wanted()` returns true when called under the lock that every other
+  /// call on `key` takes: so a caller that makes `still_wanted` false and then erases the
+  /// key knows that no value stored by a `set_if` whose check passed before is left.
+  /// Returns whether it stored. Errors: as `set`'s (checked first, whatever `still_wanted`).
+  template <class Pred>
+  auto set_if(std::string_view key, std::string_view value, std::chrono::milliseconds ttl, Pred&& still_wanted)
+      -> result<bool> {
     const std::size_t size = key.size() + value.size();
     const hashed_key hk = hash_key(key);
     shard& s = shard_for(hk);
@@ -160,12 +172,13 @@ class memory_store {
       errors_.fetch_add(1, std::memory_order_relaxed);
       std::lock_guard lock(s.mu);
       if (node* found = s.index.find(hk)) remove(s, found);
-      return invalid;
+      return unexpected(std::move(invalid).error());
     }
     const auto effective = jittered_ttl(ttl, options_.ttl_jitter);
     const time_point expires = effective.count() == 0 ? time_point::max() : now() + effective;
 
     std::lock_guard lock(s.mu);
+    if (!still_wanted()) return false;
     ++s.sets;
     if (node* n = s.index.find(hk)) {
       // A value too big for the node goes into a new one, which takes the old one's
@@ -195,7 +208,7 @@ class memory_store {
       s.bytes += size;
     }
     evict(s, s.lru.front());
-    return {};
+    return true;
   }
 
   /// Removes the value under `key`; returns whether there was one (an expired

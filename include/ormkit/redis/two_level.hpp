@@ -24,9 +24,10 @@
 // which is therefore the bound on staleness across processes when Redis
 // fails. Within this process, a read never returns a value older than the last
 // completed set or erase made through this store: every write and every
-// received invalidation advances an epoch (one per stripe of keys), a fill
-// from L2 checks after copying into L1 that its key's epoch has not moved
-// since it started and undoes itself otherwise, and a write updates L1 again
+// received invalidation advances an epoch (one per stripe of keys) before it
+// drops the key from L1, a fill from L2 stores into L1 only if its key's epoch
+// has not moved since it started (checked under L1's lock for the key, so the
+// fill and the drop cannot interleave), and a write updates L1 again
 // once L2 has answered (so a fill that read L2 before the write landed cannot
 // leave the older value behind).
 //
@@ -453,13 +454,14 @@ class two_level_store {
   }
 
   // Copies an L2 hit into L1, unless an invalidation of the key (or a lost
-  // subscription) happened since `before` was read: the set comes first and the
-  // check after, so an invalidation between the two is still seen (it bumps the
-  // epoch before it drops the key).
+  // subscription) happened since `before` was read. The check runs under L1's lock
+  // for the key (set_if): an invalidation bumps the epoch and then drops the key
+  // under that lock, so either this fill stored first and the drop removes it, or the
+  // check sees the bump. (Storing first and checking after left a moment in which
+  // another thread could read the older value after the invalidation had returned.)
   void fill_l1(std::string_view key, std::string_view value, std::chrono::milliseconds left, std::uint64_t before) {
-    if (!coherent() || epoch(key) != before || !fits_l1(key, value)) return;
-    if (!l1_.set(key, value, l1_ttl_for(left))) return;
-    if (!coherent() || epoch(key) != before) (void)l1_.erase(key);
+    if (!fits_l1(key, value)) return;
+    (void)l1_.set_if(key, value, l1_ttl_for(left), [&] { return coherent() && epoch(key) == before; });
   }
 
   [[nodiscard]] auto fits_l1(std::string_view key, std::string_view value) const noexcept -> bool {
@@ -483,7 +485,9 @@ class two_level_store {
               std::uint64_t mine) {
     auto& e = epochs_[stripe(key)];
     if (value != nullptr && e.compare_exchange_strong(mine, mine + 1, std::memory_order_acq_rel)) {
-      (void)l1_.set(key, *value, l1_ttl_for(ttl));
+      // Checked again under L1's lock, as in fill_l1: an invalidation after the CAS wins.
+      (void)l1_.set_if(key, *value, l1_ttl_for(ttl),
+                       [&] { return e.load(std::memory_order_acquire) == mine + 1; });
       return;
     }
     e.fetch_add(1, std::memory_order_acq_rel);

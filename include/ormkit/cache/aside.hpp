@@ -680,32 +680,44 @@ class entity_cache {
     invalidate_all_now();
   }
 
+  // The key's loads in flight are forgotten (and their fills refused) both before and
+  // after the store forgets the key: a load that began in between may have taken its
+  // second look at the store before the invalidation reached it, and must not hand
+  // that value to a reader who arrives after this call returned.
   void invalidate_now(std::string_view key) {
-    {
-      auto& s = stripe_of(key);
-      std::lock_guard lock(s.mu);
-      ++s.generation;
-      if (auto it = s.flights.find(std::string(key)); it != s.flights.end()) s.flights.erase(it);
-    }
+    forget_flight(key);
     query_generation_.fetch_add(1, std::memory_order_acq_rel);
     c_.invalidations.fetch_add(1, std::memory_order_relaxed);
     if (!store_.invalidate(key, hold())) c_.errors.fetch_add(1, std::memory_order_relaxed);
+    forget_flight(key);
     if ((policy_.shared_queries || queries_used_.load(std::memory_order_relaxed)) && !store_.erase(token_key()))
       c_.errors.fetch_add(1, std::memory_order_relaxed);
   }
 
-  void invalidate_all_now() {
+  void forget_flight(std::string_view key) {
+    auto& s = stripe_of(key);
+    std::lock_guard lock(s.mu);
+    ++s.generation;
+    if (auto it = s.flights.find(std::string(key)); it != s.flights.end()) s.flights.erase(it);
+  }
+
+  void forget_all_flights() {
     for (auto& s : stripes_) {
       std::lock_guard lock(s.mu);
       ++s.generation;
       s.flights.clear();
     }
+  }
+
+  void invalidate_all_now() {
+    forget_all_flights();  // and again after the store's clear (see invalidate_now)
     query_generation_.fetch_add(1, std::memory_order_acq_rel);
     c_.invalidations.fetch_add(1, std::memory_order_relaxed);
     // The scope first: a fill another process guarded before it is refused even for a
     // key the clear below finds nothing under.
     if (!store_.invalidate_scope(scope_)) c_.errors.fetch_add(1, std::memory_order_relaxed);
     if (!store_.clear(prefix_)) c_.errors.fetch_add(1, std::memory_order_relaxed);
+    forget_all_flights();
   }
 
   //=== query results ===//

@@ -261,6 +261,11 @@ struct entity_functions {
   // (not size-checked: a key is only compared). scratch: one value per view, or empty.
   static auto encode_update(const void* p, std::span<const std::size_t> cols, std::span<value> scratch,
                             std::span<value_view> views, std::size_t max_bytes) -> bool {
+    return encode_update_inline(p, cols, scratch, views, max_bytes);
+  }
+  [[gnu::always_inline]] static auto encode_update_inline(const void* p, std::span<const std::size_t> cols,
+                                                          std::span<value> scratch, std::span<value_view> views,
+                                                          std::size_t max_bytes) -> bool {
     const T& e = *static_cast<const T*>(p);
     const std::size_t n = cols.size();
     auto room = [&](std::size_t i) { return i < scratch.size() ? &scratch[i] : nullptr; };
@@ -466,6 +471,31 @@ struct entity_functions {
 
   static auto schema() -> const table_schema& { return schema_of<T>(); }
 
+  // What repository_core::update_as needs (as dynamic_update_ops has it through
+  // entity_ops), known at compile time so that an update inlines it all.
+  struct update_ops {
+    static constexpr auto has_stamps() -> bool { return entity_functions::has_stamps; }
+    static void save_stamps(const void* e, stamp_backup& out) { entity_functions::save_stamps(e, out); }
+    static void restore_stamps(void* e, const stamp_backup& in) { entity_functions::restore_stamps(e, in); }
+    static auto version(const void* e) -> std::int64_t { return entity_functions::version(e); }
+    static void set_version(void* e, std::int64_t v) { entity_functions::set_version(e, v); }
+    static void stamp(void* e, time_point now, bool inserting) { entity_functions::stamp(e, now, inserting); }
+    static auto validate(const void* e) -> status { return entity_functions::validate(e); }
+    static constexpr auto needs_scratch() -> bool { return entity_functions::needs_scratch; }
+    static constexpr auto width(const table_schema&) -> std::size_t { return entity_functions::width; }
+    static constexpr auto key_width(const table_schema&) -> std::size_t { return entity_functions::key_width; }
+    [[gnu::always_inline]] static auto encode_update(const void* e, std::span<const std::size_t> cols,
+                                                     std::span<value> scratch, std::span<value_view> views,
+                                                     std::size_t max_bytes) -> bool {
+      return entity_functions::encode_update_inline(e, cols, scratch, views, max_bytes);
+    }
+    [[gnu::always_inline]] static auto update_columns(const table_schema&, std::span<const std::size_t> chosen,
+                                                      std::span<std::size_t> cols) -> std::size_t {
+      return update_columns_for(entity_functions::width, primary_key_indexes_v<T>, created_index, version_index,
+                                updated_index, chosen, cols);
+    }
+  };
+
   static constexpr entity_ops ops{&schema,     column_access_v<T>, &encode_row,    &encode_update, &decode_row,
                                   &validate,   &stamp,
                                   has_stamps ? &save_stamps : nullptr,
@@ -669,8 +699,8 @@ class repository {
   }();
 
   // update / update_columns: one path, `e` stamped in place (and put back on failure).
-  auto update_chosen(T& e, std::span<const std::size_t> cols) -> status {
-    auto st = core_.update(&e, cols);
+  [[gnu::always_inline]] auto update_chosen(T& e, std::span<const std::size_t> cols) -> status {
+    auto st = core_.update_as(typename fns::update_ops{}, &e, cols);
     if (cache_) [[unlikely]] invalidate(e, st);
     return st;
   }

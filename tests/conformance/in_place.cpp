@@ -412,3 +412,49 @@ TEMPLATE_TEST_CASE("in place: get_many and erase_many take many composite keys",
   CHECK(members.erase_many(keys).value() == static_cast<std::uint64_t>(rows));
   CHECK(members.count().value() == 0u);
 }
+
+// The untyped keyed update that every typed update ends in: once its statement is warm
+// (the per-row path), a value its column cannot hold is still refused with the message
+// of a cold call, nothing changes, and the statement is free for the next call.
+TEMPLATE_TEST_CASE("in place: a warm keyed update refuses a value its column cannot hold and changes nothing",
+                   "[conformance][in_place]", ORMKIT_CONFORMANCE_BACKENDS) {
+  TestType fx;
+  ormkit::repository<user> users(fx.backend());
+  auto ann = users.insert(make_user("ann@example.com", "Ann", 31)).value();
+  const auto& s = ormkit::schema_of<user>();
+  auto db = fx.backend();
+  const std::vector<ormkit::value_view> key{ann.id};
+  const ormkit::key_spec where{key, std::nullopt, false};
+  const std::vector<std::size_t> age{3};
+  const std::vector<std::size_t> name_and_bio{2, 4};
+  auto set = [&](const std::vector<std::size_t>& cols, std::vector<ormkit::value_view> values) {
+    return db.update_key(s, where, cols, values);
+  };
+  for (std::int64_t a : {40, 41}) CHECK(set(age, {a}).value() == 1u);  // warm
+  auto text_for_int = set(age, {std::string_view("old")});
+  REQUIRE_FALSE(text_for_int.has_value());
+  CHECK(text_for_int.error().is(errc::invalid_argument));
+  CHECK(text_for_int.error().message == "users.age: expected integer, got text");
+  auto real_for_int = set(age, {41.5});
+  REQUIRE_FALSE(real_for_int.has_value());
+  CHECK(real_for_int.error().message == "users.age: expected integer, got real");
+
+  CHECK(set(name_and_bio, {std::string_view("Anna"), std::monostate{}}).value() == 1u);  // warm: bio may be NULL
+  auto null_name = set(name_and_bio, {std::monostate{}, std::string_view("bio")});
+  REQUIRE_FALSE(null_name.has_value());
+  CHECK(null_name.error().message == "users.name: NULL in a NOT NULL column");
+  auto blob_bio = set(name_and_bio, {std::string_view("Anne"), ormkit::blob_view()});
+  REQUIRE_FALSE(blob_bio.has_value());
+  CHECK(blob_bio.error().message == "users.bio: expected text, got blob");
+
+  auto stored = users.get(ann.id).value();
+  CHECK(stored.age == 41);
+  CHECK(stored.name == "Anna");
+  CHECK(stored.bio == std::nullopt);
+  // The statement went back after each refusal: the same calls still work.
+  CHECK(set(age, {std::int64_t{42}}).value() == 1u);
+  CHECK(set(name_and_bio, {std::string_view("Ann"), std::string_view("hello")}).value() == 1u);
+  stored = users.get(ann.id).value();
+  CHECK(stored.age == 42);
+  CHECK(stored.bio == "hello");
+}

@@ -123,6 +123,57 @@ struct entity_ops {
   bool key_needs_scratch;     // the same for the key's columns
 };
 
+// The columns an update of `chosen` sets, written to `cols`, their count returned: each
+// chosen column in range once, then the version and updated_at columns; never a key
+// column nor created_at. Absent columns are `width` or more. One rule for both callers:
+// dynamic_update_ops passes the schema's facts; a typed repository passes constants,
+// and the compiler then works the list out where the call is inlined.
+[[gnu::always_inline]] inline auto update_columns_for(std::size_t width, std::span<const std::size_t> key,
+                                                      std::size_t created, std::size_t version,
+                                                      std::size_t updated, std::span<const std::size_t> chosen,
+                                                      std::span<std::size_t> cols) -> std::size_t {
+  std::size_t n = 0;
+  const auto add = [&](std::size_t c) {
+    if (c >= width || c == created) return;
+    for (std::size_t k : key)
+      if (k == c) return;
+    for (std::size_t i = 0; i < n; ++i)
+      if (cols[i] == c) return;
+    cols[n++] = c;
+  };
+  for (std::size_t c : chosen) add(c);
+  add(version);
+  add(updated);
+  return n;
+}
+
+// What an update needs of an entity's functions, through entity_ops' pointers: the
+// repository core's everyday path. A typed repository passes its own (the same
+// members, known at compile time) to repository_core::update_as.
+struct dynamic_update_ops {
+  const entity_ops* p;
+  [[nodiscard]] auto has_stamps() const -> bool { return p->save_stamps != nullptr; }
+  void save_stamps(const void* e, stamp_backup& out) const { p->save_stamps(e, out); }
+  void restore_stamps(void* e, const stamp_backup& in) const { p->restore_stamps(e, in); }
+  [[nodiscard]] auto version(const void* e) const -> std::int64_t { return p->version(e); }
+  void set_version(void* e, std::int64_t v) const { p->set_version(e, v); }
+  void stamp(void* e, time_point now, bool inserting) const { p->stamp(e, now, inserting); }
+  [[nodiscard]] auto validate(const void* e) const -> status { return p->validate(e); }
+  [[nodiscard]] auto needs_scratch() const -> bool { return p->encode_needs_scratch; }
+  [[nodiscard]] static auto width(const table_schema& s) -> std::size_t { return s.columns.size(); }
+  [[nodiscard]] static auto key_width(const table_schema& s) -> std::size_t { return s.primary_key.size(); }
+  [[nodiscard]] auto encode_update(const void* e, std::span<const std::size_t> cols, std::span<value> scratch,
+                                   std::span<value_view> views, std::size_t max_bytes) const -> bool {
+    return p->encode_update(e, cols, scratch, views, max_bytes);
+  }
+  [[nodiscard]] static auto update_columns(const table_schema& s, std::span<const std::size_t> chosen,
+                                           std::span<std::size_t> cols) -> std::size_t {
+    const std::size_t w = s.columns.size();
+    return update_columns_for(w, s.primary_key, s.created_at.value_or(w), s.version.value_or(w),
+                              s.updated_at.value_or(w), chosen, cols);
+  }
+};
+
 // Room for up to N value views, of which only the first `width` are constructed
 // (value_view is trivially destructible, so nothing needs destroying).
 template <std::size_t N>
@@ -316,22 +367,7 @@ class repository_core {
   // or created_at; each once. Returns how many were written to `cols`.
   [[gnu::always_inline]] auto update_columns_of(std::span<const std::size_t> chosen, std::span<std::size_t> cols) const
       -> std::size_t {
-    const auto& s = schema();
-    std::size_t n = 0;
-    for (std::size_t c : chosen) add_update_column(s, cols, n, c);
-    if (s.version) add_update_column(s, cols, n, *s.version);
-    if (s.updated_at) add_update_column(s, cols, n, *s.updated_at);
-    return n;
-  }
-  [[gnu::always_inline]] static void add_update_column(const table_schema& s, std::span<std::size_t> cols,
-                                                       std::size_t& n, std::size_t c) {
-    if (c >= s.columns.size()) return;
-    for (std::size_t k : s.primary_key)
-      if (k == c) return;
-    for (std::size_t i = 0; i < n; ++i)
-      if (cols[i] == c) return;
-    if (s.created_at && c == *s.created_at) return;
-    cols[n++] = c;
+    return dynamic_update_ops{ops_}.update_columns(schema(), chosen, cols);
   }
 
   // update_impl for `count` entities with one backend call (`update_keys`). Errors name the
@@ -390,53 +426,59 @@ class repository_core {
 
   // Updates `chosen` columns (plus version and updated_at) of the row with e's key.
   // A failed update leaves `e` as it was (version and updated_at are put back).
-  [[gnu::always_inline]] auto update_impl(void* e, std::span<const std::size_t> chosen) -> status {
-    if (ops_->save_stamps == nullptr) return update_stamped(e, chosen, 0);
+  // `ops`: the entity's functions, either through entity_ops (dynamic_update_ops) or
+  // known at compile time (the typed repository's, which then inlines them all).
+  template <class Ops>
+  [[gnu::always_inline]] auto update_impl(const Ops& ops, void* e, std::span<const std::size_t> chosen) -> status {
+    if (!ops.has_stamps()) return update_stamped(ops, e, chosen, 0);
     stamp_backup saved;
-    ops_->save_stamps(e, saved);
-    const std::int64_t old_version = ops_->version(e);
-    ops_->stamp(e, now(), false);
-    if (schema().version) ops_->set_version(e, old_version + 1);
-    auto st = update_stamped(e, chosen, old_version);
+    ops.save_stamps(e, saved);
+    const std::int64_t old_version = ops.version(e);
+    ops.stamp(e, now(), false);
+    if (schema().version) ops.set_version(e, old_version + 1);
+    auto st = update_stamped(ops, e, chosen, old_version);
     if (!st) [[unlikely]]
-      ops_->restore_stamps(e, saved);
+      ops.restore_stamps(e, saved);
     return st;
   }
 
   // update_impl once `e` is stamped; `old_version`: its version before.
-  [[gnu::always_inline]] auto update_stamped(void* e, std::span<const std::size_t> chosen, std::int64_t old_version)
-      -> status {
+  template <class Ops>
+  [[gnu::always_inline]] auto update_stamped(const Ops& ops, void* e, std::span<const std::size_t> chosen,
+                                            std::int64_t old_version) -> status {
     const auto& s = schema();
-    ORMKIT_TRY(ops_->validate(e));
+    ORMKIT_TRY(ops.validate(e));
     // The columns to set: the chosen ones, version and updated_at; never the key or created_at.
-    const std::size_t w = width();
-    std::array<std::size_t, 16> inline_cols;  // written by update_columns_of
+    const std::size_t w = ops.width(s);
+    std::array<std::size_t, 16> inline_cols;  // written by update_columns
     std::unique_ptr<std::size_t[]> heap_cols;
     if (w > inline_cols.size()) [[unlikely]]
       heap_cols = std::make_unique<std::size_t[]>(w);
     const auto all_cols =
         w > inline_cols.size() ? std::span<std::size_t>(heap_cols.get(), w) : std::span(inline_cols).first(w);
-    const std::size_t n_cols = update_columns_of(chosen, all_cols);
+    const std::size_t n_cols = ops.update_columns(s, chosen, all_cols);
     if (n_cols == 0) return {};
     // Only those columns and the key are encoded: views [0, n_cols) are the values to
     // set, in the order of `cols`, and the key's views follow.
     const auto cols = all_cols.first(n_cols);
-    const std::size_t n_views = n_cols + s.primary_key.size();
-    if (ops_->encode_needs_scratch) {
+    const std::size_t n_views = n_cols + ops.key_width(s);
+    if (ops.needs_scratch()) {
       row_buffer buf(n_views, true);
-      return update_encoded(e, cols, buf.values(), buf.views(), old_version);
+      return update_encoded(ops, e, cols, buf.values(), buf.views(), old_version);
     }
     view_buffer views(n_views, false);  // encode_update constructs them
-    return update_encoded(e, cols, {}, views.views(), old_version);
+    return update_encoded(ops, e, cols, {}, views.views(), old_version);
   }
 
   // The rest of update_stamped: `views` has room for the set values then the key.
-  [[gnu::always_inline]] auto update_encoded(void* e, std::span<const std::size_t> cols, std::span<value> scratch,
-                                            std::span<value_view> views, std::int64_t old_version) -> status {
+  template <class Ops>
+  [[gnu::always_inline]] auto update_encoded(const Ops& ops, void* e, std::span<const std::size_t> cols,
+                                            std::span<value> scratch, std::span<value_view> views,
+                                            std::int64_t old_version) -> status {
     const auto& s = schema();
     const std::size_t n_cols = cols.size();
-    const std::size_t key_width = s.primary_key.size();
-    if (!ops_->encode_update(e, cols, scratch, views, opts_.max_value_bytes)) [[unlikely]] {
+    const std::size_t key_width = ops.key_width(s);
+    if (!ops.encode_update(e, cols, scratch, views, opts_.max_value_bytes)) [[unlikely]] {
       // Column by column, to say which failed and why.
       for (auto& v : views) std::construct_at(&v);  // the encoders below assign to them
       auto room = [&](std::size_t i) { return i < scratch.size() ? &scratch[i] : nullptr; };
@@ -588,9 +630,18 @@ class repository_core {
                     count);
   }
   auto update(void* e, std::span<const std::size_t> chosen) -> status {
+    const dynamic_update_ops ops{ops_};
     if (!opts_.observer) [[likely]]
-      return update_impl(e, chosen);
-    return observed(operation::update, e, nullptr, true, [&] { return update_impl(e, chosen); });
+      return update_impl(ops, e, chosen);
+    return observed(operation::update, e, nullptr, true, [&] { return update_impl(ops, e, chosen); });
+  }
+  // `update` with the entity's functions known at compile time (`Ops`: the typed
+  // repository's), inlined into the caller. With an observer it is `update`.
+  template <class Ops>
+  [[gnu::always_inline]] auto update_as(const Ops& ops, void* e, std::span<const std::size_t> chosen) -> status {
+    if (opts_.observer == nullptr) [[likely]]
+      return update_impl(ops, e, chosen);
+    return update(e, chosen);
   }
   // Updates `count` entities (each as `update` does) in one transaction, or a savepoint
   // inside an open one: all of them or none. `after_each(e, st)` sees every attempt.

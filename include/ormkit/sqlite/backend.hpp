@@ -746,16 +746,23 @@ class backend {
       -> result<std::uint64_t> {
     if (auto* t = everyday_table(s, k); t != nullptr && columns.size() == values.size() && !columns.empty())
         [[likely]] {
-      bool ok = true;
-      for (std::size_t i = 0; i < values.size(); ++i)
-        ok = ok && columns[i] < s.columns.size() && fits(s.columns[columns[i]], values[i]);
       lease st;
-      if (auto* ks = ok ? t->keyed_statements.last_match(s, keyed_kind::update, k, columns) : nullptr;
+      // A statement for exactly these columns was built after they were found in range
+      // (update_key_general), so s.columns[columns[i]] is safe. Each value is checked
+      // against its column as it is bound; a misfit leaves the rest to the general path
+      // (which reports it, and binds every value again before any step).
+      if (auto* ks = t->keyed_statements.last_match(s, keyed_kind::update, k, columns);
           ks != nullptr && conn_->cache.try_pinned(ks->extra, st)) [[likely]] {
         sqlite3_stmt* stmt = st.get();
-        for (std::size_t i = 0; i < values.size(); ++i)
-          if (int rc = detail::bind(stmt, static_cast<int>(i) + 1, values[i], false); rc != SQLITE_OK) [[unlikely]]
-            return fail(rc, s.name);
+        int rc = SQLITE_OK;
+        for (std::size_t i = 0; i < values.size() && rc == SQLITE_OK; ++i)
+          rc = detail::bind_fitting(stmt, static_cast<int>(i) + 1, s.columns[columns[i]], values[i]);
+        if (rc == detail::misfit_rc) [[unlikely]] {
+          st.reset();  // back into the cache before the general path looks for it
+          return update_key_general(s, k, columns, values);
+        }
+        if (rc != SQLITE_OK) [[unlikely]]
+          return fail(rc, s.name);
         ORMKIT_TRY(bind_key(st, s, k, static_cast<int>(values.size()) + 1));
         if (int rc = sqlite3_step(stmt); rc != SQLITE_DONE) [[unlikely]]
           return fail(rc, s.name, &s, written_values{values, columns});

@@ -242,6 +242,10 @@ struct entity_functions {
   }
   static auto encode_row(const void* p, std::span<value> scratch, std::span<value_view> views, std::size_t max_bytes)
       -> bool {
+    return encode_row_inline(p, scratch, views, max_bytes);
+  }
+  [[gnu::always_inline]] static auto encode_row_inline(const void* p, std::span<value> scratch,
+                                                       std::span<value_view> views, std::size_t max_bytes) -> bool {
     const T& e = *static_cast<const T*>(p);
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       return (encode_column<I>(e, needs_scratch ? scratch.data() + I : nullptr, views[I], max_bytes) && ...);
@@ -471,9 +475,9 @@ struct entity_functions {
 
   static auto schema() -> const table_schema& { return schema_of<T>(); }
 
-  // What repository_core::update_as needs (as dynamic_update_ops has it through
-  // entity_ops), known at compile time so that an update inlines it all.
-  struct update_ops {
+  // What repository_core::insert_as and update_as need (as dynamic_ops has it through
+  // entity_ops), known at compile time so that a write inlines it all.
+  struct inline_ops {
     static constexpr auto has_stamps() -> bool { return entity_functions::has_stamps; }
     static void save_stamps(const void* e, stamp_backup& out) { entity_functions::save_stamps(e, out); }
     static void restore_stamps(void* e, const stamp_backup& in) { entity_functions::restore_stamps(e, in); }
@@ -482,6 +486,11 @@ struct entity_functions {
     static void stamp(void* e, time_point now, bool inserting) { entity_functions::stamp(e, now, inserting); }
     static auto validate(const void* e) -> status { return entity_functions::validate(e); }
     static constexpr auto needs_scratch() -> bool { return entity_functions::needs_scratch; }
+    [[gnu::always_inline]] static auto encode_row(const void* e, std::span<value> scratch, std::span<value_view> views,
+                                                  std::size_t max_bytes) -> bool {
+      return entity_functions::encode_row_inline(e, scratch, views, max_bytes);
+    }
+    static void set_generated(void* e, std::int64_t id) { entity_functions::set_generated(e, id); }
     static constexpr auto width(const table_schema&) -> std::size_t { return entity_functions::width; }
     static constexpr auto key_width(const table_schema&) -> std::size_t { return entity_functions::key_width; }
     [[gnu::always_inline]] static auto encode_update(const void* e, std::span<const std::size_t> cols,
@@ -631,7 +640,7 @@ class repository {
   /// version, timestamps filled in), with no entity moved in or out. On failure `e` is
   /// exactly as it was and nothing is written.
   auto insert_in_place(T& e) -> status {
-    auto st = core_.insert(&e);
+    auto st = core_.insert_as(typename fns::inline_ops{}, &e);
     if (cache_) [[unlikely]] invalidate(e, st);
     return st;
   }
@@ -700,7 +709,7 @@ class repository {
 
   // update / update_columns: one path, `e` stamped in place (and put back on failure).
   [[gnu::always_inline]] auto update_chosen(T& e, std::span<const std::size_t> cols) -> status {
-    auto st = core_.update_as(typename fns::update_ops{}, &e, cols);
+    auto st = core_.update_as(typename fns::inline_ops{}, &e, cols);
     if (cache_) [[unlikely]] invalidate(e, st);
     return st;
   }

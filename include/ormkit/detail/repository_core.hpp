@@ -126,7 +126,7 @@ struct entity_ops {
 // The columns an update of `chosen` sets, written to `cols`, their count returned: each
 // chosen column in range once, then the version and updated_at columns; never a key
 // column nor created_at. Absent columns are `width` or more. One rule for both callers:
-// dynamic_update_ops passes the schema's facts; a typed repository passes constants,
+// dynamic_ops passes the schema's facts; a typed repository passes constants,
 // and the compiler then works the list out where the call is inlined.
 [[gnu::always_inline]] inline auto update_columns_for(std::size_t width, std::span<const std::size_t> key,
                                                       std::size_t created, std::size_t version,
@@ -147,10 +147,10 @@ struct entity_ops {
   return n;
 }
 
-// What an update needs of an entity's functions, through entity_ops' pointers: the
+// What a write needs of an entity's functions, through entity_ops' pointers: the
 // repository core's everyday path. A typed repository passes its own (the same
-// members, known at compile time) to repository_core::update_as.
-struct dynamic_update_ops {
+// members, known at compile time) to repository_core::insert_as and update_as.
+struct dynamic_ops {
   const entity_ops* p;
   [[nodiscard]] auto has_stamps() const -> bool { return p->save_stamps != nullptr; }
   void save_stamps(const void* e, stamp_backup& out) const { p->save_stamps(e, out); }
@@ -162,6 +162,11 @@ struct dynamic_update_ops {
   [[nodiscard]] auto needs_scratch() const -> bool { return p->encode_needs_scratch; }
   [[nodiscard]] static auto width(const table_schema& s) -> std::size_t { return s.columns.size(); }
   [[nodiscard]] static auto key_width(const table_schema& s) -> std::size_t { return s.primary_key.size(); }
+  [[nodiscard]] auto encode_row(const void* e, std::span<value> scratch, std::span<value_view> views,
+                                std::size_t max_bytes) const -> bool {
+    return p->encode_row(e, scratch, views, max_bytes);
+  }
+  void set_generated(void* e, std::int64_t id) const { p->set_generated(e, id); }
   [[nodiscard]] auto encode_update(const void* e, std::span<const std::size_t> cols, std::span<value> scratch,
                                    std::span<value_view> views, std::size_t max_bytes) const -> bool {
     return p->encode_update(e, cols, scratch, views, max_bytes);
@@ -312,34 +317,38 @@ class repository_core {
 
   // as_stored: keep the entity's timestamps and version exactly (imports, restores).
   // A failed insert leaves `e` as it was (its stamped members are put back).
-  [[gnu::always_inline]] auto insert_impl(void* e, bool as_stored = false) -> status {
-    if (as_stored || ops_->save_stamps == nullptr) return insert_stamped(e);
+  template <class Ops>
+  [[gnu::always_inline]] auto insert_impl(const Ops& ops, void* e, bool as_stored = false) -> status {
+    if (as_stored || !ops.has_stamps()) return insert_stamped(ops, e);
     stamp_backup saved;
-    ops_->save_stamps(e, saved);
-    ops_->stamp(e, now(), true);
-    auto st = insert_stamped(e);
+    ops.save_stamps(e, saved);
+    ops.stamp(e, now(), true);
+    auto st = insert_stamped(ops, e);
     if (!st) [[unlikely]]
-      ops_->restore_stamps(e, saved);
+      ops.restore_stamps(e, saved);
     return st;
   }
 
-  [[gnu::always_inline]] auto insert_stamped(void* e) -> status {
-    ORMKIT_TRY(ops_->validate(e));
-    if (ops_->encode_needs_scratch) {
-      row_buffer buf(width(), true);
-      return insert_encoded(e, buf.values(), buf.views());
+  template <class Ops>
+  [[gnu::always_inline]] auto insert_stamped(const Ops& ops, void* e) -> status {
+    ORMKIT_TRY(ops.validate(e));
+    if (ops.needs_scratch()) {
+      row_buffer buf(ops.width(schema()), true);
+      return insert_encoded(ops, e, buf.values(), buf.views());
     }
     // Every column a view of the entity: no values to build; encode_row constructs the views.
-    view_buffer views(width(), false);
-    return insert_encoded(e, {}, views.views());
+    view_buffer views(ops.width(schema()), false);
+    return insert_encoded(ops, e, {}, views.views());
   }
 
-  [[gnu::always_inline]] auto insert_encoded(void* e, std::span<value> scratch, std::span<value_view> views)
-      -> status {
-    ORMKIT_TRY(encode_row(e, scratch, views));
+  template <class Ops>
+  [[gnu::always_inline]] auto insert_encoded(const Ops& ops, void* e, std::span<value> scratch,
+                                            std::span<value_view> views) -> status {
+    if (!ops.encode_row(e, scratch, views, opts_.max_value_bytes)) [[unlikely]]
+      ORMKIT_TRY(encode_columns(e, scratch, views));  // says which column and why
     auto id = backend_.insert(schema(), views);
     if (!id) return std::move(id).error();
-    ops_->set_generated(e, *id);
+    ops.set_generated(e, *id);
     return {};
   }
 
@@ -367,7 +376,7 @@ class repository_core {
   // or created_at; each once. Returns how many were written to `cols`.
   [[gnu::always_inline]] auto update_columns_of(std::span<const std::size_t> chosen, std::span<std::size_t> cols) const
       -> std::size_t {
-    return dynamic_update_ops{ops_}.update_columns(schema(), chosen, cols);
+    return dynamic_ops{ops_}.update_columns(schema(), chosen, cols);
   }
 
   // update_impl for `count` entities with one backend call (`update_keys`). Errors name the
@@ -426,7 +435,7 @@ class repository_core {
 
   // Updates `chosen` columns (plus version and updated_at) of the row with e's key.
   // A failed update leaves `e` as it was (version and updated_at are put back).
-  // `ops`: the entity's functions, either through entity_ops (dynamic_update_ops) or
+  // `ops`: the entity's functions, either through entity_ops (dynamic_ops) or
   // known at compile time (the typed repository's, which then inlines them all).
   template <class Ops>
   [[gnu::always_inline]] auto update_impl(const Ops& ops, void* e, std::span<const std::size_t> chosen) -> status {
@@ -616,9 +625,17 @@ class repository_core {
   //=== observed entry points (repository_options::observer) ===//
 
   auto insert(void* e, bool as_stored = false) -> status {
+    const dynamic_ops ops{ops_};
     if (!opts_.observer) [[likely]]
-      return insert_impl(e, as_stored);
-    return observed(operation::insert, e, nullptr, true, [&] { return insert_impl(e, as_stored); });
+      return insert_impl(ops, e, as_stored);
+    return observed(operation::insert, e, nullptr, true, [&] { return insert_impl(ops, e, as_stored); });
+  }
+  // `insert` with the entity's functions known at compile time (see update_as).
+  template <class Ops>
+  [[gnu::always_inline]] auto insert_as(const Ops& ops, void* e) -> status {
+    if (opts_.observer == nullptr) [[likely]]
+      return insert_impl(ops, e);
+    return insert(e);
   }
   auto insert_many(void* items, std::size_t count, std::size_t stride) -> status {
     if (opts_.observer) {
@@ -630,7 +647,7 @@ class repository_core {
                     count);
   }
   auto update(void* e, std::span<const std::size_t> chosen) -> status {
-    const dynamic_update_ops ops{ops_};
+    const dynamic_ops ops{ops_};
     if (!opts_.observer) [[likely]]
       return update_impl(ops, e, chosen);
     return observed(operation::update, e, nullptr, true, [&] { return update_impl(ops, e, chosen); });

@@ -133,6 +133,22 @@ template <class M>
   return {};
 }
 
+// Text longer than `m`'s capacity: a new buffer is needed whatever we do, so `m` itself is
+// built anew from the bytes (one allocation and copy, as std::string(p, n) does), rather
+// than a temporary built and then moved in (the move assignment and the temporary's
+// destruction cost about as much again per column). `m` is replaced in place (a member
+// of a live entity may be: C++20 [basic.life]); if the allocation throws, `m` is left
+// empty, a valid string, and the exception goes on.
+[[gnu::noinline]] inline void replace_text(std::string& m, std::string_view t) {
+  std::destroy_at(&m);
+  try {
+    std::construct_at(&m, t.data(), t.size());
+  } catch (...) {
+    std::construct_at(&m);
+    throw;
+  }
+}
+
 template <class M>
 [[gnu::noinline]] auto decode_member(const value_view& in, void* member) -> bool {
   // The everyday cases straight into the member (the trait decides everything else,
@@ -145,8 +161,7 @@ template <class M>
         m.clear();
         m.append(t->data(), t->size());
       } else {
-        // Constructed then moved in: cheaper than assign()'s general replace path.
-        m = std::string(t->data(), t->size());
+        replace_text(m, *t);  // cheaper than assign()'s general replace path, or a move
       }
       return true;
     }
@@ -306,20 +321,29 @@ struct entity_functions {
         return true;
       }
     } else if constexpr (std::is_same_v<M, std::string>) {
-      // Into the string's own buffer when it fits (get_into, or SSO room): no allocation.
-      if (const auto* t = std::get_if<std::string_view>(&in); t && t->size() <= m.capacity()) [[likely]] {
-        m.clear();
-        m.append(t->data(), t->size());
+      // Into the string's own buffer when it fits (get_into, or SSO room): no allocation;
+      // longer text into a new buffer of its own (a fresh entity's longer strings).
+      if (const auto* t = std::get_if<std::string_view>(&in)) [[likely]] {
+        if (t->size() <= m.capacity()) {
+          m.clear();
+          m.append(t->data(), t->size());
+        } else {
+          replace_text(m, *t);
+        }
         return true;
       }
     }
     return decode_member<M>(in, &m);
   }
+  // Always inlined: its callers are the per-row paths (an out-of-line copy of the fold
+  // costs a call and the row's span per row).
+  template <std::size_t... I>
+  [[gnu::always_inline]] static auto decode_columns_inline(std::span<const value_view> row, T& e,
+                                                           std::index_sequence<I...>) -> bool {
+    return (decode_column<I>(row[I], e) && ...);
+  }
   static auto decode_row(std::span<const value_view> row, void* p) -> bool {
-    T& e = *static_cast<T*>(p);
-    return [&]<std::size_t... I>(std::index_sequence<I...>) {
-      return (decode_column<I>(row[I], e) && ...);
-    }(std::make_index_sequence<width>{});
+    return decode_columns_inline(row, *static_cast<T*>(p), std::make_index_sequence<width>{});
   }
 
   static auto validate(const void* p) -> status { return ormkit::check(*static_cast<const T*>(p)); }

@@ -49,6 +49,24 @@ auto make_vault(std::int64_t id, std::uint64_t pin, std::string note) -> vault {
   return v;
 }
 
+// Text members with defaults of their own, short (in the string's own room) and long
+// (on the heap): decoding replaces them whatever their length and capacity.
+struct notebook {
+  std::int64_t id{};
+  std::string title = "untitled";
+  std::string body = std::string(40, 'd');
+
+  friend constexpr auto ormkit_describe(std::type_identity<notebook>) {
+    using namespace ormkit;
+    return describe<notebook>("notebooks")
+        .column(&notebook::id, "id", primary_key)
+        .column(&notebook::title, "title")
+        .column(&notebook::body, "body");
+  }
+
+  friend auto operator==(const notebook&, const notebook&) -> bool = default;
+};
+
 // Overwrites column `column` of every row of T's table with `v`, bypassing the repository.
 template <class T>
 void poke(ormkit::memory::backend& db, std::size_t column, ormkit::value_view v) {
@@ -222,6 +240,40 @@ TEST_CASE("repository: decode_row turns one row of views into an entity", "[repo
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.error().is(errc::invalid_argument));
   CHECK(bad.error().message == "people: row has 2 values for 5 columns");
+}
+
+TEST_CASE("repository: text replaces a member's default or old value whatever their lengths", "[repository]") {
+  const std::string long_title(300, 't');
+  const std::string long_body(1000, 'b');
+  // A fresh entity: longer than either default (a new buffer), and shorter than the long one.
+  std::vector<ormkit::value_view> row{std::int64_t{1}, std::string_view(long_title), std::string_view(long_body)};
+  auto n = ormkit::repository<notebook>::decode_row(row).value();
+  CHECK(n.title == long_title);
+  CHECK(n.body == long_body);
+  row = {std::int64_t{2}, std::string_view("t"), std::string_view("")};
+  n = ormkit::repository<notebook>::decode_row(row).value();
+  CHECK(n.title == "t");
+  CHECK(n.body.empty());
+
+  ormkit::memory::backend db;
+  ormkit::repository<notebook> notebooks(db);
+  std::vector<notebook> want;
+  for (std::int64_t i = 1; i <= 40; ++i) {
+    notebook e;
+    e.id = i;
+    e.title = std::string(static_cast<std::size_t>(i) * 3, static_cast<char>('a' + i % 26));
+    e.body = std::string(static_cast<std::size_t>(i % 7) * 50, 'x');
+    want.push_back(notebooks.insert(e).value());
+  }
+  CHECK(notebooks.find_all().value() == want);
+
+  // Into a caller's entity: a longer text than its string holds, then a shorter one.
+  notebook into;
+  into.body = std::string(20, 'o');
+  REQUIRE(notebooks.get_into(37, into).value());
+  CHECK(into == want[36]);
+  REQUIRE(notebooks.get_into(3, into).value());
+  CHECK(into == want[2]);
 }
 
 TEST_CASE("repository: restore of a visible row succeeds and changes nothing", "[repository]") {

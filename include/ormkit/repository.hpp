@@ -440,6 +440,10 @@ struct entity_functions {
   }
 
   static auto key_views(const void* p, std::span<value> scratch, std::span<value_view> views) -> status {
+    return key_views_inline(p, scratch, views);
+  }
+  [[gnu::always_inline]] static auto key_views_inline(const void* p, std::span<value> scratch,
+                                                      std::span<value_view> views) -> status {
     if constexpr (key_width == 0) {
       return unexpected(errc::unsupported, detail::concat({table_name_v<T>, ": entity has no primary key"}));
     } else {
@@ -515,6 +519,11 @@ struct entity_functions {
       return entity_functions::encode_row_inline(e, scratch, views, max_bytes);
     }
     static void set_generated(void* e, std::int64_t id) { entity_functions::set_generated(e, id); }
+    static constexpr auto key_needs_scratch() -> bool { return entity_functions::key_needs_scratch; }
+    [[gnu::always_inline]] static auto key_views(const void* key, std::span<value> scratch,
+                                                 std::span<value_view> views) -> status {
+      return entity_functions::key_views_inline(key, scratch, views);
+    }
     static constexpr auto width(const table_schema&) -> std::size_t { return entity_functions::width; }
     static constexpr auto key_width(const table_schema&) -> std::size_t { return entity_functions::key_width; }
     [[gnu::always_inline]] static auto encode_update(const void* e, std::span<const std::size_t> cols,
@@ -761,7 +770,7 @@ class repository {
   /// Erases the row with `key` (sets the soft-delete column when there is one). Errors: not_found.
   auto erase(const primary_key_t<T>& key) -> status {
     static_assert(has_primary_key_v<T>, "ormkit: erase(key) needs a primary key; use erase_where()");
-    auto st = core_.erase_key(&key);
+    auto st = core_.erase_key_as(typename fns::inline_ops{}, &key);
     if (cache_) [[unlikely]] invalidate_key(key, st);
     return st;
   }
@@ -822,7 +831,7 @@ class repository {
   /// error `out` may hold some columns of the row.
   auto get_into(const primary_key_t<T>& key, T& out) const -> result<bool> {
     static_assert(has_primary_key_v<T>, "ormkit: get_into() needs a primary key; use find()");
-    return cache_ ? cached_get(key, out) : core_.get(&key, &out);
+    return cache_ ? cached_get(key, out) : core_.get_as(typename fns::inline_ops{}, &key, &out);
   }
 
   /// Returns the entity with `key`, or an empty optional.

@@ -167,6 +167,11 @@ struct dynamic_ops {
     return p->encode_row(e, scratch, views, max_bytes);
   }
   void set_generated(void* e, std::int64_t id) const { p->set_generated(e, id); }
+  [[nodiscard]] auto key_needs_scratch() const -> bool { return p->key_needs_scratch; }
+  [[nodiscard]] auto key_views(const void* key, std::span<value> scratch, std::span<value_view> views) const
+      -> status {
+    return p->key_views(key, scratch, views);
+  }
   [[nodiscard]] auto encode_update(const void* e, std::span<const std::size_t> cols, std::span<value> scratch,
                                    std::span<value_view> views, std::size_t max_bytes) const -> bool {
     return p->encode_update(e, cols, scratch, views, max_bytes);
@@ -578,10 +583,11 @@ class repository_core {
     return backend_.erase(s, filter);
   }
 
-  [[gnu::always_inline]] auto erase_key_impl(const void* key) -> status {
+  template <class Ops>
+  [[gnu::always_inline]] auto erase_key_impl(const Ops& ops, const void* key) -> status {
     const auto& s = schema();
-    key_buffer k(s.primary_key.size(), ops_->key_needs_scratch);
-    ORMKIT_TRY(ops_->key_views(key, k.values(), k.views()));
+    key_buffer k(ops.key_width(s), ops.key_needs_scratch());
+    ORMKIT_TRY(ops.key_views(key, k.values(), k.views()));
     const key_spec where{k.views(), std::nullopt, false};
     result<std::uint64_t> n = std::uint64_t{0};
     if (s.soft_delete) {
@@ -614,10 +620,11 @@ class repository_core {
   }
 
   // Reads the row with `key` into `out`; false when there is none.
-  [[gnu::always_inline]] auto get_impl(const void* key, void* out) const -> result<bool> {
+  template <class Ops>
+  [[gnu::always_inline]] auto get_impl(const Ops& ops, const void* key, void* out) const -> result<bool> {
     const auto& s = schema();
-    key_buffer k(s.primary_key.size(), ops_->key_needs_scratch);
-    ORMKIT_TRY(ops_->key_views(key, k.values(), k.views()));
+    key_buffer k(ops.key_width(s), ops.key_needs_scratch());
+    ORMKIT_TRY(ops.key_views(key, k.values(), k.views()));
     decode_target into{ops_, out};
     return backend_.get_key(s, key_spec{k.views(), std::nullopt, false}, row_sink{&into, &decode_target::read});
   }
@@ -707,22 +714,38 @@ class repository_core {
     return observed(operation::erase, nullptr, nullptr, true, [&] { return erase_impl(std::move(filter)); });
   }
   auto erase_key(const void* key) -> status {
+    const dynamic_ops ops{ops_};
     if (!opts_.observer) [[likely]]
-      return erase_key_impl(key);
-    return observed(operation::erase, nullptr, key, true, [&] { return erase_key_impl(key); });
+      return erase_key_impl(ops, key);
+    return observed(operation::erase, nullptr, key, true, [&] { return erase_key_impl(ops, key); });
+  }
+  // `erase_key` with the entity's functions known at compile time (see update_as).
+  template <class Ops>
+  [[gnu::always_inline]] auto erase_key_as(const Ops& ops, const void* key) -> status {
+    if (opts_.observer == nullptr) [[likely]]
+      return erase_key_impl(ops, key);
+    return erase_key(key);
   }
   auto restore(const void* key) -> status {
     return observed(operation::restore, nullptr, key, true, [&] { return restore_impl(key); });
   }
   auto get(const void* key, void* out) const -> result<bool> {
-    if (!opts_.observer) return get_impl(key, out);
+    if (!opts_.observer) return get_impl(dynamic_ops{ops_}, key, out);
     const auto t0 = std::chrono::steady_clock::now();
-    auto r = get_impl(key, out);
+    auto r = get_impl(dynamic_ops{ops_}, key, out);
     const bool found = r && *r;
     report(operation::get, found ? out : nullptr, key, found ? 1 : 0, t0, r ? nullptr : &r.error());
     if (found) notify_loaded(out);
     return r;
   }
+  // `get` with the entity's functions known at compile time (see update_as).
+  template <class Ops>
+  [[gnu::always_inline]] auto get_as(const Ops& ops, const void* key, void* out) const -> result<bool> {
+    if (opts_.observer == nullptr) [[likely]]
+      return get_impl(ops, key, out);
+    return get(key, out);
+  }
+
   auto fetch(const query_spec& q, row_sink sink) const -> status {
     if (!opts_.observer) return fetch_impl(q, sink);
     struct counting {

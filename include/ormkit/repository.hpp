@@ -503,8 +503,9 @@ struct entity_functions {
 
   static auto schema() -> const table_schema& { return schema_of<T>(); }
 
-  // What repository_core::insert_as and update_as need (as dynamic_ops has it through
-  // entity_ops), known at compile time so that a write inlines it all.
+  // What repository_core::insert_as, get_as, update_as and erase_key_as need (as
+  // dynamic_ops has it through entity_ops), known at compile time so that a per-row call
+  // inlines it all.
   struct inline_ops {
     static constexpr auto has_stamps() -> bool { return entity_functions::has_stamps; }
     static void save_stamps(const void* e, stamp_backup& out) { entity_functions::save_stamps(e, out); }

@@ -147,9 +147,10 @@ struct entity_ops {
   return n;
 }
 
-// What a write needs of an entity's functions, through entity_ops' pointers: the
-// repository core's everyday path. A typed repository passes its own (the same
-// members, known at compile time) to repository_core::insert_as and update_as.
+// What the per-row calls (insert, get, update and erase by key) need of an entity's
+// functions, through entity_ops' pointers: the repository core's own path. A typed
+// repository passes its own (the same members, known at compile time) to
+// repository_core::insert_as, get_as, update_as and erase_key_as.
 struct dynamic_ops {
   const entity_ops* p;
   [[nodiscard]] auto has_stamps() const -> bool { return p->save_stamps != nullptr; }

@@ -754,15 +754,15 @@ class backend {
       if (auto* ks = t->keyed_statements.last_match(s, keyed_kind::update, k, columns);
           ks != nullptr && conn_->cache.try_pinned(ks->extra, st)) [[likely]] {
         sqlite3_stmt* stmt = st.get();
-        int rc = SQLITE_OK;
-        for (std::size_t i = 0; i < values.size() && rc == SQLITE_OK; ++i)
-          rc = detail::bind_fitting(stmt, static_cast<int>(i) + 1, s.columns[columns[i]], values[i]);
-        if (rc == detail::misfit_rc) [[unlikely]] {
+        int bound = SQLITE_OK;
+        for (std::size_t i = 0; i < values.size() && bound == SQLITE_OK; ++i)
+          bound = detail::bind_fitting(stmt, static_cast<int>(i) + 1, s.columns[columns[i]], values[i]);
+        if (bound == detail::misfit_rc) [[unlikely]] {
           st.reset();  // back into the cache before the general path looks for it
           return update_key_general(s, k, columns, values);
         }
-        if (rc != SQLITE_OK) [[unlikely]]
-          return fail(rc, s.name);
+        if (bound != SQLITE_OK) [[unlikely]]
+          return fail(bound, s.name);
         ORMKIT_TRY(bind_key(st, s, k, static_cast<int>(values.size()) + 1));
         if (int rc = sqlite3_step(stmt); rc != SQLITE_DONE) [[unlikely]]
           return fail(rc, s.name, &s, written_values{values, columns});

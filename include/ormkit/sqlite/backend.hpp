@@ -666,12 +666,13 @@ class backend {
       lease st;
       if (auto* ks = t->keyed_statements.last_match(s, keyed_kind::get, k, {});
           ks != nullptr && conn_->cache.try_pinned(ks->extra, st)) [[likely]] {
-        ORMKIT_TRY(bind_key(st, s, k, 1));
         sqlite3_stmt* stmt = st.get();
+        if (int rc = bind_key_values(stmt, s, k, 1); rc != SQLITE_OK) [[unlikely]]
+          return failed<bool>(rc, s);
         const int rc = sqlite3_step(stmt);
         if (rc != SQLITE_ROW) [[unlikely]] {
           if (rc == SQLITE_DONE) return false;
-          return fail(rc, s.name, &s);
+          return step_failed<bool>(rc, s);
         }
         const std::size_t width = s.columns.size();
         alignas(value_view) unsigned char small[row_views_inline * sizeof(value_view)];
@@ -680,7 +681,8 @@ class backend {
           ::new (static_cast<void*>(row + i)) value_view(detail::column_view(stmt, static_cast<int>(i)));
         auto read = sink.fn(sink.context, std::span<const value_view>(row, width));
         st.rewind();  // after the sink (the views point into the row)
-        ORMKIT_TRY(std::move(read));
+        if (!read) [[unlikely]]
+          return pass_on<bool>(std::move(read));
         return true;
       }
     }
@@ -744,8 +746,9 @@ class backend {
   [[gnu::always_inline]] auto update_key(const table_schema& s, const key_spec& k,
                                         std::span<const std::size_t> columns, std::span<const value_view> values)
       -> result<std::uint64_t> {
-    if (auto* t = everyday_table(s, k); t != nullptr && columns.size() == values.size() && !columns.empty())
-        [[likely]] {
+    // No empty column list gets this far: no keyed update statement has one (see
+    // update_key_general), so last_match finds none for it.
+    if (auto* t = everyday_table(s, k); t != nullptr && columns.size() == values.size()) [[likely]] {
       lease st;
       // A statement for exactly these columns was built after they were found in range
       // (update_key_general), so s.columns[columns[i]] is safe. Each value is checked
@@ -761,11 +764,12 @@ class backend {
           st.reset();  // back into the cache before the general path looks for it
           return update_key_general(s, k, columns, values);
         }
+        if (bound == SQLITE_OK) [[likely]]
+          bound = bind_key_values(stmt, s, k, static_cast<int>(values.size()) + 1);
         if (bound != SQLITE_OK) [[unlikely]]
-          return fail(bound, s.name);
-        ORMKIT_TRY(bind_key(st, s, k, static_cast<int>(values.size()) + 1));
+          return failed<std::uint64_t>(bound, s);
         if (int rc = sqlite3_step(stmt); rc != SQLITE_DONE) [[unlikely]]
-          return fail(rc, s.name, &s, written_values{values, columns});
+          return step_failed<std::uint64_t>(rc, s, written_values{values, columns});
         const auto changed = static_cast<std::uint64_t>(sqlite3_changes64(db()));
         st.rewind();
         return changed;
@@ -837,9 +841,11 @@ class backend {
       lease st;
       if (auto* ks = t->keyed_statements.last_match(s, keyed_kind::erase, k, {});
           ks != nullptr && conn_->cache.try_pinned(ks->extra, st)) [[likely]] {
-        ORMKIT_TRY(bind_key(st, s, k, 1));
-        if (int rc = sqlite3_step(st.get()); rc != SQLITE_DONE) [[unlikely]]
-          return fail(rc, s.name, &s);
+        sqlite3_stmt* stmt = st.get();
+        if (int rc = bind_key_values(stmt, s, k, 1); rc != SQLITE_OK) [[unlikely]]
+          return failed<std::uint64_t>(rc, s);
+        if (int rc = sqlite3_step(stmt); rc != SQLITE_DONE) [[unlikely]]
+          return step_failed<std::uint64_t>(rc, s);
         const auto changed = static_cast<std::uint64_t>(sqlite3_changes64(db()));
         st.rewind();
         return changed;
@@ -1292,14 +1298,36 @@ class backend {
 
   // Binds the key's values (and the version, when the statement checks it) from `first` on.
   [[gnu::always_inline]] auto bind_key(lease& st, const table_schema& s, const key_spec& k, int first) -> status {
-    for (std::size_t i = 0; i < k.key.size(); ++i)
-      if (int rc = detail::bind(st.get(), first + static_cast<int>(i), k.key[i], false); rc != SQLITE_OK)
-        return fail(rc, s.name);
-    if (k.version && s.version)
-      if (int rc = sqlite3_bind_int64(st.get(), first + static_cast<int>(k.key.size()), *k.version);
-          rc != SQLITE_OK)
-        return fail(rc, s.name);
+    if (int rc = bind_key_values(st.get(), s, k, first); rc != SQLITE_OK) [[unlikely]]
+      return fail(rc, s.name);
     return {};
+  }
+  // The same, giving SQLite's code: SQLITE_OK, or the first bind's failure.
+  [[gnu::always_inline]] static auto bind_key_values(sqlite3_stmt* st, const table_schema& s, const key_spec& k,
+                                                     int first) -> int {
+    for (std::size_t i = 0; i < k.key.size(); ++i)
+      if (int rc = detail::bind(st, first + static_cast<int>(i), k.key[i], false); rc != SQLITE_OK) [[unlikely]]
+        return rc;
+    if (k.version && s.version) return sqlite3_bind_int64(st, first + static_cast<int>(k.key.size()), *k.version);
+    return SQLITE_OK;
+  }
+
+  // The failure exits of the everyday per-row paths (insert, get_key, update_key,
+  // erase_key). Out of line and building the caller's result themselves, so that
+  // moving an error is not inlined into those paths: they stay small, and so does
+  // their share of the instruction cache.
+  template <class T>
+  [[gnu::noinline, gnu::cold]] auto failed(int rc, const table_schema& s) -> result<T> {
+    return fail(rc, s.name);
+  }
+  template <class T>
+  [[gnu::noinline, gnu::cold]] auto step_failed(int rc, const table_schema& s, const written_values& w = {})
+      -> result<T> {
+    return fail(rc, s.name, &s, w);
+  }
+  template <class T>
+  [[gnu::noinline, gnu::cold]] static auto pass_on(status&& st) -> result<T> {
+    return std::move(st).error();
   }
 
   // Runs a statement without values or results (transaction control, DDL).
@@ -1531,36 +1559,55 @@ class backend {
   [[gnu::always_inline]] auto insert_row(const table_schema& s, lease& st, std::span<const value_view> r,
                                          bool omits_key = false) -> result<std::int64_t> {
     const bool generated = generates_key(s, r);
-    // The column SQLite fills in (none: past the end).
-    const std::size_t filled = generated ? *s.auto_increment : r.size();
+    const std::size_t width = r.size();
+    // The column SQLite fills in (none: the width), bound as NULL or, when the statement
+    // has no parameter for it, skipped. The loop runs up to it, then on to the end.
+    const std::size_t filled = generated ? *s.auto_increment : width;
     sqlite3_stmt* stmt = st.get();
+    const column_schema* cols = s.columns.data();
+    const value_view* values = r.data();
+    std::size_t i = 0;
+    std::size_t stop = filled;
     int index = 1;
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      if (i == filled) [[unlikely]] {
-        if (omits_key) continue;
-        if (int rc = sqlite3_bind_null(stmt, index++); rc != SQLITE_OK) return fail(rc, s.name);
-        continue;
-      }
+    for (;;) {
       // Checked here, in the switch that binds, so a row is walked once. A value that does
       // not fit leaves earlier ones bound, which is harmless: every step rebinds them all.
-      if (int rc = detail::bind_fitting(stmt, index++, s.columns[i], r[i]); rc != SQLITE_OK) [[unlikely]]
-        return rc == detail::misfit_rc ? misfit(s, i, r[i]) : fail(rc, s.name);
+      for (; i < stop; ++i)
+        if (int rc = detail::bind_fitting(stmt, index++, cols[i], values[i]); rc != SQLITE_OK) [[unlikely]]
+          return bind_failed(rc, s, i, r);
+      if (i == width) break;
+      if (!omits_key)
+        if (int rc = sqlite3_bind_null(stmt, index++); rc != SQLITE_OK) [[unlikely]]
+          return failed<std::int64_t>(rc, s);
+      ++i;
+      stop = width;
     }
     const auto start = opts_.observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-    int rc = sqlite3_step(st.get());
-    if (rc != SQLITE_DONE) {
-      auto e = fail(rc, s.name, &s, written_values{r, {}});
-      if (opts_.observer) [[unlikely]]
-        report_insert(st, s, r, generated, omits_key, 0, start, &e);
-      st.rewind();
-      return e;
-    }
+    if (int rc = sqlite3_step(stmt); rc != SQLITE_DONE) [[unlikely]]
+      return insert_failed(rc, st, s, r, omits_key, start);
     if (opts_.observer) [[unlikely]]
       report_insert(st, s, r, generated, omits_key, 1, start, nullptr);
     st.rewind();
     if (!s.auto_increment) return std::int64_t{0};
     if (generated) return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db()));
     return std::get<std::int64_t>(r[*s.auto_increment]);
+  }
+
+  // insert_row's failure exits, out of line (see `failed`).
+  [[gnu::noinline, gnu::cold]] auto bind_failed(int rc, const table_schema& s, std::size_t column,
+                                                std::span<const value_view> r) -> result<std::int64_t> {
+    if (rc == detail::misfit_rc) return misfit(s, column, r[column]);
+    return fail(rc, s.name);
+  }
+  [[gnu::noinline, gnu::cold]] auto insert_failed(int rc, lease& st, const table_schema& s,
+                                                  std::span<const value_view> r, bool omits_key,
+                                                  std::chrono::steady_clock::time_point start)
+      -> result<std::int64_t> {
+    auto e = fail(rc, s.name, &s, written_values{r, {}});
+    if (opts_.observer) [[unlikely]]
+      report_insert(st, s, r, generates_key(s, r), omits_key, 0, start, &e);
+    st.rewind();
+    return e;
   }
 
   // The SELECT of `q` (built in sql_, with params_), checked out and bound in `st`.

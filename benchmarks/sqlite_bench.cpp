@@ -27,7 +27,7 @@
 // the runs in microseconds per row, and each side's ratio to raw sqlite3 as the median
 // over the runs of that run's ratio.
 //
-// Usage: ormkit_sqlite_bench [--rows N] [--runs K] [--only memory|file]
+// Usage: ormkit_sqlite_bench [--rows N] [--runs K] [--only memory|file] [--control]
 //        (defaults: 100000 rows, 5 runs, both modes)
 // SQLiteCpp and SOCI are optional: a build without them says so and times the rest.
 
@@ -216,11 +216,15 @@ class stopwatch {
 
 //=== side 1: raw sqlite3, prepared statements reused ===//
 
-class raw_side {
+// Copy 0 is "raw"; copy 1, "raw (again)", is the same code instantiated a second time
+// (at other addresses), timed only with --control: the ratio between the two is what
+// this machine and method give for two identical sides.
+template <int Copy>
+class raw_side_copy {
  public:
-  static constexpr const char* name = "raw";
+  static constexpr const char* name = Copy == 0 ? "raw" : "raw (again)";
 
-  raw_side(const std::string& path, storage kind) {
+  raw_side_copy(const std::string& path, storage kind) {
     // NOMUTEX, as ormkit opens its connections (and as the fastest hand-written code would):
     // one thread per connection, so SQLite need not lock in every call.
     if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -236,9 +240,9 @@ class raw_side {
     update_ = prepare(update_sql);
     erase_ = prepare(erase_sql);
   }
-  raw_side(const raw_side&) = delete;
-  auto operator=(const raw_side&) -> raw_side& = delete;
-  ~raw_side() {
+  raw_side_copy(const raw_side_copy&) = delete;
+  auto operator=(const raw_side_copy&) -> raw_side_copy& = delete;
+  ~raw_side_copy() {
     for (sqlite3_stmt* s : {insert_, get_, all_, update_, erase_}) sqlite3_finalize(s);
     sqlite3_close_v2(db_);
   }
@@ -350,6 +354,7 @@ class raw_side {
   sqlite3_stmt* update_ = nullptr;
   sqlite3_stmt* erase_ = nullptr;
 };
+using raw_side = raw_side_copy<0>;
 
 //=== side 2: ormkit's everyday repository calls ===//
 
@@ -744,10 +749,11 @@ struct side_entry {
                      std::uint64_t);
 };
 
-auto sides() -> std::vector<side_entry> {
-  std::vector<side_entry> out{{raw_side::name, &run_side<raw_side>},
-                              {ormkit_side<true>::name, &run_side<ormkit_side<true>>},
-                              {ormkit_side<false>::name, &run_side<ormkit_side<false>>}};
+auto sides(bool control) -> std::vector<side_entry> {
+  std::vector<side_entry> out{{raw_side::name, &run_side<raw_side>}};
+  if (control) out.push_back({raw_side_copy<1>::name, &run_side<raw_side_copy<1>>});
+  out.push_back({ormkit_side<true>::name, &run_side<ormkit_side<true>>});
+  out.push_back({ormkit_side<false>::name, &run_side<ormkit_side<false>>});
 #if ORMKIT_BENCH_HAVE_SQLITECPP
   out.push_back({sqlitecpp_side::name, &run_side<sqlitecpp_side>});
 #endif
@@ -783,10 +789,12 @@ auto parse_count(const char* text, const char* flag) -> std::size_t {
 
 void usage(const char* argv0) {
   std::fprintf(stderr,
-               "usage: %s [--rows N] [--runs K] [--only memory|file]\n"
+               "usage: %s [--rows N] [--runs K] [--only memory|file] [--control]\n"
                "  --rows N   rows per phase (default 100000)\n"
                "  --runs K   runs; each phase reports the median (default 5)\n"
-               "  --only M   time one storage mode: memory (:memory:) or file (WAL file in /tmp)\n",
+               "  --only M   time one storage mode: memory (:memory:) or file (WAL file in /tmp)\n"
+               "  --control  also time \"raw (again)\", a second copy of the raw side: its ratio to raw\n"
+               "             is what two identical sides give on this machine\n",
                argv0);
 }
 
@@ -806,12 +814,15 @@ auto build_note() -> std::string {
 auto main(int argc, char** argv) -> int try {
   std::size_t rows = 100000;
   std::size_t runs = 5;
+  bool control = false;
   std::vector<mode> modes{{storage::file, "WAL file in /tmp"}, {storage::memory, ":memory:"}};
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if ((arg == "--rows" || arg == "--runs") && i + 1 < argc) {
       const char* flag = argv[i++];
       (arg == "--rows" ? rows : runs) = parse_count(argv[i], flag);
+    } else if (arg == "--control") {
+      control = true;
     } else if (arg == "--only" && i + 1 < argc) {
       const std::string_view which = argv[++i];
       if (which != "memory" && which != "file") {
@@ -832,7 +843,7 @@ auto main(int argc, char** argv) -> int try {
   std::uint64_t want_digest = 0;
   for (const auto& u : data) want_digest += digest(u);
 
-  const auto all_sides = sides();
+  const auto all_sides = sides(control);
   const std::string file_path = "/tmp/ormkit_sqlite_bench_" + std::to_string(::getpid()) + ".db";
 
   // times[mode][side][phase]: one entry per run

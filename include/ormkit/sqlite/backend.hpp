@@ -449,7 +449,7 @@ class backend {
       const bool omit = generates_key(s, r);
       lease st;
       if (conn_->cache.try_pinned(omit ? t->insert_generated_pin : t->insert_pin, st)) [[likely]]
-        return insert_row(s, st, r, omit);
+        return insert_row(s, st, r, omit, omit);
     }
     return insert_general(s, r);
   }
@@ -467,7 +467,7 @@ class backend {
     lease st;
     ORMKIT_TRY(omit ? acquire_pinned((*t)->insert_generated_sql, (*t)->insert_generated_pin, st, s.name)
                     : acquire_pinned((*t)->insert_sql, (*t)->insert_pin, st, s.name));
-    return insert_row(s, st, r, omit);
+    return insert_row(s, st, r, omit, omit);
   }
 
  public:
@@ -496,7 +496,7 @@ class backend {
       if (ready && !st)
         ready = omit ? acquire_pinned((*t)->insert_generated_sql, (*t)->insert_generated_pin, st, s.name)
                      : acquire_pinned((*t)->insert_sql, (*t)->insert_pin, st, s.name);
-      auto id = ready.and_then([&] { return insert_row(s, st, r, omit); });
+      auto id = ready.and_then([&] { return insert_row(s, st, r, omit, omit); });
       if (!id) {
         undo_batch(own, s.name);
         auto e = std::move(id).error();
@@ -528,7 +528,7 @@ class backend {
     if (s.primary_key.empty()) {
       lease st;
       ORMKIT_TRY(acquire((*t)->insert_sql, st, s.name));
-      return insert_row(s, st, r);
+      return insert_row(s, st, r, generates_key(s, r));
     }
     sql_ = (*t)->insert_sql;
     sql_ += " ON CONFLICT (";
@@ -550,7 +550,7 @@ class backend {
     }
     lease st;
     ORMKIT_TRY(acquire(sql_, st, s.name));
-    return insert_row(s, st, r);
+    return insert_row(s, st, r, generates_key(s, r));
   }
 
   /// Sets `columns[i] = values[i]` in every row matching `filter`; returns how many
@@ -1553,12 +1553,12 @@ class backend {
     return {};
   }
 
-  // Binds and steps an INSERT (or upsert) of `r` on the leased statement. `omits_key`:
-  // the statement has no parameter for the auto-increment column (insert_generated_sql).
-  // Inlined into its callers: insert() is then one frame.
+  // Binds and steps an INSERT (or upsert) of `r` on the leased statement. `generated`:
+  // generates_key(s, r), worked out by the caller (which chose the statement by it).
+  // `omits_key`: the statement has no parameter for the auto-increment column
+  // (insert_generated_sql). Inlined into its callers: insert() is then one frame.
   [[gnu::always_inline]] auto insert_row(const table_schema& s, lease& st, std::span<const value_view> r,
-                                         bool omits_key = false) -> result<std::int64_t> {
-    const bool generated = generates_key(s, r);
+                                         bool generated, bool omits_key = false) -> result<std::int64_t> {
     const std::size_t width = r.size();
     // The column SQLite fills in (none: the width), bound as NULL or, when the statement
     // has no parameter for it, skipped. The loop runs up to it, then on to the end.

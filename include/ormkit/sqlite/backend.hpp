@@ -1584,7 +1584,7 @@ class backend {
     }
     const auto start = opts_.observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     if (int rc = sqlite3_step(stmt); rc != SQLITE_DONE) [[unlikely]]
-      return insert_failed(rc, st, s, r, omits_key, start);
+      return insert_failed(rc, st, s, r, generated, omits_key, start);
     if (opts_.observer) [[unlikely]]
       report_insert(st, s, r, generated, omits_key, 1, start, nullptr);
     st.rewind();
@@ -1600,12 +1600,12 @@ class backend {
     return fail(rc, s.name);
   }
   [[gnu::noinline, gnu::cold]] auto insert_failed(int rc, lease& st, const table_schema& s,
-                                                  std::span<const value_view> r, bool omits_key,
+                                                  std::span<const value_view> r, bool generated, bool omits_key,
                                                   std::chrono::steady_clock::time_point start)
       -> result<std::int64_t> {
     auto e = fail(rc, s.name, &s, written_values{r, {}});
     if (opts_.observer) [[unlikely]]
-      report_insert(st, s, r, generates_key(s, r), omits_key, 0, start, &e);
+      report_insert(st, s, r, generated, omits_key, 0, start, &e);
     st.rewind();
     return e;
   }

@@ -160,6 +160,44 @@ concept backend = requires(B& b, const table_schema& schema, std::span<const val
   { b.rollback_to(name) } -> std::same_as<status>;
 };
 
+/// Optional, for speed: a backend whose everyday writes take their values one at a
+/// time from a caller that knows the entity's type, with no row of `value_view`s built
+/// first. A `repository<T>` constructed on such a backend itself (not on a
+/// `backend_ref`) writes through it; everything else, and every case the backend does
+/// not call everyday, takes the `backend` calls above. Each requirement, in order:
+///
+/// - `b.begin_insert(schema, generated)`: a writer for `insert` of one full row, or an
+///   empty one (false) when the call is not the backend's everyday case. `generated`:
+///   the auto-increment column's value is 0 or NULL, so the backend generates the key;
+///   that column then has no parameter, and the other columns' parameters close up.
+/// - `b.begin_update_key(schema, columns, versioned)`: a writer for `update_key` of
+///   `columns`, or an empty one. Parameters: the values of `columns`, then the primary
+///   key's columns in `schema.primary_key` order, then the expected version when
+///   `versioned`. The row must be live (not soft-deleted).
+/// - `w.put(i, view, copy)`: binds parameter `i` (0-based). `copy`: the view's bytes
+///   die before `finish` (otherwise they must live until then). `w.fail()`: marks the
+///   row as one the caller could not encode; `finish` then writes nothing.
+/// - `b.finish(w)`: 1, written (`b.last_insert_id()`, `b.changes()` tell the rest);
+///   0, nothing written because a `put` failed or `fail()` was called (the caller then
+///   takes the general path, which reports why); -1, the write failed: the caller
+///   returns `b.write_failed(w, schema, values, columns)` (values as `insert`'s row, or
+///   `update_key`'s values with their `columns`), made while `w` is still alive.
+///   The writer owns its statement until it is destroyed.
+template <class B>
+concept row_writing_backend =
+    backend<B> && requires(B& b, const table_schema& s, std::span<const std::size_t> columns,
+                           typename B::row_writer& w, const value_view& v, std::span<const value_view> values) {
+      { b.begin_insert(s, bool{}) } -> std::same_as<typename B::row_writer>;
+      { b.begin_update_key(s, columns, bool{}) } -> std::same_as<typename B::row_writer>;
+      w.put(int{}, v, bool{});
+      w.fail();
+      static_cast<bool>(w);
+      { b.finish(w) } -> std::same_as<int>;
+      { b.last_insert_id() } -> std::same_as<std::int64_t>;
+      { b.changes() } -> std::same_as<std::uint64_t>;
+      { b.write_failed(w, s, values, columns) } -> std::same_as<ormkit::error>;
+    };
+
 /// A non-owning, type-erased reference to a `backend`. Cheap to copy; the
 /// referenced backend must outlive it.
 class backend_ref {

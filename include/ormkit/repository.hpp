@@ -539,6 +539,141 @@ struct entity_functions {
     }
   };
 
+  //=== typed writes (ormkit::row_writing_backend) ===//
+
+  // Column I's value put into writer `w` as parameter `index`, with no row of views in
+  // between: the member's to_view is inlined, so for the built-in types the variant's
+  // switch and the fit check fold away. False when the value cannot be written as it is
+  // (its codec failed, it is longer than max_bytes, or it is not of the column's storage
+  // class, which only a faulty column_traits gives); the general path then says why.
+  template <std::size_t I, class W>
+  [[gnu::always_inline]] static auto put_column(const T& e, W& w, int index, std::size_t max_bytes) -> bool {
+    using M = column_member_t<T, I>;
+    value room;
+    value_view v;
+    if (!encode_column<I>(e, &room, v, max_bytes)) [[unlikely]]
+      return false;
+    constexpr auto stored = static_cast<std::size_t>(column_traits<M>::storage);
+    const std::size_t got = v.index();
+    if (got != stored && !(stored == static_cast<std::size_t>(storage::real) && got == 1) &&
+        !(got == 0 && is_nullable_v<M>)) [[unlikely]]
+      return false;
+    w.put(index, v, !has_to_view<M>);  // a converted value lives in `room`: SQLite copies it
+    return true;
+  }
+
+  // Column `c` (a runtime index) through put_column.
+  template <class W>
+  static auto put_at(const T& e, std::size_t c, W& w, int index, std::size_t max_bytes) -> bool {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      bool ok = false;
+      (void)((c == I ? (ok = put_column<I>(e, w, index, max_bytes), true) : false) || ...);
+      return ok;
+    }(std::make_index_sequence<width>{});
+  }
+
+  // Whether inserting `e` has the backend generate its key (as the backends decide it
+  // from the row: the auto-increment column NULL or 0).
+  static auto generates_key(const T& e) -> bool {
+    if constexpr (auto_index < width) {
+      value room;
+      value_view v;
+      (void)encode_column<auto_index>(e, &room, v, std::numeric_limits<std::size_t>::max());
+      const auto* id = std::get_if<std::int64_t>(&v);
+      return id == nullptr || *id == 0;
+    } else {
+      (void)e;
+      return false;
+    }
+  }
+
+  // The failure exits of the typed writes: the row's views for the backend's message.
+  template <class B>
+  [[gnu::noinline, gnu::cold]] static auto insert_failed(B& b, typename B::row_writer& w, const T& e)
+      -> ormkit::error {
+    std::vector<value> room(width);
+    std::vector<value_view> views(width);
+    (void)encode_row_inline(&e, room, views, std::numeric_limits<std::size_t>::max());
+    return b.write_failed(w, schema_of<T>(), views, {});
+  }
+  template <class B>
+  [[gnu::noinline, gnu::cold]] static auto update_failed(B& b, typename B::row_writer& w, const T& e,
+                                                         std::span<const std::size_t> cols) -> ormkit::error {
+    std::vector<value> room(cols.size());
+    std::vector<value_view> views(cols.size());
+    for (std::size_t i = 0; i < cols.size(); ++i)
+      (void)encode_at(e, cols[i], &room[i], views[i], std::numeric_limits<std::size_t>::max());
+    return b.write_failed(w, schema_of<T>(), views, cols);
+  }
+
+  // inline_ops plus the writes of a row-writing backend B, which repository_core's
+  // insert_stamped and update_stamped use when they can (see write_insert, write_update).
+  template <class B>
+  struct typed_ops : inline_ops {
+    B* b;
+
+    // Inserts the validated, stamped `p`. True when done, with the outcome in `out`;
+    // false when the backend's everyday case does not apply (nothing written).
+    [[gnu::always_inline]] auto write_insert(void* p, std::size_t max_bytes, status& out) const -> bool {
+      const T& e = *static_cast<const T*>(p);
+      const bool generated = generates_key(e);
+      auto w = b->begin_insert(schema_of<T>(), generated);
+      if (!w) [[unlikely]]
+        return false;
+      bool ok = true;
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        // The generated key's column has no parameter; those after it close up.
+        (
+            [&] {
+              if (generated && I == auto_index) return;
+              ok &= put_column<I>(e, w, static_cast<int>(I) - (generated && I > auto_index ? 1 : 0), max_bytes);
+            }(),
+            ...);
+      }(std::make_index_sequence<width>{});
+      if (!ok) [[unlikely]]
+        w.fail();
+      const int done = b->finish(w);
+      if (done > 0) [[likely]] {
+        if (generated) set_generated(p, b->last_insert_id());
+        return true;
+      }
+      if (done == 0) return false;
+      out = insert_failed(*b, w, e);
+      return true;
+    }
+
+    // Sets `cols` of the row with the validated, stamped `p`'s key (and `old_version`,
+    // when versioned). True when done, with the outcome in `out`; false when the
+    // backend's everyday case does not apply or no row matched (nothing written: the
+    // general path then tells a missing row from a stale version).
+    [[gnu::always_inline]] auto write_update(void* p, std::span<const std::size_t> cols, std::int64_t old_version,
+                                             std::size_t max_bytes, status& out) const -> bool {
+      const T& e = *static_cast<const T*>(p);
+      constexpr bool versioned = version_index < width;
+      auto w = b->begin_update_key(schema_of<T>(), cols, versioned);
+      if (!w) [[unlikely]]
+        return false;
+      const int n = static_cast<int>(cols.size());
+      bool ok = true;
+      for (int i = 0; i < n; ++i) ok &= put_at(e, cols[static_cast<std::size_t>(i)], w, i, max_bytes);
+      [&]<std::size_t... K>(std::index_sequence<K...>) {
+        ((ok &= put_column<primary_key_indexes_v<T>[K]>(e, w, n + static_cast<int>(K),
+                                                         std::numeric_limits<std::size_t>::max())),
+         ...);
+      }(std::make_index_sequence<key_width>{});
+      if constexpr (versioned) w.put(n + static_cast<int>(key_width), value_view(old_version), false);
+      else (void)old_version;
+      if (!ok) [[unlikely]]
+        w.fail();
+      const int done = b->finish(w);
+      if (done > 0 && b->changes() > 0) [[likely]]
+        return true;
+      if (done >= 0) return false;
+      out = update_failed(*b, w, e, cols);
+      return true;
+    }
+  };
+
   static constexpr entity_ops ops{&schema,     column_access_v<T>, &encode_row,    &encode_update, &decode_row,
                                   &validate,   &stamp,
                                   has_stamps ? &save_stamps : nullptr,
@@ -576,13 +711,33 @@ class repository {
 
   explicit repository(backend_ref b, repository_options opts = {}) : core_(b, fns::ops, opts) {}
 
+  /// A repository on the backend itself rather than a `backend_ref`: the same, and on a
+  /// backend that takes rows value by value (`row_writing_backend`, as SQLite's does)
+  /// insert and update bind each member straight into the backend's statement.
+  template <ormkit::backend B>
+    requires(!std::same_as<B, backend_ref>)
+  explicit repository(B& b, repository_options opts = {}) : core_(backend_ref(b), fns::ops, opts) {
+    write_typed(b);
+  }
+
   /// A repository reading through `cache` (see `use_cache`).
   repository(backend_ref b, cache_ref cache, cache_policy policy = {}, repository_options opts = {})
       : core_(b, fns::ops, opts) {
     use_cache(cache, policy);
   }
+  /// The same on the backend itself (see above).
+  template <ormkit::backend B>
+    requires(!std::same_as<B, backend_ref>)
+  repository(B& b, cache_ref cache, cache_policy policy = {}, repository_options opts = {})
+      : core_(backend_ref(b), fns::ops, opts) {
+    write_typed(b);
+    use_cache(cache, policy);
+  }
 
   [[nodiscard]] auto backend() const -> backend_ref { return core_.backend(); }
+  /// Whether insert and update bind the members straight into the backend's statements
+  /// (constructed on a `row_writing_backend` itself, not on a `backend_ref`).
+  [[nodiscard]] auto writes_typed() const noexcept -> bool { return typed_ != nullptr; }
 
   //=== cache-aside (ormkit/cache/aside.hpp) ===//
 
@@ -674,7 +829,8 @@ class repository {
   /// version, timestamps filled in), with no entity moved in or out. On failure `e` is
   /// exactly as it was and nothing is written.
   auto insert_in_place(T& e) -> status {
-    auto st = core_.insert_as(typename fns::inline_ops{}, &e);
+    auto st = typed_ != nullptr ? typed_->insert(core_, typed_backend_, e)
+                                : core_.insert_as(typename fns::inline_ops{}, &e);
     if (cache_) [[unlikely]] invalidate(e, st);
     return st;
   }
@@ -743,7 +899,8 @@ class repository {
 
   // update / update_columns: one path, `e` stamped in place (and put back on failure).
   [[gnu::always_inline]] auto update_chosen(T& e, std::span<const std::size_t> cols) -> status {
-    auto st = core_.update_as(typename fns::inline_ops{}, &e, cols);
+    auto st = typed_ != nullptr ? typed_->update(core_, typed_backend_, e, cols)
+                                : core_.update_as(typename fns::inline_ops{}, &e, cols);
     if (cache_) [[unlikely]] invalidate(e, st);
     return st;
   }
@@ -1203,8 +1360,37 @@ class repository {
     return s;
   }
 
+  // The writes typed for the backend this repository was constructed on, when that is a
+  // row_writing_backend: each the core's everyday path with typed_ops<B>, one function
+  // per (T, B) with it all inlined.
+  struct typed_writes {
+    status (*insert)(detail::repository_core&, void* backend, T& e);
+    status (*update)(detail::repository_core&, void* backend, T& e, std::span<const std::size_t> cols);
+  };
+  // Named functions, not lambdas (whose function pointers are thunks: one more call).
+  template <class B>
+  static auto insert_typed(detail::repository_core& core, void* b, T& e) -> status {
+    return core.insert_as(typename fns::template typed_ops<B>{{}, static_cast<B*>(b)}, &e);
+  }
+  template <class B>
+  static auto update_typed(detail::repository_core& core, void* b, T& e, std::span<const std::size_t> cols)
+      -> status {
+    return core.update_as(typename fns::template typed_ops<B>{{}, static_cast<B*>(b)}, &e, cols);
+  }
+  template <class B>
+  static constexpr typed_writes typed_writes_for{&insert_typed<B>, &update_typed<B>};
+  template <class B>
+  void write_typed(B& b) {
+    if constexpr (row_writing_backend<B>) {
+      typed_ = &typed_writes_for<B>;
+      typed_backend_ = &b;
+    }
+  }
+
   detail::repository_core core_;
   std::shared_ptr<entity_cache> cache_;  // null: no cache (the everyday case: one test per call)
+  const typed_writes* typed_ = nullptr;  // null: every write through core_'s backend_ref
+  void* typed_backend_ = nullptr;
 };
 
 /// A single-pass range of entities decoded from a cursor one row at a time.

@@ -12,7 +12,7 @@
 //
 // A fixture is default-constructible (a fresh, empty database) and provides:
 //
-//   fx.backend()   an ormkit::backend_ref to the database
+//   fx.backend()   the database: an ormkit::backend_ref, or the backend object itself
 //   fx.reopen()    closes the database and opens it again from wherever it keeps its data;
 //                  a no-op for a transient backend (its data simply stays). Repositories
 //                  built before must be rebuilt from fx.backend() afterwards.
@@ -107,6 +107,19 @@ struct memory_file_fixture {
 struct sqlite_memory_fixture {
   static constexpr std::string_view name = "sqlite:memory";
 
+  // The backend itself, as users hold it: repositories built on it write typed
+  // (ormkit::row_writing_backend).
+  auto backend() -> ormkit::sqlite::backend& { return *db; }
+  void reopen() {}
+
+  std::unique_ptr<ormkit::sqlite::backend> db = ormkit::sqlite::backend::open({}).value();
+};
+
+/// sqlite_memory_fixture through a backend_ref: repositories built on it take the
+/// backend's untyped calls for every write, which the typed writes fall back to.
+struct sqlite_erased_fixture {
+  static constexpr std::string_view name = "sqlite:memory (backend_ref)";
+
   auto backend() -> ormkit::backend_ref { return *db; }
   void reopen() {}
 
@@ -117,7 +130,7 @@ struct sqlite_memory_fixture {
 struct sqlite_file_fixture {
   static constexpr std::string_view name = "sqlite:file";
 
-  auto backend() -> ormkit::backend_ref { return *db; }
+  auto backend() -> ormkit::sqlite::backend& { return *db; }  // as sqlite_memory_fixture's
   void reopen() {
     db.reset();
     db = open();
@@ -215,11 +228,11 @@ struct postgres_fixture {
 #if defined(ORMKIT_HAS_SQLITE) && defined(ORMKIT_HAS_POSTGRES)
 #  define ORMKIT_CONFORMANCE_BACKENDS                                                              \
     ormkit_test::memory_fixture, ormkit_test::memory_file_fixture, ormkit_test::sqlite_memory_fixture, \
-        ormkit_test::sqlite_file_fixture, ormkit_test::postgres_fixture
+        ormkit_test::sqlite_erased_fixture, ormkit_test::sqlite_file_fixture, ormkit_test::postgres_fixture
 #elif defined(ORMKIT_HAS_SQLITE)
 #  define ORMKIT_CONFORMANCE_BACKENDS                                                              \
     ormkit_test::memory_fixture, ormkit_test::memory_file_fixture, ormkit_test::sqlite_memory_fixture, \
-        ormkit_test::sqlite_file_fixture
+        ormkit_test::sqlite_erased_fixture, ormkit_test::sqlite_file_fixture
 #elif defined(ORMKIT_HAS_POSTGRES)
 #  define ORMKIT_CONFORMANCE_BACKENDS \
     ormkit_test::memory_fixture, ormkit_test::memory_file_fixture, ormkit_test::postgres_fixture

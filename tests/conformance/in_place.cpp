@@ -422,7 +422,7 @@ TEMPLATE_TEST_CASE("in place: a warm keyed update refuses a value its column can
   ormkit::repository<user> users(fx.backend());
   auto ann = users.insert(make_user("ann@example.com", "Ann", 31)).value();
   const auto& s = ormkit::schema_of<user>();
-  auto db = fx.backend();
+  ormkit::backend_ref db = fx.backend();
   const std::vector<ormkit::value_view> key{ann.id};
   const ormkit::key_spec where{key, std::nullopt, false};
   const std::vector<std::size_t> age{3};

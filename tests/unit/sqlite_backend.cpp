@@ -34,6 +34,47 @@
 #include <utility>
 #include <vector>
 
+// Two column types for the typed writes' fallbacks (see "sqlite: a repository on the
+// backend itself ..."): one whose trait converts to text with no view of the member (so
+// the value lives only for the call), and a faulty one that declares integer storage but
+// gives text.
+namespace sqlite_backend_test {
+struct tag {
+  std::string text;
+  friend auto operator==(const tag&, const tag&) -> bool = default;
+};
+struct mislabelled {
+  std::string text;
+  friend auto operator==(const mislabelled&, const mislabelled&) -> bool = default;
+};
+}  // namespace sqlite_backend_test
+
+template <>
+struct ormkit::column_traits<sqlite_backend_test::tag> {
+  static constexpr std::string_view name = "tag";
+  static constexpr ormkit::storage storage = ormkit::storage::text;
+  static auto to_value(const sqlite_backend_test::tag& t) -> ormkit::value { return "#" + t.text; }
+  static auto from_value(const ormkit::value_view& v) -> ormkit::result<sqlite_backend_test::tag> {
+    if (const auto* s = std::get_if<std::string_view>(&v); s && !s->empty() && s->front() == '#')
+      return sqlite_backend_test::tag{std::string(s->substr(1))};
+    return ormkit::column_traits_mismatch(name, storage, v);
+  }
+};
+
+template <>
+struct ormkit::column_traits<sqlite_backend_test::mislabelled> {
+  static constexpr std::string_view name = "mislabelled";
+  static constexpr ormkit::storage storage = ormkit::storage::integer;  // but to_view gives text
+  static auto to_value(const sqlite_backend_test::mislabelled& m) -> ormkit::value { return m.text; }
+  static auto to_view(const sqlite_backend_test::mislabelled& m) -> ormkit::value_view {
+    return std::string_view(m.text);
+  }
+  static auto from_value(const ormkit::value_view& v) -> ormkit::result<sqlite_backend_test::mislabelled> {
+    if (const auto* s = std::get_if<std::string_view>(&v)) return sqlite_backend_test::mislabelled{std::string(*s)};
+    return ormkit::column_traits_mismatch(name, storage, v);
+  }
+};
+
 namespace sqlite_backend_test {
 
 using namespace std::chrono_literals;
@@ -1107,6 +1148,192 @@ TEST_CASE("sqlite: LIKE prefixes become index ranges without changing matches", 
   REQUIRE_FALSE(plan.empty());
   CHECK(std::get<std::string>(plan.back().back()).find("uq_sq_people_email") != std::string::npos);
   CHECK(r.count(col(&person::email).like("ann%")).value() == 2);
+}
+
+//=== typed writes (repository<T> on the backend itself) ===//
+
+struct labelled {
+  std::int64_t id{};
+  tag label{};
+  std::optional<mislabelled> odd{};
+
+  friend constexpr auto ormkit_describe(std::type_identity<labelled>) {
+    using namespace ormkit;
+    return describe<labelled>("sq_labelled")
+        .column(&labelled::id, "id", primary_key, auto_increment)
+        .column(&labelled::label, "label")
+        .column(&labelled::odd, "odd");
+  }
+  friend auto operator==(const labelled&, const labelled&) -> bool = default;
+};
+
+// One line per call: "ok" and what the call gave back, or the error's message and native code.
+template <class R>
+auto outcome(const R& r) -> std::string {
+  if (!r) return "error: " + r.error().message + " [" + r.error().native + "]";
+  if constexpr (requires { r->id; }) return "ok " + std::to_string(r->id);
+  else return "ok";
+}
+
+// The same calls, warm (each statement built by an earlier call), on a repository of
+// person: every write kind the typed path takes, and every way it hands over to the
+// general path (a failed step, no row matched, a stale version, a value too long).
+auto person_script(ormkit::repository<person>& r) -> std::vector<std::string> {
+  std::vector<std::string> log;
+  auto ann = r.insert({0, "ann@example.com", "Ann", 31, {}, {}, 0});
+  log.push_back(outcome(ann));
+  log.push_back(outcome(r.insert({0, "bob@example.com", "Bob", 40, "a bio", 1.5, 0})));
+  log.push_back(outcome(r.insert({10, "ten@example.com", "Ten", 10, {}, {}, 0})));  // explicit key
+  log.push_back(outcome(r.insert({0, "eleven@example.com", "Eleven", 11, {}, {}, 0})));
+  log.push_back(outcome(r.insert({12, "twelve@example.com", "Twelve", 12, {}, {}, 0})));  // explicit, warm
+  // A taken e-mail (generated key) and a taken key, each on its warm statement.
+  log.push_back(outcome(r.insert({0, "ann@example.com", "Another Ann", 1, {}, {}, 0})));
+  log.push_back(outcome(r.insert({10, "other@example.com", "Other", 1, {}, {}, 0})));
+  // Text bound in place: the entity's own strings, changed between calls.
+  person p{0, "p@example.com", "P", 1, "first", 2.5, 0};
+  log.push_back(outcome(r.insert(p)));
+  p.email = "q@example.com";
+  p.name = "a name long enough to live on the heap, not in the string object";
+  p.bio = std::nullopt;
+  log.push_back(outcome(r.insert(p)));
+
+  auto a = ann.value();
+  for (int age : {32, 33, 34}) {  // the first builds the statement; the rest are warm
+    a.age = age;
+    log.push_back(outcome(r.update(a)));
+    a = r.get(a.id).value();
+  }
+  auto b = r.get(2).value();
+  b.age = 41;
+  log.push_back(outcome(r.update(b)));
+  b = r.get(2).value();
+  b.email = "ann@example.com";  // taken: the step fails
+  log.push_back(outcome(r.update(b)));
+  b.email = "bob@example.com";
+  auto stale = b;
+  b.name = "Bobby";
+  log.push_back(outcome(r.update(b)));   // version 2 -> 3
+  stale.name = "Late";
+  log.push_back(outcome(r.update(stale)));  // still version 2: conflict
+  auto gone = b;
+  gone.id = 999;
+  log.push_back(outcome(r.update(gone)));  // no such row
+  // One column, twice (warm), through NULL and back.
+  for (std::optional<double> score : {std::optional<double>(), std::optional<double>(7.25)}) {
+    b = r.get(2).value();
+    b.score = score;
+    log.push_back(outcome(r.update_columns(b, &person::score)));
+  }
+  for (const auto& e : r.find(people().order_by(&person::id)).value())
+    log.push_back(std::to_string(e.id) + " " + e.email + " " + e.name + " " + std::to_string(e.age) + " " +
+                  e.bio.value_or("-") + " " + (e.score ? std::to_string(*e.score) : "-") + " v" +
+                  std::to_string(e.version));
+  return log;
+}
+
+TEST_CASE("sqlite: a repository on the backend itself writes typed, with the results of the untyped calls",
+          "[sqlite][typed]") {
+  ormkit::sqlite::backend typed_db;
+  ormkit::sqlite::backend erased_db;
+  ormkit::repository<person> typed(typed_db);
+  ormkit::repository<person> erased{ormkit::backend_ref(erased_db)};
+  REQUIRE(typed.writes_typed());
+  REQUIRE_FALSE(erased.writes_typed());
+  ormkit::memory::backend mem;
+  ormkit::repository<person> in_memory(mem);  // not a row-writing backend
+  CHECK_FALSE(in_memory.writes_typed());
+
+  const auto log = person_script(typed);
+  CHECK(log == person_script(erased));
+  // The memory backend's native codes are its own; everything else is the same.
+  auto without_native = [](std::vector<std::string> lines) {
+    for (auto& l : lines)
+      if (l.starts_with("error: ")) l.erase(l.rfind(" ["));
+    return lines;
+  };
+  CHECK(without_native(log) == without_native(person_script(in_memory)));
+  const std::vector<std::string> expected{
+      "ok 1",
+      "ok 2",
+      "ok 10",
+      "ok 11",
+      "ok 12",
+      R"(error: sq_people.email: value "ann@example.com" already exists (uq_sq_people_email) [2067 SQLITE_CONSTRAINT_UNIQUE])",
+      "error: sq_people.id: value 10 already exists (primary key) [1555 SQLITE_CONSTRAINT_PRIMARYKEY]",
+      "ok 13",
+      "ok 14",
+      "ok 1",
+      "ok 1",
+      "ok 1",
+      "ok 2",
+      R"(error: sq_people.email: value "ann@example.com" already exists (uq_sq_people_email) [2067 SQLITE_CONSTRAINT_UNIQUE])",
+      "ok 2",
+      "error: sq_people: id=2 was changed by someone else (version 2 is stale, stored version is 3) []",
+      "error: sq_people: no row with id=999 []",
+      "ok 2",
+      "ok 2",
+      "1 ann@example.com Ann 34 - - v4",
+      "2 bob@example.com Bobby 41 a bio 7.250000 v5",
+      "10 ten@example.com Ten 10 - - v1",
+      "11 eleven@example.com Eleven 11 - - v1",
+      "12 twelve@example.com Twelve 12 - - v1",
+      "13 p@example.com P 1 first 2.500000 v1",
+      "14 q@example.com a name long enough to live on the heap, not in the string object 1 - 2.500000 v1",
+  };
+  CHECK(log == expected);
+}
+
+TEST_CASE("sqlite: typed writes copy converted values and leave faulty conversions to the general path",
+          "[sqlite][typed]") {
+  ormkit::sqlite::backend db;
+  ormkit::repository<labelled> r(db);
+  REQUIRE(r.writes_typed());
+  // `tag` converts to a value of its own (no view of the member): bound as a copy.
+  for (int i = 0; i < 3; ++i) {
+    auto e = r.insert({0, tag{"label " + std::string(40, static_cast<char>('a' + i))}, std::nullopt});
+    REQUIRE(e.has_value());
+    CHECK(r.get(e->id).value().label.text == "label " + std::string(40, static_cast<char>('a' + i)));
+  }
+  // A trait that declares integer storage but gives text: refused, warm or not, with the
+  // message of the untyped call, and nothing written.
+  for (int i = 0; i < 2; ++i) {
+    auto bad = r.insert({0, tag{"x"}, mislabelled{"text"}});
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().is(ormkit::errc::invalid_argument));
+    CHECK(bad.error().message == "sq_labelled.odd: expected integer, got text");
+  }
+  auto first = r.get(1).value();
+  first.label.text = "changed";
+  for (int i = 0; i < 2; ++i) REQUIRE(r.update(first).has_value());
+  first.odd = mislabelled{"text"};
+  auto bad = r.update(first);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message == "sq_labelled.odd: expected integer, got text");
+  CHECK(r.count().value() == 3);
+  CHECK(r.get(1).value() == labelled{1, tag{"changed"}, std::nullopt});
+}
+
+TEST_CASE("sqlite: typed writes refuse over-long values and run in the caller's transaction", "[sqlite][typed]") {
+  ormkit::sqlite::backend db;
+  ormkit::repository<person> r(db, {.max_value_bytes = 16});
+  REQUIRE(r.writes_typed());
+  REQUIRE(r.insert({0, "a@example.com", "A", 1, {}, {}, 0}).has_value());  // warms the statement
+  auto long_name = r.insert({0, "b@example.com", std::string(17, 'n'), 1, {}, {}, 0});
+  REQUIRE_FALSE(long_name.has_value());
+  CHECK(long_name.error().is(ormkit::errc::invalid_argument));
+  CHECK(long_name.error().message.find("sq_people.name") != std::string::npos);
+  CHECK(r.count().value() == 1);
+
+  auto tx = ormkit::transaction::begin(db).value();
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(r.insert({0, "t" + std::to_string(i) + "@example.com", "T", i, {}, {}, 0}).has_value());
+  auto a = r.get(1).value();
+  a.age = 99;
+  REQUIRE(r.update(a).has_value());
+  REQUIRE(r.update(r.get(1).value()).has_value());
+  REQUIRE(tx.rollback().has_value());
+  CHECK(r.count().value() == 1);
+  CHECK(r.get(1).value().age == 1);
 }
 
 }  // namespace sqlite_backend_test

@@ -338,6 +338,13 @@ class repository_core {
   template <class Ops>
   [[gnu::always_inline]] auto insert_stamped(const Ops& ops, void* e) -> status {
     ORMKIT_TRY(ops.validate(e));
+    if constexpr (requires(status& out) { ops.write_insert(e, std::size_t{}, out); }) {
+      // A typed repository on a row-writing backend: the values go straight from the
+      // entity to the backend when it can take them so (its everyday case).
+      status out;
+      if (ops.write_insert(e, opts_.max_value_bytes, out)) [[likely]]
+        return out;
+    }
     if (ops.needs_scratch()) {
       row_buffer buf(ops.width(schema()), true);
       return insert_encoded(ops, e, buf.values(), buf.views());
@@ -476,6 +483,11 @@ class repository_core {
     // Only those columns and the key are encoded: views [0, n_cols) are the values to
     // set, in the order of `cols`, and the key's views follow.
     const auto cols = all_cols.first(n_cols);
+    if constexpr (requires(status& out) { ops.write_update(e, cols, old_version, std::size_t{}, out); }) {
+      status out;  // as in insert_stamped
+      if (ops.write_update(e, cols, old_version, opts_.max_value_bytes, out)) [[likely]]
+        return out;
+    }
     const std::size_t n_views = n_cols + ops.key_width(s);
     if (ops.needs_scratch()) {
       row_buffer buf(n_views, true);

@@ -880,6 +880,86 @@ class backend {
   }
 
  public:
+  //=== typed writes (ormkit::row_writing_backend) ===//
+
+  /// One row's values, bound one at a time straight into the cached statement by a
+  /// caller that knows the entity's type (repository<T> built on this backend).
+  class row_writer {
+   public:
+    row_writer() = default;
+    [[nodiscard]] explicit operator bool() const noexcept { return stmt_ != nullptr; }
+    /// Binds parameter `i` (0-based); `copy`: SQLite keeps its own copy of text and blobs.
+    [[gnu::always_inline]] void put(int i, const value_view& v, bool copy) noexcept {
+      rc_ |= detail::bind(stmt_, i + 1, v, copy);
+    }
+    /// The row cannot be written as given: finish() writes nothing.
+    void fail() noexcept { rc_ |= SQLITE_MISUSE; }
+
+   private:
+    friend class backend;
+    lease st_;
+    sqlite3_stmt* stmt_ = nullptr;
+    int rc_ = SQLITE_OK;  // the bind failures, or'ed; on a failed step, the step's code
+  };
+
+  /// A writer for `insert` of a full row (see `ormkit::row_writing_backend`): the cached
+  /// INSERT, with no parameter for the auto-increment column when `generated`. Empty
+  /// unless the call is the everyday case (as `insert` finds it).
+  [[gnu::always_inline]] auto begin_insert(const table_schema& s, bool generated) -> row_writer {
+    row_writer w;
+    if (auto* t = everyday_table(s)) [[likely]]
+      if (conn_->cache.try_pinned(generated ? t->insert_generated_pin : t->insert_pin, w.st_)) [[likely]]
+        w.stmt_ = w.st_.get();
+    return w;
+  }
+
+  /// A writer for `update_key` of `columns` on a live row (see
+  /// `ormkit::row_writing_backend`). Empty unless the call is the everyday case and the
+  /// statement for these columns is the one used last (the first update of a column
+  /// list goes the general way, which checks the columns and builds it).
+  [[gnu::always_inline]] auto begin_update_key(const table_schema& s, std::span<const std::size_t> columns,
+                                               bool versioned) -> row_writer {
+    row_writer w;
+    if (auto* t = everyday_table(s); t != nullptr && !s.primary_key.empty()) [[likely]] {
+      const key_spec k{{}, versioned ? std::optional<std::int64_t>(0) : std::nullopt, false};
+      if (auto* ks = t->keyed_statements.last_match(s, keyed_kind::update, k, columns);
+          ks != nullptr && conn_->cache.try_pinned(ks->extra, w.st_)) [[likely]]
+        w.stmt_ = w.st_.get();
+    }
+    return w;
+  }
+
+  /// Steps the writer's statement: 1 written, 0 nothing written (a bind failed: take the
+  /// general path), -1 failed (report with write_failed while `w` lives).
+  [[gnu::always_inline]] auto finish(row_writer& w) -> int {
+    if (w.rc_ != SQLITE_OK) [[unlikely]] {
+      w.st_.reset();  // back into the cache for the general path
+      w.stmt_ = nullptr;
+      return 0;
+    }
+    if (int rc = sqlite3_step(w.stmt_); rc != SQLITE_DONE) [[unlikely]] {
+      w.rc_ = rc;
+      return -1;
+    }
+    w.st_.rewind();
+    return 1;
+  }
+  /// The key SQLite generated for the last insert.
+  [[nodiscard]] auto last_insert_id() const -> std::int64_t {
+    return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db()));
+  }
+  /// The rows the last write changed.
+  [[nodiscard]] auto changes() const -> std::uint64_t { return static_cast<std::uint64_t>(sqlite3_changes64(db())); }
+
+  /// The error of a writer whose step failed: as insert's or update_key's.
+  [[gnu::noinline, gnu::cold]] auto write_failed(row_writer& w, const table_schema& s,
+                                                 std::span<const value_view> values,
+                                                 std::span<const std::size_t> columns) -> ormkit::error {
+    auto e = fail(w.rc_, s.name, &s, written_values{values, columns});
+    w.st_.rewind();
+    return e;
+  }
+
   /// Aggregate rows: group values then term values, ordered by the group values.
   /// COUNT(*), COUNT(c), SUM, AVG (real), MIN, MAX with SQL's NULL rules (SUM of no
   /// rows is NULL). Errors: invalid_argument ("<table>: sum: integer overflow").

@@ -549,9 +549,20 @@ struct entity_functions {
   template <std::size_t I, class W>
   [[gnu::always_inline]] static auto put_column(const T& e, W& w, int index, std::size_t max_bytes) -> bool {
     using M = column_member_t<T, I>;
-    value room;
-    value_view v;
-    if (!encode_column<I>(e, &room, v, max_bytes)) [[unlikely]]
+    if constexpr (has_to_view<M>) {
+      value_view v;  // a view of the member: no `value` to build or destroy
+      return put_view<I>(e, w, index, max_bytes, nullptr, v);
+    } else {
+      value room;
+      value_view v;
+      return put_view<I>(e, w, index, max_bytes, &room, v);
+    }
+  }
+  template <std::size_t I, class W>
+  [[gnu::always_inline]] static auto put_view(const T& e, W& w, int index, std::size_t max_bytes, value* room,
+                                              value_view& v) -> bool {
+    using M = column_member_t<T, I>;
+    if (!encode_column<I>(e, room, v, max_bytes)) [[unlikely]]
       return false;
     constexpr auto stored = static_cast<std::size_t>(column_traits<M>::storage);
     const std::size_t got = v.index();
@@ -576,11 +587,16 @@ struct entity_functions {
   // from the row: the auto-increment column NULL or 0).
   static auto generates_key(const T& e) -> bool {
     if constexpr (auto_index < width) {
-      value room;
-      value_view v;
-      (void)encode_column<auto_index>(e, &room, v, std::numeric_limits<std::size_t>::max());
-      const auto* id = std::get_if<std::int64_t>(&v);
-      return id == nullptr || *id == 0;
+      using M = column_member_t<T, auto_index>;
+      if constexpr (std::is_integral_v<M>) {
+        return e.*(column_v<T, auto_index>.member) == 0;
+      } else {
+        value room;
+        value_view v;
+        (void)encode_column<auto_index>(e, &room, v, std::numeric_limits<std::size_t>::max());
+        const auto* id = std::get_if<std::int64_t>(&v);
+        return id == nullptr || *id == 0;
+      }
     } else {
       (void)e;
       return false;
@@ -589,21 +605,22 @@ struct entity_functions {
 
   // The failure exits of the typed writes: the row's views for the backend's message.
   template <class B>
-  [[gnu::noinline, gnu::cold]] static auto insert_failed(B& b, typename B::row_writer& w, const T& e)
-      -> ormkit::error {
+  [[gnu::noinline, gnu::cold]] static auto insert_failed(B& b, typename B::row_writer& w, const table_schema& s,
+                                                         const T& e) -> ormkit::error {
     std::vector<value> room(width);
     std::vector<value_view> views(width);
     (void)encode_row_inline(&e, room, views, std::numeric_limits<std::size_t>::max());
-    return b.write_failed(w, schema_of<T>(), views, {});
+    return b.write_failed(w, s, views, {});
   }
   template <class B>
-  [[gnu::noinline, gnu::cold]] static auto update_failed(B& b, typename B::row_writer& w, const T& e,
-                                                         std::span<const std::size_t> cols) -> ormkit::error {
+  [[gnu::noinline, gnu::cold]] static auto update_failed(B& b, typename B::row_writer& w, const table_schema& s,
+                                                         const T& e, std::span<const std::size_t> cols)
+      -> ormkit::error {
     std::vector<value> room(cols.size());
     std::vector<value_view> views(cols.size());
     for (std::size_t i = 0; i < cols.size(); ++i)
       (void)encode_at(e, cols[i], &room[i], views[i], std::numeric_limits<std::size_t>::max());
-    return b.write_failed(w, schema_of<T>(), views, cols);
+    return b.write_failed(w, s, views, cols);
   }
 
   // inline_ops plus the writes of a row-writing backend B, which repository_core's
@@ -612,12 +629,21 @@ struct entity_functions {
   struct typed_ops : inline_ops {
     B* b;
 
+    // The columns an update sets come resolved (repository<T>::update_typed_now works
+    // them out where its list is usually a constant): `chosen` is that list.
+    [[gnu::always_inline]] static auto update_columns(const table_schema&, std::span<const std::size_t> chosen,
+                                                      std::span<std::size_t> cols) -> std::size_t {
+      std::copy(chosen.begin(), chosen.end(), cols.begin());
+      return chosen.size();
+    }
+
     // Inserts the validated, stamped `p`. True when done, with the outcome in `out`;
     // false when the backend's everyday case does not apply (nothing written).
-    [[gnu::always_inline]] auto write_insert(void* p, std::size_t max_bytes, status& out) const -> bool {
+    [[gnu::always_inline]] auto write_insert(void* p, const table_schema& s, std::size_t max_bytes,
+                                             status& out) const -> bool {
       const T& e = *static_cast<const T*>(p);
       const bool generated = generates_key(e);
-      auto w = b->begin_insert(schema_of<T>(), generated);
+      auto w = b->begin_insert(s, generated);
       if (!w) [[unlikely]]
         return false;
       bool ok = true;
@@ -638,7 +664,7 @@ struct entity_functions {
         return true;
       }
       if (done == 0) return false;
-      out = insert_failed(*b, w, e);
+      out = insert_failed(*b, w, s, e);
       return true;
     }
 
@@ -646,11 +672,12 @@ struct entity_functions {
     // when versioned). True when done, with the outcome in `out`; false when the
     // backend's everyday case does not apply or no row matched (nothing written: the
     // general path then tells a missing row from a stale version).
-    [[gnu::always_inline]] auto write_update(void* p, std::span<const std::size_t> cols, std::int64_t old_version,
-                                             std::size_t max_bytes, status& out) const -> bool {
+    [[gnu::always_inline]] auto write_update(void* p, const table_schema& s, std::span<const std::size_t> cols,
+                                             std::int64_t old_version, std::size_t max_bytes, status& out) const
+        -> bool {
       const T& e = *static_cast<const T*>(p);
       constexpr bool versioned = version_index < width;
-      auto w = b->begin_update_key(schema_of<T>(), cols, versioned);
+      auto w = b->begin_update_key(s, cols, versioned);
       if (!w) [[unlikely]]
         return false;
       const int n = static_cast<int>(cols.size());
@@ -669,7 +696,7 @@ struct entity_functions {
       if (done > 0 && b->changes() > 0) [[likely]]
         return true;
       if (done >= 0) return false;
-      out = update_failed(*b, w, e, cols);
+      out = update_failed(*b, w, s, e, cols);
       return true;
     }
   };
@@ -897,10 +924,18 @@ class repository {
     return a;
   }();
 
+  // The columns an update of `chosen` sets are worked out here, where `chosen` is
+  // usually known at compile time (so this folds away), and passed on resolved (see
+  // typed_ops::update_columns).
+  [[gnu::always_inline]] auto update_typed_now(T& e, std::span<const std::size_t> chosen) -> status {
+    std::array<std::size_t, fns::width> set;  // written by update_columns
+    const std::size_t n = fns::inline_ops::update_columns(core_.schema(), chosen, set);
+    return typed_->update(core_, typed_backend_, e, std::span<const std::size_t>(set.data(), n));
+  }
+
   // update / update_columns: one path, `e` stamped in place (and put back on failure).
   [[gnu::always_inline]] auto update_chosen(T& e, std::span<const std::size_t> cols) -> status {
-    auto st = typed_ != nullptr ? typed_->update(core_, typed_backend_, e, cols)
-                                : core_.update_as(typename fns::inline_ops{}, &e, cols);
+    auto st = typed_ != nullptr ? update_typed_now(e, cols) : core_.update_as(typename fns::inline_ops{}, &e, cols);
     if (cache_) [[unlikely]] invalidate(e, st);
     return st;
   }

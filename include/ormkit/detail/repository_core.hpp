@@ -123,6 +123,20 @@ struct entity_ops {
   bool key_needs_scratch;     // the same for the key's columns
 };
 
+// update_columns_for's step: adds column `c` to cols[0, n) unless it is out of range,
+// created_at, a key column or there already. A function, not a lambda, so that it is
+// inlined (a lambda's call operator is not always_inline).
+[[gnu::always_inline]] inline void add_update_column(std::size_t c, std::size_t width, std::span<const std::size_t> key,
+                                                     std::size_t created, std::span<std::size_t> cols,
+                                                     std::size_t& n) {
+  if (c >= width || c == created) return;
+  for (std::size_t k : key)
+    if (k == c) return;
+  for (std::size_t i = 0; i < n; ++i)
+    if (cols[i] == c) return;
+  cols[n++] = c;
+}
+
 // The columns an update of `chosen` sets, written to `cols`, their count returned: each
 // chosen column in range once, then the version and updated_at columns; never a key
 // column nor created_at. Absent columns are `width` or more. One rule for both callers:
@@ -133,17 +147,9 @@ struct entity_ops {
                                                       std::size_t updated, std::span<const std::size_t> chosen,
                                                       std::span<std::size_t> cols) -> std::size_t {
   std::size_t n = 0;
-  const auto add = [&](std::size_t c) {
-    if (c >= width || c == created) return;
-    for (std::size_t k : key)
-      if (k == c) return;
-    for (std::size_t i = 0; i < n; ++i)
-      if (cols[i] == c) return;
-    cols[n++] = c;
-  };
-  for (std::size_t c : chosen) add(c);
-  add(version);
-  add(updated);
+  for (std::size_t c : chosen) add_update_column(c, width, key, created, cols, n);
+  add_update_column(version, width, key, created, cols, n);
+  add_update_column(updated, width, key, created, cols, n);
   return n;
 }
 
@@ -338,11 +344,11 @@ class repository_core {
   template <class Ops>
   [[gnu::always_inline]] auto insert_stamped(const Ops& ops, void* e) -> status {
     ORMKIT_TRY(ops.validate(e));
-    if constexpr (requires(status& out) { ops.write_insert(e, std::size_t{}, out); }) {
+    if constexpr (requires(status& out) { ops.write_insert(e, schema(), std::size_t{}, out); }) {
       // A typed repository on a row-writing backend: the values go straight from the
       // entity to the backend when it can take them so (its everyday case).
       status out;
-      if (ops.write_insert(e, opts_.max_value_bytes, out)) [[likely]]
+      if (ops.write_insert(e, schema(), opts_.max_value_bytes, out)) [[likely]]
         return out;
     }
     if (ops.needs_scratch()) {
@@ -483,9 +489,9 @@ class repository_core {
     // Only those columns and the key are encoded: views [0, n_cols) are the values to
     // set, in the order of `cols`, and the key's views follow.
     const auto cols = all_cols.first(n_cols);
-    if constexpr (requires(status& out) { ops.write_update(e, cols, old_version, std::size_t{}, out); }) {
+    if constexpr (requires(status& out) { ops.write_update(e, s, cols, old_version, std::size_t{}, out); }) {
       status out;  // as in insert_stamped
-      if (ops.write_update(e, cols, old_version, opts_.max_value_bytes, out)) [[likely]]
+      if (ops.write_update(e, s, cols, old_version, opts_.max_value_bytes, out)) [[likely]]
         return out;
     }
     const std::size_t n_views = n_cols + ops.key_width(s);

@@ -23,7 +23,7 @@
 //   find_all  one query reading every row into a std::vector<User>
 //   update    N updates of one column (score) by id in one transaction
 //   erase     N deletes by id in one transaction
-// In each run the sides go in a rotating order; each phase reports the median over
+// In each run the sides go in a new shuffled order; each phase reports the median over
 // the runs in microseconds per row, and each side's ratio to raw sqlite3 as the median
 // over the runs of that run's ratio.
 //
@@ -849,11 +849,16 @@ auto main(int argc, char** argv) -> int try {
   // times[mode][side][phase]: one entry per run
   std::vector<std::vector<std::array<std::vector<double>, phase_names.size()>>> times(
       modes.size(), std::vector<std::array<std::vector<double>, phase_names.size()>>(all_sides.size()));
+  std::mt19937_64 shuffler(7);  // fixed seed: the same orders every time
   for (std::size_t run = 0; run < runs; ++run) {
     for (std::size_t m = 0; m < modes.size(); ++m) {
-      // Rotate which side goes first, so none always gets the warmest (or coldest) machine.
-      for (std::size_t k = 0; k < all_sides.size(); ++k) {
-        const std::size_t s = (run + k) % all_sides.size();
+      // A new order of the sides for every run: none always gets the warmest (or coldest)
+      // machine, nor always follows the same side (a rotation would keep each side's
+      // predecessor fixed, and with it what the predecessor left in the caches and heap).
+      std::vector<std::size_t> side_order(all_sides.size());
+      for (std::size_t k = 0; k < side_order.size(); ++k) side_order[k] = k;
+      std::shuffle(side_order.begin(), side_order.end(), shuffler);
+      for (std::size_t s : side_order) {
         const phase_times t = all_sides[s].run(modes[m], file_path, data, order, want_digest);
         for (std::size_t p = 0; p < phase_names.size(); ++p) times[m][s][p].push_back(t[p]);
       }

@@ -12,7 +12,8 @@
 #
 # Defaults: build/release/benchmarks/ormkit_sqlite_bench, 20000 rows, :memory: (mode
 # "memory"; "file" for the WAL file). The benchmark marks each timed phase for callgrind
-# (see ORMKIT_BENCH_PHASE_START in sqlite_bench.cpp), so set-up and checks are not counted.
+# (see ORMKIT_BENCH_PHASE_START in sqlite_bench.cpp), so set-up and checks are not counted;
+# it runs each phase whole (--slices 1), and would sum the pieces if it did not.
 # Instructions are not time (cache misses and system calls are not in them); the timed
 # table from the benchmark itself stays the measure of record.
 set -euo pipefail
@@ -29,7 +30,7 @@ command -v valgrind >/dev/null || { echo "callgrind_sqlite.sh: needs valgrind (a
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
-if ! valgrind --tool=callgrind --callgrind-out-file="$out/cg.%p" "$bench" --rows "$rows" --runs 1 --only "$mode" \
+if ! valgrind --tool=callgrind --callgrind-out-file="$out/cg.%p" "$bench" --rows "$rows" --runs 1 --slices 1 --only "$mode" \
   >"$out/bench.txt" 2>"$out/valgrind.txt"; then
   cat "$out/bench.txt" "$out/valgrind.txt" >&2
   exit 1
@@ -48,7 +49,8 @@ for path in glob.glob(out + "/cg.*"):
         continue  # the dump at program exit
     # "<side>/<mode label>/<phase>"; the mode label may hold slashes ("WAL file in /tmp")
     name = label.group(1).strip()
-    counts[(name.split("/", 1)[0], name.rsplit("/", 1)[1])] = int(total.group(1))
+    key = (name.split("/", 1)[0], name.rsplit("/", 1)[1])
+    counts[key] = counts.get(key, 0) + int(total.group(1))  # a phase run in pieces: their sum
 if not counts:
     sys.exit("callgrind_sqlite.sh: no phase marks found; was the benchmark built with <valgrind/callgrind.h>?")
 phases = ["insert", "get", "find_all", "update", "erase"]

@@ -23,12 +23,16 @@
 //   find_all  one query reading every row into a std::vector<User>
 //   update    N updates of one column (score) by id in one transaction
 //   erase     N deletes by id in one transaction
-// In each run the sides go in a new shuffled order; each phase reports the median over
-// the runs in microseconds per row, and each side's ratio to raw sqlite3 as the median
-// over the runs of that run's ratio.
+// In each run every side has its own database, all open at once, and each phase is cut
+// into slices (20 by default; a write phase's transaction spans them): slice k runs on
+// every side, in a new shuffled order, before slice k+1 runs on any. find_all is not cut:
+// it runs three times. So two sides' times for a piece are taken moments apart, and a
+// slow stretch of the machine falls on both. Each phase reports the median over the runs
+// of its total in microseconds per row, and each side's ratio to raw sqlite3 as the
+// median over all pieces of all runs of the piece's ratio, with the quartiles below.
 //
-// Usage: ormkit_sqlite_bench [--rows N] [--runs K] [--only memory|file] [--control]
-//        (defaults: 100000 rows, 5 runs, both modes)
+// Usage: ormkit_sqlite_bench [--rows N] [--runs K] [--slices S] [--only memory|file] [--control]
+//        (defaults: 100000 rows, 5 runs, 20 slices, both modes)
 // SQLiteCpp and SOCI are optional: a build without them says so and times the rest.
 
 #include <ormkit/repository.hpp>
@@ -77,7 +81,9 @@ extern "C" backend_factory const* factory_sqlite3();
 #include <exception>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -155,9 +161,9 @@ struct mode {
   const char* label;
 };
 
-// The database file of the side being timed: die() removes it too.
-std::string current_path;  // NOLINT: one process, one benchmark
-std::string current_what;  // "<side>, <mode>": prefixes error messages
+// The database files of the sides alive now: die() removes them too.
+std::vector<std::string> live_paths;  // NOLINT: one process, one benchmark
+std::string current_what;             // "<side>, <mode>": prefixes error messages
 
 void remove_db(const std::string& path) {
   if (path.empty() || path == ":memory:") return;
@@ -168,7 +174,7 @@ void remove_db(const std::string& path) {
 [[noreturn]] void die(const std::string& what) {
   std::fprintf(stderr, "ormkit_sqlite_bench: %s%s%s\n", current_what.c_str(), current_what.empty() ? "" : ": ",
                what.c_str());
-  remove_db(current_path);
+  for (const auto& path : live_paths) remove_db(path);
   std::exit(1);
 }
 
@@ -247,8 +253,10 @@ class raw_side_copy {
     sqlite3_close_v2(db_);
   }
 
-  void insert_all(std::vector<User>& users) {
-    exec("BEGIN IMMEDIATE");
+  void begin() { exec("BEGIN IMMEDIATE"); }
+  void commit() { exec("COMMIT"); }
+
+  void insert(std::span<User> users) {
     for (auto& u : users) {
       // Text bound without a copy (SQLITE_STATIC): the entity outlives the step.
       sqlite3_bind_text(insert_, 1, u.name.data(), static_cast<int>(u.name.size()), SQLITE_STATIC);
@@ -260,7 +268,6 @@ class raw_side_copy {
       step_done(insert_);
       u.id = sqlite3_last_insert_rowid(db_);
     }
-    exec("COMMIT");
   }
 
   // Read straight into the caller's User: its strings keep their capacity from one get
@@ -287,25 +294,21 @@ class raw_side_copy {
     return out;
   }
 
-  void update_scores(std::vector<User>& users) {
-    exec("BEGIN IMMEDIATE");
+  void update_scores(std::span<const User> users) {
     for (const auto& u : users) {
       sqlite3_bind_double(update_, 1, u.score);
       sqlite3_bind_int64(update_, 2, u.id);
       step_done(update_);
       if (sqlite3_changes64(db_) != 1) die("update found no row");
     }
-    exec("COMMIT");
   }
 
-  void erase_all(const std::vector<User>& users) {
-    exec("BEGIN IMMEDIATE");
+  void erase(std::span<const User> users) {
     for (const auto& u : users) {
       sqlite3_bind_int64(erase_, 1, u.id);
       step_done(erase_);
       if (sqlite3_changes64(db_) != 1) die("erase found no row");
     }
-    exec("COMMIT");
   }
 
   auto count() -> std::int64_t { return std::stoll(text_of(count_sql)); }
@@ -390,24 +393,24 @@ class ormkit_side {
     must(db_->ensure_table(ormkit::repository<User>::schema()), "ensure_table");
   }
 
-  // transact would re-run the function only after busy/unavailable/timeout, which one
-  // connection never meets (and the checks after each phase would catch a re-run over
-  // moved-from entities).
-  void insert_all(std::vector<User>& users) {
-    must(ormkit::transact(*db_,
-                          [&](ormkit::transaction&) -> ormkit::status {
-                            for (auto& u : users) {
-                              if constexpr (InPlace) {
-                                ORMKIT_TRY(users_.insert_in_place(u));  // u gets its generated id
-                              } else {
-                                auto stored = users_.insert(std::move(u));
-                                if (!stored) return std::move(stored).error();
-                                u = std::move(*stored);  // as stored: with its generated id
-                              }
-                            }
-                            return {};
-                          }),
-         "insert");
+  // One transaction per write phase, begun before the phase's first slice and committed
+  // after its last (the harness times both with those slices).
+  void begin() { tx_.emplace(must(ormkit::transaction::begin(*db_), "begin")); }
+  void commit() {
+    must(tx_->commit(), "commit");
+    tx_.reset();
+  }
+
+  void insert(std::span<User> users) {
+    for (auto& u : users) {
+      if constexpr (InPlace) {
+        if (auto st = users_.insert_in_place(u); !st) fail("insert", st.error());  // u gets its generated id
+      } else {
+        auto stored = users_.insert(std::move(u));
+        if (!stored) fail("insert", stored.error());
+        u = std::move(*stored);  // as stored: with its generated id
+      }
+    }
   }
 
   void get(std::int64_t id, User& u) {
@@ -420,37 +423,33 @@ class ormkit_side {
 
   auto find_all() -> std::vector<User> { return must(users_.find_all(), "find_all"); }
 
-  void update_scores(std::vector<User>& users) {
-    must(ormkit::transact(*db_,
-                          [&](ormkit::transaction&) -> ormkit::status {
-                            for (auto& u : users) {
-                              if constexpr (InPlace) {
-                                ORMKIT_TRY(users_.update_columns_in_place(u, &User::score));
-                              } else {
-                                auto stored = users_.update_columns(std::move(u), &User::score);
-                                if (!stored) return std::move(stored).error();
-                                u = std::move(*stored);
-                              }
-                            }
-                            return {};
-                          }),
-         "update");
+  void update_scores(std::span<User> users) {
+    for (auto& u : users) {
+      if constexpr (InPlace) {
+        if (auto st = users_.update_columns_in_place(u, &User::score); !st) fail("update", st.error());
+      } else {
+        auto stored = users_.update_columns(std::move(u), &User::score);
+        if (!stored) fail("update", stored.error());
+        u = std::move(*stored);
+      }
+    }
   }
 
-  void erase_all(const std::vector<User>& users) {
-    must(ormkit::transact(*db_,
-                          [&](ormkit::transaction&) -> ormkit::status {
-                            for (const auto& u : users) ORMKIT_TRY(users_.erase(u.id));
-                            return {};
-                          }),
-         "erase");
+  void erase(std::span<const User> users) {
+    for (const auto& u : users)
+      if (auto st = users_.erase(u.id); !st) fail("erase", st.error());
   }
 
   auto count() -> std::int64_t { return static_cast<std::int64_t>(must(users_.count(), "count")); }
 
  private:
+  [[noreturn, gnu::cold, gnu::noinline]] static void fail(const char* what, const ormkit::error& e) {
+    die(std::string(what) + ": " + e.describe());
+  }
+
   std::unique_ptr<ormkit::sqlite::backend> db_;
   ormkit::repository<User> users_;
+  std::optional<ormkit::transaction> tx_;
 };
 
 //=== side 3: SQLiteCpp, SQLite::Statement reused with reset() ===//
@@ -468,8 +467,13 @@ class sqlitecpp_side {
         update_(db_, update_sql),
         erase_(db_, erase_sql) {}
 
-  void insert_all(std::vector<User>& users) {
-    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+  void begin() { tx_.emplace(db_, SQLite::TransactionBehavior::IMMEDIATE); }
+  void commit() {
+    tx_->commit();
+    tx_.reset();
+  }
+
+  void insert(std::span<User> users) {
     for (auto& u : users) {
       insert_.reset();
       insert_.bindNoCopy(1, u.name);  // SQLITE_STATIC, as the raw side
@@ -481,7 +485,6 @@ class sqlitecpp_side {
       insert_.exec();
       u.id = db_.getLastInsertRowid();
     }
-    tx.commit();
   }
 
   void get(std::int64_t id, User& u) {
@@ -500,25 +503,21 @@ class sqlitecpp_side {
     return out;
   }
 
-  void update_scores(std::vector<User>& users) {
-    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+  void update_scores(std::span<const User> users) {
     for (const auto& u : users) {
       update_.reset();
       update_.bind(1, u.score);
       update_.bind(2, u.id);
       if (update_.exec() != 1) die("update found no row");
     }
-    tx.commit();
   }
 
-  void erase_all(const std::vector<User>& users) {
-    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+  void erase(std::span<const User> users) {
     for (const auto& u : users) {
       erase_.reset();
       erase_.bind(1, u.id);
       if (erase_.exec() != 1) die("erase found no row");
     }
-    tx.commit();
   }
 
   auto count() -> std::int64_t { return db_.execAndGet(count_sql).getInt64(); }
@@ -539,6 +538,7 @@ class sqlitecpp_side {
 
   SQLite::Database db_;
   SQLite::Statement insert_, get_, all_, update_, erase_;
+  std::optional<SQLite::Transaction> tx_;
 };
 #endif
 
@@ -562,8 +562,13 @@ class soci_side {
         update_((sql_.prepare << soci_update_sql, soci::use(score_), soci::use(key_))),
         erase_((sql_.prepare << soci_erase_sql, soci::use(key_))) {}
 
-  void insert_all(std::vector<User>& users) {
-    soci::transaction tx(sql_);
+  void begin() { tx_.emplace(sql_); }
+  void commit() {
+    tx_->commit();
+    tx_.reset();
+  }
+
+  void insert(std::span<User> users) {
     for (auto& u : users) {
       // The statement is bound to in_: move each entity there and back (no copies).
       in_ = std::move(u);
@@ -574,7 +579,6 @@ class soci_side {
       in_.id = id;
       u = std::move(in_);
     }
-    tx.commit();
   }
 
   void get(std::int64_t id, User& u) {
@@ -602,25 +606,21 @@ class soci_side {
     return out;
   }
 
-  void update_scores(std::vector<User>& users) {
-    soci::transaction tx(sql_);
+  void update_scores(std::span<const User> users) {
     for (const auto& u : users) {
       score_ = u.score;
       key_ = u.id;
       update_.execute(true);
       if (update_.get_affected_rows() != 1) die("update found no row");
     }
-    tx.commit();
   }
 
-  void erase_all(const std::vector<User>& users) {
-    soci::transaction tx(sql_);
+  void erase(std::span<const User> users) {
     for (const auto& u : users) {
       key_ = u.id;
       erase_.execute(true);
       if (erase_.get_affected_rows() != 1) die("erase found no row");
     }
-    tx.commit();
   }
 
   auto count() -> std::int64_t {
@@ -653,13 +653,14 @@ class soci_side {
   long long key_ = 0;
   double score_ = 0;
   soci::statement insert_, get_, all_, update_, erase_;
+  std::optional<soci::transaction> tx_;
 };
 #endif
 
 //=== the harness ===//
 
 constexpr std::array<const char*, 5> phase_names{"insert", "get", "find_all", "update", "erase"};
-using phase_times = std::array<double, phase_names.size()>;  // seconds
+enum phase : std::size_t { insert_phase, get_phase, find_all_phase, update_phase, erase_phase };
 
 // A cheap digest of a fetched row, the same on every side.
 auto digest(const User& u) -> std::uint64_t {
@@ -676,107 +677,155 @@ void check_rows(const std::vector<User>& got, const std::vector<User>& want, con
           ") differs from what was written");
 }
 
+// What one run of one storage mode shares with every side.
+struct workload {
+  const std::vector<User>& data;          // the rows to insert
+  const std::vector<std::size_t>& order;  // the get phase's order of row indexes
+  std::uint64_t want_digest;              // the digest of every row
+};
+
+// One side with its own database, alive for one run of one storage mode. The harness
+// times a phase as pieces: a write phase's rows (and get's lookups) are cut into slices
+// run one after another on every side in turn, so all sides meet the machine's slow and
+// fast stretches alike; find_all runs whole, repeated. Only the side's own calls are
+// inside the clock (the virtual call that reaches them is not).
+class live_side {
+ public:
+  virtual ~live_side() = default;
+  [[nodiscard]] virtual auto name() const -> const char* = 0;
+  // Times piece `k` of `pieces` of phase `p`: rows [first, last) of a sliced phase.
+  virtual auto run(phase p, std::size_t first, std::size_t last, bool first_piece, bool last_piece) -> double = 0;
+  // The untimed checks once the phase's pieces have run.
+  virtual void check_phase(phase p) = 0;
+};
+
 template <class Side>
-auto run_side(const mode& m, const std::string& file_path, const std::vector<User>& data,
-              const std::vector<std::size_t>& order, std::uint64_t want_digest) -> phase_times {
-  // Ends a phase for callgrind_sqlite.sh (the label must outlive the client request).
-  auto mark = [&](std::size_t phase) {
-    const std::string label = std::string(Side::name) + "/" + m.label + "/" + phase_names[phase];
-    ORMKIT_BENCH_PHASE_END(label.c_str());
-  };
-  const std::string path = m.kind == storage::file ? file_path : ":memory:";
-  current_what = std::string(Side::name) + ", " + m.label;
-  current_path = path;
-  remove_db(path);
-  phase_times t{};
-  {
-    Side side(path, m.kind);
-    std::vector<User> users = data;
-
-    ORMKIT_BENCH_PHASE_START();
-    stopwatch w0;
-    side.insert_all(users);
-    t[0] = w0.seconds();
-    mark(0);
-    for (std::size_t i = 0; i < users.size(); ++i)
-      if (users[i].id <= (i ? users[i - 1].id : 0)) die("insert: the generated ids are not increasing");
-
-    std::uint64_t got_digest = 0;
-    ORMKIT_BENCH_PHASE_START();
-    stopwatch w1;
-    User u;  // every side reads into one User (raw and ormkit reuse its strings)
-    for (std::size_t i : order) {
-      side.get(users[i].id, u);
-      if (u.id != users[i].id) die("get(" + std::to_string(users[i].id) + ") returned another row");
-      got_digest += digest(u);
-    }
-    t[1] = w1.seconds();
-    mark(1);
-    if constexpr (requires { side.end_reads(); }) side.end_reads();
-    check(got_digest == want_digest, "get: the rows read differ from the rows written");
-
-    ORMKIT_BENCH_PHASE_START();
-    stopwatch w2;
-    const std::vector<User> all = side.find_all();
-    t[2] = w2.seconds();
-    mark(2);
-    check_rows(all, users, "find_all");
-
-    for (auto& u : users) u.score += 1.5;
-    ORMKIT_BENCH_PHASE_START();
-    stopwatch w3;
-    side.update_scores(users);
-    t[3] = w3.seconds();
-    mark(3);
-    check_rows(side.find_all(), users, "update");
-
-    ORMKIT_BENCH_PHASE_START();
-    stopwatch w4;
-    side.erase_all(users);
-    t[4] = w4.seconds();
-    mark(4);
-    check(side.count() == 0, "erase: rows are left");
+class live_side_of final : public live_side {
+ public:
+  live_side_of(const mode& m, std::string path, const workload& w)
+      : label_(std::string(Side::name) + "/" + m.label + "/"),
+        what_(std::string(Side::name) + ", " + m.label),
+        path_(std::move(path)),
+        w_(w),
+        users_(w.data) {
+    current_what = what_;
+    remove_db(path_);
+    live_paths.push_back(path_);
+    side_.emplace(path_, m.kind);
   }
-  remove_db(path);
-  current_path.clear();
-  current_what.clear();
-  return t;
-}
+  live_side_of(const live_side_of&) = delete;
+  auto operator=(const live_side_of&) -> live_side_of& = delete;
+  ~live_side_of() override {
+    side_.reset();
+    remove_db(path_);
+    std::erase(live_paths, path_);
+  }
+
+  [[nodiscard]] auto name() const -> const char* override { return Side::name; }
+
+  auto run(phase p, std::size_t first, std::size_t last, bool first_piece, bool last_piece) -> double override {
+    current_what = what_;
+    Side& side = *side_;
+    const bool writes = p == insert_phase || p == update_phase || p == erase_phase;
+    const auto rows = std::span<User>(users_).subspan(first, last - first);
+    std::vector<User> all;  // find_all's result, destroyed after the clock stops
+    ORMKIT_BENCH_PHASE_START();
+    const stopwatch w;
+    if (writes && first_piece) side.begin();
+    switch (p) {
+      case insert_phase: side.insert(rows); break;
+      case get_phase:
+        for (std::size_t i = first; i < last; ++i) {
+          const std::int64_t id = users_[w_.order[i]].id;
+          side.get(id, got_);
+          if (got_.id != id) die("get(" + std::to_string(id) + ") returned another row");
+          digest_ += digest(got_);
+        }
+        break;
+      case find_all_phase: all = side.find_all(); break;
+      case update_phase: side.update_scores(rows); break;
+      case erase_phase: side.erase(rows); break;
+    }
+    if (writes && last_piece) side.commit();
+    const double seconds = w.seconds();
+    const std::string label = label_ + phase_names[p];  // must outlive the client request
+    ORMKIT_BENCH_PHASE_END(label.c_str());
+    if (p == find_all_phase) check_rows(all, users_, "find_all");
+    return seconds;
+  }
+
+  void check_phase(phase p) override {
+    current_what = what_;
+    switch (p) {
+      case insert_phase:
+        for (std::size_t i = 0; i < users_.size(); ++i)
+          if (users_[i].id <= (i ? users_[i - 1].id : 0)) die("insert: the generated ids are not increasing");
+        break;
+      case get_phase:
+        if constexpr (requires { side_->end_reads(); }) side_->end_reads();
+        check(digest_ == w_.want_digest, "get: the rows read differ from the rows written");
+        break;
+      case find_all_phase:
+        for (auto& u : users_) u.score += 1.5;  // what the update phase writes
+        break;
+      case update_phase: check_rows(side_->find_all(), users_, "update"); break;
+      case erase_phase: check(side_->count() == 0, "erase: rows are left"); break;
+    }
+  }
+
+ private:
+  std::string label_;  // "<side>/<mode>/" for callgrind_sqlite.sh
+  std::string what_;
+  std::string path_;
+  const workload& w_;
+  std::vector<User> users_;
+  User got_;  // every side reads into one User (raw and ormkit reuse its strings)
+  std::uint64_t digest_ = 0;
+  std::optional<Side> side_;
+};
 
 struct side_entry {
   const char* name;
-  phase_times (*run)(const mode&, const std::string&, const std::vector<User>&, const std::vector<std::size_t>&,
-                     std::uint64_t);
+  std::unique_ptr<live_side> (*open)(const mode&, std::string, const workload&);
 };
 
+template <class Side>
+auto open_side(const mode& m, std::string path, const workload& w) -> std::unique_ptr<live_side> {
+  return std::make_unique<live_side_of<Side>>(m, std::move(path), w);
+}
+
 auto sides(bool control) -> std::vector<side_entry> {
-  std::vector<side_entry> out{{raw_side::name, &run_side<raw_side>}};
-  if (control) out.push_back({raw_side_copy<1>::name, &run_side<raw_side_copy<1>>});
-  out.push_back({ormkit_side<true>::name, &run_side<ormkit_side<true>>});
-  out.push_back({ormkit_side<false>::name, &run_side<ormkit_side<false>>});
+  std::vector<side_entry> out{{raw_side::name, &open_side<raw_side>}};
+  if (control) out.push_back({raw_side_copy<1>::name, &open_side<raw_side_copy<1>>});
+  out.push_back({ormkit_side<true>::name, &open_side<ormkit_side<true>>});
+  out.push_back({ormkit_side<false>::name, &open_side<ormkit_side<false>>});
 #if ORMKIT_BENCH_HAVE_SQLITECPP
-  out.push_back({sqlitecpp_side::name, &run_side<sqlitecpp_side>});
+  out.push_back({sqlitecpp_side::name, &open_side<sqlitecpp_side>});
 #endif
 #if ORMKIT_BENCH_HAVE_SOCI
-  out.push_back({soci_side::name, &run_side<soci_side>});
+  out.push_back({soci_side::name, &open_side<soci_side>});
 #endif
   return out;
 }
 
-auto median(std::vector<double> v) -> double {
+// The q-quantile of v (0.5: the median), interpolating between neighbours.
+auto quantile(std::vector<double> v, double q) -> double {
+  if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+  const double at = q * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(at);
+  const std::size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (at - static_cast<double>(lo));
 }
 
-// The median over the runs of each run's ratio own/raw. Both sides of a ratio are timed
-// in the same run, seconds apart, so a run on a slow stretch of a shared machine gives
-// one ratio like any other instead of pulling one side's median and not the other's.
-auto median_ratio(const std::vector<double>& own, const std::vector<double>& raw) -> double {
+// Each piece's ratio own/raw. Piece i of two sides is the same slice of the same run,
+// timed moments apart, so a slow stretch of a shared machine falls on both sides of
+// most ratios instead of on one side's total.
+auto piece_ratios(const std::vector<double>& own, const std::vector<double>& raw) -> std::vector<double> {
   std::vector<double> r;
   for (std::size_t i = 0; i < own.size() && i < raw.size(); ++i)
     if (raw[i] > 0) r.push_back(own[i] / raw[i]);
-  return r.empty() ? 0.0 : median(std::move(r));
+  return r;
 }
 
 auto parse_count(const char* text, const char* flag) -> std::size_t {
@@ -789,9 +838,11 @@ auto parse_count(const char* text, const char* flag) -> std::size_t {
 
 void usage(const char* argv0) {
   std::fprintf(stderr,
-               "usage: %s [--rows N] [--runs K] [--only memory|file] [--control]\n"
+               "usage: %s [--rows N] [--runs K] [--slices S] [--only memory|file] [--control]\n"
                "  --rows N   rows per phase (default 100000)\n"
                "  --runs K   runs; each phase reports the median (default 5)\n"
+               "  --slices S each phase's rows cut into S slices, run on every side in turn (default 20;\n"
+               "             1: each side runs a phase whole); find_all runs min(S, 3) times\n"
                "  --only M   time one storage mode: memory (:memory:) or file (WAL file in /tmp)\n"
                "  --control  also time \"raw (again)\", a second copy of the raw side: its ratio to raw\n"
                "             is what two identical sides give on this machine\n",
@@ -814,13 +865,14 @@ auto build_note() -> std::string {
 auto main(int argc, char** argv) -> int try {
   std::size_t rows = 100000;
   std::size_t runs = 5;
+  std::size_t slices = 20;
   bool control = false;
   std::vector<mode> modes{{storage::file, "WAL file in /tmp"}, {storage::memory, ":memory:"}};
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    if ((arg == "--rows" || arg == "--runs") && i + 1 < argc) {
+    if ((arg == "--rows" || arg == "--runs" || arg == "--slices") && i + 1 < argc) {
       const char* flag = argv[i++];
-      (arg == "--rows" ? rows : runs) = parse_count(argv[i], flag);
+      (arg == "--rows" ? rows : arg == "--runs" ? runs : slices) = parse_count(argv[i], flag);
     } else if (arg == "--control") {
       control = true;
     } else if (arg == "--only" && i + 1 < argc) {
@@ -843,30 +895,60 @@ auto main(int argc, char** argv) -> int try {
   std::uint64_t want_digest = 0;
   for (const auto& u : data) want_digest += digest(u);
 
+  slices = std::min(slices, rows);
+  const std::size_t find_all_repeats = std::min<std::size_t>(slices, 3);
+  const workload work{data, order, want_digest};
   const auto all_sides = sides(control);
-  const std::string file_path = "/tmp/ormkit_sqlite_bench_" + std::to_string(::getpid()) + ".db";
+  const std::size_t n_sides = all_sides.size();
+  const std::string file_stem = "/tmp/ormkit_sqlite_bench_" + std::to_string(::getpid()) + "_";
 
-  // times[mode][side][phase]: one entry per run
-  std::vector<std::vector<std::array<std::vector<double>, phase_names.size()>>> times(
-      modes.size(), std::vector<std::array<std::vector<double>, phase_names.size()>>(all_sides.size()));
+  // totals[mode][side][phase]: one entry per run, the phase's seconds (find_all: the mean of
+  // its repeats); pieces[mode][side][phase]: every piece's seconds, in the same order on
+  // every side.
+  using per_phase = std::array<std::vector<double>, phase_names.size()>;
+  std::vector<std::vector<per_phase>> totals(modes.size(), std::vector<per_phase>(n_sides));
+  std::vector<std::vector<per_phase>> pieces(modes.size(), std::vector<per_phase>(n_sides));
   std::mt19937_64 shuffler(7);  // fixed seed: the same orders every time
+  // A new order of the sides for every piece: none always gets the warmest (or coldest)
+  // moment, nor always follows the same side (and with it what that side left in the
+  // caches and the heap).
+  std::vector<std::size_t> side_order(n_sides);
+  for (std::size_t k = 0; k < n_sides; ++k) side_order[k] = k;
   for (std::size_t run = 0; run < runs; ++run) {
     for (std::size_t m = 0; m < modes.size(); ++m) {
-      // A new order of the sides for every run: none always gets the warmest (or coldest)
-      // machine, nor always follows the same side (a rotation would keep each side's
-      // predecessor fixed, and with it what the predecessor left in the caches and heap).
-      std::vector<std::size_t> side_order(all_sides.size());
-      for (std::size_t k = 0; k < side_order.size(); ++k) side_order[k] = k;
+      std::vector<std::unique_ptr<live_side>> live(n_sides);
       std::shuffle(side_order.begin(), side_order.end(), shuffler);
       for (std::size_t s : side_order) {
-        const phase_times t = all_sides[s].run(modes[m], file_path, data, order, want_digest);
-        for (std::size_t p = 0; p < phase_names.size(); ++p) times[m][s][p].push_back(t[p]);
+        const std::string path = modes[m].kind == storage::file ? file_stem + std::to_string(s) + ".db" : ":memory:";
+        live[s] = all_sides[s].open(modes[m], path, work);
       }
+      for (std::size_t p = 0; p < phase_names.size(); ++p) {
+        const auto ph = static_cast<phase>(p);
+        const std::size_t n_pieces = ph == find_all_phase ? find_all_repeats : slices;
+        std::vector<double> total(n_sides, 0.0);
+        for (std::size_t k = 0; k < n_pieces; ++k) {
+          const std::size_t first = ph == find_all_phase ? 0 : k * rows / n_pieces;
+          const std::size_t last = ph == find_all_phase ? rows : (k + 1) * rows / n_pieces;
+          std::shuffle(side_order.begin(), side_order.end(), shuffler);
+          for (std::size_t s : side_order) {
+            const double t = live[s]->run(ph, first, last, k == 0, k + 1 == n_pieces);
+            pieces[m][s][p].push_back(t);
+            total[s] += t;
+          }
+        }
+        for (std::size_t s = 0; s < n_sides; ++s) {
+          totals[m][s][p].push_back(ph == find_all_phase ? total[s] / static_cast<double>(n_pieces) : total[s]);
+          live[s]->check_phase(ph);
+        }
+      }
+      current_what.clear();
     }
   }
 
-  std::printf("ormkit_sqlite_bench: SQLite %s (headers %s); N = %zu rows; median of %zu runs, sides interleaved\n",
-              sqlite3_libversion(), SQLITE_VERSION, rows, runs);
+  std::printf(
+      "ormkit_sqlite_bench: SQLite %s (headers %s); N = %zu rows; %zu runs; each phase in %zu slices (find_all: "
+      "%zu repeats), the sides in turn\n",
+      sqlite3_libversion(), SQLITE_VERSION, rows, runs, slices, find_all_repeats);
   std::printf(
       "every side: the same table and pragmas (journal_mode=WAL for the file, synchronous=NORMAL, "
       "foreign_keys=ON, busy_timeout=%d ms)\n",
@@ -888,27 +970,35 @@ auto main(int argc, char** argv) -> int try {
   if (const std::string note = build_note(); !note.empty())
     std::printf("note: %s; these timings say nothing about release performance\n", note.c_str());
   std::printf(
-      "columns: microseconds per row, the median over the runs; <side>/raw, the median over the runs of "
-      "that run's ratio\n");
+      "columns: microseconds per row, the median over the runs of each phase's total; <side>/raw, the median "
+      "over every piece (slice or repeat) of every run of its time over raw's time for the same piece\n");
 
   const auto n = static_cast<double>(rows);
   for (std::size_t m = 0; m < modes.size(); ++m) {
     std::printf("\n### %s (microseconds per row)\n\n| phase    |", modes[m].label);
-    for (std::size_t s = 0; s < all_sides.size(); ++s) {
+    for (std::size_t s = 0; s < n_sides; ++s) {
       std::printf(" %9s |", all_sides[s].name);
       if (s > 0) std::printf(" %13s |", (std::string(all_sides[s].name) + "/raw").c_str());
     }
     std::printf("\n|----------|");
-    for (std::size_t s = 0; s < all_sides.size(); ++s)
-      std::printf(s > 0 ? "----------:|--------------:|" : "----------:|");
+    for (std::size_t s = 0; s < n_sides; ++s) std::printf(s > 0 ? "----------:|--------------:|" : "----------:|");
     std::printf("\n");
     for (std::size_t p = 0; p < phase_names.size(); ++p) {
       std::printf("| %-8s |", phase_names[p]);
-      const auto& raw = times[m][0][p];
-      for (std::size_t s = 0; s < all_sides.size(); ++s) {
-        const auto& own = times[m][s][p];
-        std::printf(" %9.3f |", median(own) * 1e6 / n);
-        if (s > 0) std::printf(" %12.2fx |", median_ratio(own, raw));
+      for (std::size_t s = 0; s < n_sides; ++s) {
+        std::printf(" %9.3f |", quantile(totals[m][s][p], 0.5) * 1e6 / n);
+        if (s > 0) std::printf(" %12.3fx |", quantile(piece_ratios(pieces[m][s][p], pieces[m][0][p]), 0.5));
+      }
+      std::printf("\n");
+    }
+    // How far the piece ratios spread: with --control, raw (again)'s quartiles are what
+    // this machine gives for two identical sides.
+    std::printf("\n%s, quartiles of the piece ratios <side>/raw:\n", modes[m].label);
+    for (std::size_t p = 0; p < phase_names.size(); ++p) {
+      std::printf("  %-8s", phase_names[p]);
+      for (std::size_t s = 1; s < n_sides; ++s) {
+        const auto r = piece_ratios(pieces[m][s][p], pieces[m][0][p]);
+        std::printf("  %s %.3f-%.3f", all_sides[s].name, quantile(r, 0.25), quantile(r, 0.75));
       }
       std::printf("\n");
     }

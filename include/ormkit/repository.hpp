@@ -629,14 +629,6 @@ struct entity_functions {
   struct typed_ops : inline_ops {
     B* b;
 
-    // The columns an update sets come resolved (repository<T>::update_typed_now works
-    // them out where its list is usually a constant): `chosen` is that list.
-    [[gnu::always_inline]] static auto update_columns(const table_schema&, std::span<const std::size_t> chosen,
-                                                      std::span<std::size_t> cols) -> std::size_t {
-      std::copy(chosen.begin(), chosen.end(), cols.begin());
-      return chosen.size();
-    }
-
     // Inserts the validated, stamped `p`. True when done, with the outcome in `out`;
     // false when the backend's everyday case does not apply (nothing written).
     [[gnu::always_inline]] auto write_insert(void* p, const table_schema& s, std::size_t max_bytes,
@@ -925,8 +917,8 @@ class repository {
   }();
 
   // The columns an update of `chosen` sets are worked out here, where `chosen` is
-  // usually known at compile time (so this folds away), and passed on resolved (see
-  // typed_ops::update_columns).
+  // usually known at compile time (so this folds away), and passed on resolved (as
+  // repository_core::update_stamped takes them from typed_ops).
   [[gnu::always_inline]] auto update_typed_now(T& e, std::span<const std::size_t> chosen) -> status {
     std::array<std::size_t, fns::width> set;  // written by update_columns
     const std::size_t n = fns::inline_ops::update_columns(core_.schema(), chosen, set);

@@ -346,11 +346,26 @@ class repository_core {
     ORMKIT_TRY(ops.validate(e));
     if constexpr (requires(status& out) { ops.write_insert(e, schema(), std::size_t{}, out); }) {
       // A typed repository on a row-writing backend: the values go straight from the
-      // entity to the backend when it can take them so (its everyday case).
+      // entity to the backend when it can take them so (its everyday case). The general
+      // path, for the rest, stays out of line: its buffers would otherwise weigh on every
+      // call's frame and code.
       status out;
       if (ops.write_insert(e, schema(), opts_.max_value_bytes, out)) [[likely]]
         return out;
+      return insert_unwritten(ops, e);
+    } else {
+      return insert_general(ops, e);
     }
+  }
+
+  template <class Ops>
+  [[gnu::noinline]] auto insert_unwritten(const Ops& ops, void* e) -> status {
+    return insert_general(ops, e);
+  }
+
+  // insert_stamped's general path: the row encoded into views, then the backend's insert.
+  template <class Ops>
+  [[gnu::always_inline]] auto insert_general(const Ops& ops, void* e) -> status {
     if (ops.needs_scratch()) {
       row_buffer buf(ops.width(schema()), true);
       return insert_encoded(ops, e, buf.values(), buf.views());
@@ -476,25 +491,43 @@ class repository_core {
                                             std::int64_t old_version) -> status {
     const auto& s = schema();
     ORMKIT_TRY(ops.validate(e));
-    // The columns to set: the chosen ones, version and updated_at; never the key or created_at.
-    const std::size_t w = ops.width(s);
-    std::array<std::size_t, 16> inline_cols;  // written by update_columns
-    std::unique_ptr<std::size_t[]> heap_cols;
-    if (w > inline_cols.size()) [[unlikely]]
-      heap_cols = std::make_unique<std::size_t[]>(w);
-    const auto all_cols =
-        w > inline_cols.size() ? std::span<std::size_t>(heap_cols.get(), w) : std::span(inline_cols).first(w);
-    const std::size_t n_cols = ops.update_columns(s, chosen, all_cols);
-    if (n_cols == 0) return {};
-    // Only those columns and the key are encoded: views [0, n_cols) are the values to
-    // set, in the order of `cols`, and the key's views follow.
-    const auto cols = all_cols.first(n_cols);
-    if constexpr (requires(status& out) { ops.write_update(e, s, cols, old_version, std::size_t{}, out); }) {
-      status out;  // as in insert_stamped
-      if (ops.write_update(e, s, cols, old_version, opts_.max_value_bytes, out)) [[likely]]
+    if constexpr (requires(status& out) { ops.write_update(e, s, chosen, old_version, std::size_t{}, out); }) {
+      // A typed repository on a row-writing backend (as in insert_stamped). Its caller
+      // has resolved the columns to set already (see repository<T>::update_typed_now):
+      // `chosen` is that list.
+      if (chosen.empty()) return {};
+      status out;
+      if (ops.write_update(e, s, chosen, old_version, opts_.max_value_bytes, out)) [[likely]]
         return out;
+      return update_unwritten(ops, e, chosen, old_version);
+    } else {
+      // The columns to set: the chosen ones, version and updated_at; never the key or created_at.
+      const std::size_t w = ops.width(s);
+      std::array<std::size_t, 16> inline_cols;  // written by update_columns
+      std::unique_ptr<std::size_t[]> heap_cols;
+      if (w > inline_cols.size()) [[unlikely]]
+        heap_cols = std::make_unique<std::size_t[]>(w);
+      const auto all_cols =
+          w > inline_cols.size() ? std::span<std::size_t>(heap_cols.get(), w) : std::span(inline_cols).first(w);
+      const std::size_t n_cols = ops.update_columns(s, chosen, all_cols);
+      if (n_cols == 0) return {};
+      return update_general(ops, e, all_cols.first(n_cols), old_version);
     }
-    const std::size_t n_views = n_cols + ops.key_width(s);
+  }
+
+  template <class Ops>
+  [[gnu::noinline]] auto update_unwritten(const Ops& ops, void* e, std::span<const std::size_t> cols,
+                                          std::int64_t old_version) -> status {
+    return update_general(ops, e, cols, old_version);
+  }
+
+  // update_stamped's general path for the resolved `cols`: only those columns and the
+  // key are encoded (views [0, n_cols) are the values to set, in the order of `cols`, and
+  // the key's views follow), then the backend's update_key.
+  template <class Ops>
+  [[gnu::always_inline]] auto update_general(const Ops& ops, void* e, std::span<const std::size_t> cols,
+                                            std::int64_t old_version) -> status {
+    const std::size_t n_views = cols.size() + ops.key_width(schema());
     if (ops.needs_scratch()) {
       row_buffer buf(n_views, true);
       return update_encoded(ops, e, cols, buf.values(), buf.views(), old_version);

@@ -991,14 +991,22 @@ auto main(int argc, char** argv) -> int try {
       }
       std::printf("\n");
     }
-    // How far the piece ratios spread: with --control, raw (again)'s quartiles are what
-    // this machine gives for two identical sides.
-    std::printf("\n%s, quartiles of the piece ratios <side>/raw:\n", modes[m].label);
+    // How far the piece ratios spread (with --control, raw (again)'s quartiles are what
+    // this machine gives for two identical sides), and the pooled ratio: the side's time
+    // over raw's, summed over every piece. A median would hide a cost that only some
+    // pieces pay; the pooled ratio would show it (and every slow stretch of the machine).
+    std::printf("\n%s, quartiles of the piece ratios <side>/raw, and [pooled: all pieces summed]:\n",
+                modes[m].label);
     for (std::size_t p = 0; p < phase_names.size(); ++p) {
       std::printf("  %-8s", phase_names[p]);
       for (std::size_t s = 1; s < n_sides; ++s) {
         const auto r = piece_ratios(pieces[m][s][p], pieces[m][0][p]);
-        std::printf("  %s %.3f-%.3f", all_sides[s].name, quantile(r, 0.25), quantile(r, 0.75));
+        double own = 0;
+        double raw = 0;
+        for (double t : pieces[m][s][p]) own += t;
+        for (double t : pieces[m][0][p]) raw += t;
+        std::printf("  %s %.3f-%.3f [%.3f]", all_sides[s].name, quantile(r, 0.25), quantile(r, 0.75),
+                    raw > 0 ? own / raw : 0.0);
       }
       std::printf("\n");
     }

@@ -56,6 +56,9 @@ struct statement_slot {
   bool in_use = false;
   bool pinned = false;
   std::uint64_t last_used = 0;
+  // A pinned slot's cache hits, counted here rather than in the cache's statistics: the
+  // everyday call then touches only this slot's memory (see statement_cache::stats).
+  std::uint64_t pinned_hits = 0;
 };
 }  // namespace detail
 
@@ -197,7 +200,7 @@ class statement_cache {
  private:
   [[gnu::always_inline]] void take_pinned(detail::statement_slot* pin, lease& out) {
     // Pinned slots are never evicted, so their last use need not be tracked.
-    ++stats_.cache_hits;
+    ++pin->pinned_hits;
     pin->in_use = true;
     out.stmt_ = pin->stmt;
     out.slot_ = pin;
@@ -229,6 +232,7 @@ class statement_cache {
   [[nodiscard]] auto stats() const noexcept -> statistics {
     statistics s = stats_;
     s.cached = slots_.size();
+    for (const auto& [sql, slot] : slots_) s.cache_hits += slot->pinned_hits;
     return s;
   }
 

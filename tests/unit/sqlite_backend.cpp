@@ -985,6 +985,36 @@ TEST_CASE("sqlite: after SQLite rolls a transaction back on its own, later calls
   db.rollback().value();  // ends the lost transaction
   notes.insert({0, "after", {}}).value();
   CHECK(notes.count().value() == 2);
+
+  // And after a COMMIT run on the handle, between two everyday inserts on one table
+  // (the second would otherwise be autocommitted on its own): what was committed stays.
+  db.begin().value();
+  notes.insert({0, "committed on the handle", {}}).value();
+  REQUIRE(sqlite3_exec(db.native_handle(), "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK(notes.insert({0, "y", {}}).error().is(ormkit::errc::transaction_state));
+  CHECK(notes.get(1).error().is(ormkit::errc::transaction_state));
+  db.rollback().value();
+  CHECK(notes.count().value() == 3);
+  notes.insert({0, "after again", {}}).value();  // the everyday path works again
+  CHECK(notes.count().value() == 4);
+}
+
+TEST_CASE("sqlite: the backend leaves no hook behind on a connection a cursor keeps", "[sqlite]") {
+  // The commit and rollback hooks point at the backend; a cursor can outlive it.
+  std::optional<ormkit::cursor> rows;
+  sqlite3* handle = nullptr;
+  {
+    ormkit::sqlite::backend db;
+    ormkit::repository<note> notes(db);
+    notes.insert({0, "a", {}}).value();
+    notes.insert({0, "b", {}}).value();
+    handle = db.native_handle();
+    rows.emplace(db.select(ormkit::schema_of<note>(), ormkit::query<note>().spec()).value());
+  }
+  CHECK(rows->next().value());  // the connection is alive
+  CHECK(sqlite3_commit_hook(handle, nullptr, nullptr) == nullptr);
+  CHECK(sqlite3_rollback_hook(handle, nullptr, nullptr) == nullptr);
+  CHECK(sqlite3_exec(handle, "BEGIN; CREATE TABLE t (x); ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
 }
 
 //=== backup ===//

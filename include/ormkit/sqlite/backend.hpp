@@ -421,8 +421,11 @@ class alignas(64) backend {
   /// Rolls back an open transaction and closes the connection (open cursors keep it
   /// alive until they are destroyed).
   ~backend() {
-    if (conn_ && tx_ != tx::none && sqlite3_get_autocommit(db()) == 0)
-      sqlite3_exec(db(), "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!conn_) return;
+    if (tx_ != tx::none && sqlite3_get_autocommit(db()) == 0) sqlite3_exec(db(), "ROLLBACK", nullptr, nullptr, nullptr);
+    // Open cursors may keep the connection: it must not call back into this object.
+    sqlite3_commit_hook(db(), nullptr, nullptr);
+    sqlite3_rollback_hook(db(), nullptr, nullptr);
   }
 
   [[nodiscard]] auto name() const -> std::string_view { return "sqlite"; }
@@ -1003,6 +1006,7 @@ class alignas(64) backend {
                         "sqlite: a transaction is already active on this connection; use a savepoint");
     ORMKIT_TRY(run("BEGIN IMMEDIATE", "sqlite"));
     tx_ = tx::active;
+    tx_may_have_ended_ = false;
     savepoints_.clear();
     lost_reason_.clear();
     return {};
@@ -1164,8 +1168,11 @@ class alignas(64) backend {
 
   [[nodiscard]] auto path() const -> const std::string& { return opts_.path; }
 
-  /// The sqlite3 handle, for what ormkit does not wrap. Do not close it, and do not
-  /// begin or end transactions through it.
+  /// The sqlite3 handle, for what ormkit does not wrap. Do not close it, do not begin
+  /// or end transactions through it, and do not replace its commit or rollback hook:
+  /// the backend keeps them to notice a transaction that ended without it (SQLite
+  /// rolling back on its own after FULL, IOERR, BUSY or NOMEM, or a COMMIT or ROLLBACK
+  /// run on this handle), so that it never goes on writing in autocommit mode.
   [[nodiscard]] auto native_handle() const noexcept -> sqlite3* { return conn_->db(); }
 
  private:
@@ -1225,6 +1232,8 @@ class alignas(64) backend {
     }
     conn_ = std::make_shared<detail::connection>(raw, opts_.statement_cache, opts_.path);
     db_ = raw;
+    sqlite3_commit_hook(raw, &backend::transaction_ending, this);
+    sqlite3_rollback_hook(raw, &backend::transaction_rolled_back, this);
     sqlite3_extended_result_codes(raw, 1);
     // Before the first statement: the WAL switch below may wait for other connections.
     sqlite3_busy_timeout(raw, busy_ms());
@@ -1309,9 +1318,11 @@ class alignas(64) backend {
     return nullptr;
   }
   // The same without a key.
+  // The transaction is known to be as usable() would find it without asking SQLite:
+  // no commit or rollback hook has run since the last check (see tx_may_have_ended_).
   [[gnu::always_inline]] auto everyday_table(const table_schema& s) -> table_state* {
     if (observer_ == nullptr && last_schema_ == &s && last_table_->hash == s.hash &&
-        (tx_ == tx::none || (tx_ == tx::active && sqlite3_get_autocommit(db()) == 0))) [[likely]]
+        (tx_ == tx::none || (tx_ == tx::active && !tx_may_have_ended_))) [[likely]]
       return last_table_;
     return nullptr;
   }
@@ -1319,10 +1330,22 @@ class alignas(64) backend {
   // Refuses to run while the caller believes a transaction is open that SQLite
   // has already rolled back. The everyday answer is inlined into every call.
   [[gnu::always_inline]] auto usable() -> status {
-    if (tx_ == tx::none || (tx_ == tx::active && sqlite3_get_autocommit(db()) == 0)) [[likely]]
+    if (tx_ == tx::none || (tx_ == tx::active && sqlite3_get_autocommit(db()) == 0)) [[likely]] {
+      tx_may_have_ended_ = false;  // asked SQLite: it has not
       return {};
+    }
     return check_usable();
   }
+
+  // The connection's commit and rollback hooks: inside our transaction, either means it
+  // may be over without us (our own COMMIT and ROLLBACK end it right after). The next
+  // everyday call then takes its general path, whose usable() asks SQLite.
+  static auto transaction_ending(void* self) noexcept -> int {
+    auto* b = static_cast<backend*>(self);
+    if (b->tx_ == tx::active) b->tx_may_have_ended_ = true;
+    return 0;  // let the commit go on
+  }
+  static void transaction_rolled_back(void* self) noexcept { (void)transaction_ending(self); }
   [[gnu::noinline]] auto check_usable() -> status {
     if (tx_ == tx::active && sqlite3_get_autocommit(db()) != 0) {
       tx_ = tx::lost;
@@ -1341,6 +1364,7 @@ class alignas(64) backend {
     savepoints_.clear();
     lost_reason_.clear();
     tx_ = tx::none;
+    tx_may_have_ended_ = false;
   }
 
   // DDL run inside a transaction is undone by its rollback: look again next time.
@@ -1776,6 +1800,10 @@ class alignas(64) backend {
   sqlite3* db_ = nullptr;                   // conn_->db(), here as well
   statement_observer* observer_ = nullptr;  // options::observer, then what observe_statements says
   tx tx_ = tx::none;
+  // Set by the commit and rollback hooks inside a transaction; cleared when usable()
+  // has asked SQLite (sqlite3_get_autocommit) or the transaction ends. While it is
+  // clear, the everyday calls need not ask SQLite on every row.
+  bool tx_may_have_ended_ = false;
   std::shared_ptr<detail::connection> conn_;
 
   options opts_;

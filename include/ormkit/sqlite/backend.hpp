@@ -1317,9 +1317,9 @@ class alignas(64) backend {
       return t;
     return nullptr;
   }
-  // The same without a key.
-  // The transaction is known to be as usable() would find it without asking SQLite:
-  // no commit or rollback hook has run since the last check (see tx_may_have_ended_).
+  // The same without a key. The transaction state is taken as usable() would find it
+  // without asking SQLite: no commit or rollback hook has run since the last check
+  // (see tx_may_have_ended_).
   [[gnu::always_inline]] auto everyday_table(const table_schema& s) -> table_state* {
     if (observer_ == nullptr && last_schema_ == &s && last_table_->hash == s.hash &&
         (tx_ == tx::none || (tx_ == tx::active && !tx_may_have_ended_))) [[likely]]
